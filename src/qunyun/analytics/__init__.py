@@ -1,0 +1,1 @@
+"""Analytics: metric definitions, rollups, selectors and reports."""

@@ -1,0 +1,1 @@
+"""The bus: stores events, runs handlers, and carries decisions out through the outbox."""

@@ -1,0 +1,34 @@
+"""The routing table: which handlers see which event type.
+
+Read this file to know everything that reacts to an event. A handler is a plain function
+``handler(event, ctx) -> iterable of Decision | Later``; it must not write to the database or
+call a platform (decisions do that, through the outbox), so running it twice on the same event
+yields the same decisions, which the outbox then stores once.
+
+Handlers run only for events that are new to the store and only in ``live`` mode: imported
+history is analysed, not acted upon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from qunyun.communities.handlers import rules_on_request
+from qunyun.core import events as ev
+from qunyun.core.decisions import Decision, Later
+
+from .context import HandlerContext
+
+Handler = Callable[[ev.Event, HandlerContext], Iterable[Decision | Later]]
+
+EVENT_HANDLERS: dict[type[ev.Event], tuple[Handler, ...]] = {
+    ev.MessagePosted: (rules_on_request,),
+    ev.MessageEdited: (),
+    ev.MessageDeleted: (),
+    ev.ReactionAdded: (),
+    ev.ReactionRemoved: (),
+    ev.MemberJoined: (),
+    ev.MemberLeft: (),
+    ev.MemberRenamed: (),
+    ev.PaymentMade: (),
+}

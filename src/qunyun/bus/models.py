@@ -1,0 +1,60 @@
+"""The outbox: decisions waiting to be carried out, and what became of them."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class OutboxItem(models.Model):
+    """One decision to execute, written in the transaction that decided it.
+
+    ``key`` is unique: the same event handled twice produces the same keys, so its decisions
+    are written once. ``due_at`` lets a decision wait (the end of a mute, a screening timeout).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        DRY_RUN = "dry_run"
+        CANCELLED = "cancelled"
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=500, unique=True)
+    chat = models.CharField(max_length=255)
+    kind = models.CharField(max_length=32)
+    payload = models.JSONField()
+    reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    due_at = models.DateTimeField()
+    attempts = models.IntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=64, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    event = models.ForeignKey("communities.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "qunyun_outbox"
+        indexes = [models.Index(fields=["status", "due_at"], name="outbox_status_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.chat} ({self.status})"
+
+
+class Notification(models.Model):
+    """A notice to a community's operators (from a :class:`NotifyOperator` decision)."""
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="notifications")
+    severity = models.CharField(max_length=16, default="info")
+    text = models.TextField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "qunyun_notification"
+        ordering = ["-created_at"]

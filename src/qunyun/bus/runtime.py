@@ -1,0 +1,181 @@
+"""The runtime: events in, stored, handled, decisions into the outbox — one transaction a batch.
+
+    platform ─► adapter ─► Event ─► Runtime.ingest ─► EventStore (idempotent)
+                                         │
+                                         ├─► EVENT_HANDLERS[type] ─► decisions
+                                         └─► outbox rows (same transaction) ─► after commit:
+                                              the outbox worker executes them through adapters
+
+A live adapter calls :meth:`Runtime.ingest` with one event or a few; an importer with batches
+of thousands (``mode="import"`` stores and rolls up, but runs no handlers: history is
+analysed, not acted upon). Either way the same store path is used.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from qunyun.communities.models import Community
+from qunyun.core import events as ev
+from qunyun.core.codec import decision_to_dict
+from qunyun.core.decisions import CancelLater, Decision, Later, Mute, Ban, Unmute, Unban
+from qunyun.core.timeutil import utcnow
+
+from .context import HandlerContext
+from .handlers import EVENT_HANDLERS, Handler
+from .models import OutboxItem
+from .store import EventStore, StoredEvent
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    """What one or more ingest calls did."""
+
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    decisions: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: "IngestResult") -> None:
+        self.received += other.received
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.decisions += other.decisions
+        for key, value in other.by_type.items():
+            self.by_type[key] = self.by_type.get(key, 0) + value
+
+
+class Runtime:
+    """Feeds events of one community through the store, the handlers and the outbox.
+
+    ``mode`` is ``"live"`` (handlers run) or ``"import"`` (no handlers). ``dry_run`` forces
+    decisions to be recorded only; by default it follows the community's switch and the
+    ``QUNYUN_DRY_RUN`` setting. ``wake`` is called after each commit that wrote decisions (the
+    outbox worker's doorbell).
+    """
+
+    def __init__(
+        self,
+        community: Community,
+        *,
+        mode: str = "live",
+        handlers: Mapping[type[ev.Event], Iterable[Handler]] | None = None,
+        dry_run: bool | None = None,
+        keep_raw: bool = True,
+        wake: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if mode not in ("live", "import"):
+            raise ValueError("mode is 'live' or 'import'")
+        self.community = community
+        self.mode = mode
+        self.handlers = {k: tuple(v) for k, v in (EVENT_HANDLERS if handlers is None else handlers).items()}
+        self.dry_run = dry_run
+        self.store = EventStore(community, keep_raw=keep_raw)
+        self.wake = wake
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    @property
+    def is_dry_run(self) -> bool:
+        if self.dry_run is not None:
+            return self.dry_run
+        return bool(self.community.dry_run or getattr(settings, "QUNYUN_DRY_RUN", False))
+
+    def ingest(self, events: Iterable[ev.Event], *, batch_size: int = 2000) -> IngestResult:
+        """Store and handle ``events`` in batches of ``batch_size``, one transaction each."""
+        total = IngestResult()
+        batch: list[ev.Event] = []
+        for event in events:
+            batch.append(event)
+            if len(batch) >= batch_size:
+                total.add(self.ingest_batch(batch))
+                batch = []
+        if batch:
+            total.add(self.ingest_batch(batch))
+        return total
+
+    def ingest_batch(self, events: list[ev.Event]) -> IngestResult:
+        """Store one batch and write its decisions, atomically."""
+        result = IngestResult(received=len(events))
+        with self._lock:
+            try:
+                with transaction.atomic():
+                    stored = self.store.store(events)
+                    decisions = self._handle(stored) if self.mode == "live" and stored else 0
+                    if decisions and self.wake is not None:
+                        transaction.on_commit(self.wake)
+            except BaseException:
+                self.store.forget()
+                raise
+        result.stored = len(stored)
+        result.duplicates = result.received - result.stored
+        result.decisions = decisions
+        for item in stored:
+            result.by_type[item.event.type] = result.by_type.get(item.event.type, 0) + 1
+        return result
+
+    # ----------------------------------------------------------------- handlers → outbox
+
+    def _handle(self, stored: list[StoredEvent]) -> int:
+        now = self.clock()
+        items: list[OutboxItem] = []
+        cancels: list[str] = []
+        status = OutboxItem.Status.DRY_RUN if self.is_dry_run else OutboxItem.Status.PENDING
+        for item in stored:
+            handlers = self.handlers.get(type(item.event), ())
+            if not handlers:
+                continue
+            ctx = HandlerContext(community=self.store.info, group=item.group, member=item.member,
+                                 now=now, channel_code=item.channel_code)
+            for handler in handlers:
+                name = f"{handler.__module__}.{handler.__qualname__}"
+                try:
+                    produced = list(handler(item.event, ctx) or ())
+                except Exception:  # one broken rule must not stop the others or the store
+                    log.exception("handler %s failed on event %s", name, item.id)
+                    continue
+                for index, output in enumerate(produced):
+                    base_key = f"{item.event.key}|{name}|{index}"
+                    for key, decision, due in _expand(output, base_key, now):
+                        if isinstance(decision, CancelLater):
+                            cancels.append(f"later:{decision.key}")
+                            continue
+                        items.append(OutboxItem(
+                            community_id=self.community.pk, key=key, chat=decision.chat, kind=decision.kind,
+                            payload=decision_to_dict(decision), reason=decision.reason[:200],
+                            status=status, due_at=due, event_id=item.id,
+                        ))
+        if cancels:
+            OutboxItem.objects.filter(key__in=cancels, status=OutboxItem.Status.PENDING).update(
+                status=OutboxItem.Status.CANCELLED)
+        if items:
+            OutboxItem.objects.bulk_create(items, ignore_conflicts=True)
+        return len(items)
+
+
+def _expand(output: Decision | Later, base_key: str, now: datetime):
+    """The outbox rows for one handler output: the decision, plus the lifting of a timed penalty.
+
+    A timed mute or ban is followed by a scheduled unmute/unban at its end, even on platforms
+    that lift it themselves: the row is cheap and makes the end happen on time everywhere.
+    """
+    if isinstance(output, Later):
+        key = f"later:{output.key}" if output.key else base_key
+        yield key, output.decision, output.at
+        return
+    yield base_key, output, now
+    if isinstance(output, Mute) and output.until is not None:
+        yield base_key + "|end", Unmute(chat=output.chat, member=output.member, reason="mute ended"), output.until
+    elif isinstance(output, Ban) and output.until is not None:
+        yield base_key + "|end", Unban(chat=output.chat, member=output.member, reason="ban ended"), output.until

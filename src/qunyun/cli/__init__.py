@@ -1,0 +1,1 @@
+"""The ``qunyun`` command."""

@@ -1,0 +1,1 @@
+"""Communities, groups, members, identities, memberships, channels and the event log."""

@@ -1,0 +1,1 @@
+"""The web console: operators' pages. Reads through selectors, writes through services."""

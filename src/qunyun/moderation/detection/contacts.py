@@ -1,0 +1,224 @@
+"""Contact bait and links: phone numbers, WeChat and QQ ids, e-mail, URLs, QR codes.
+
+Works on a :class:`~qunyun.moderation.detection.normalize.Normalized` message, so ``加 V ：
+ａｂｃ１２３``, ``ｑｑ①②③④⑤⑥`` and ``薇信`` are all seen for what they are. Chinese numerals
+(一二三, 壹贰叁) are read as digits only for these patterns (length-preserving, so offsets hold).
+
+A bare number is not a contact: a QQ number needs a cue (``q``, ``扣扣``, ``加``…), a WeChat id
+needs a cue (``vx``, ``v信``, ``薇``…); only a Chinese mobile number (11 digits, ``1[3-9]``) and
+e-mail addresses stand alone. Ordinary chat is full of numbers and links, so the weights below
+make a plain link weak evidence and a shortener or a deny-listed domain strong evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from .findings import Evidence, Finding
+from .normalize import Normalized
+
+__all__ = ["Contact", "LinkPolicy", "find_contacts", "contact_findings", "decode_qr"]
+
+_DIGITS = str.maketrans("零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖两幺", "001234567891234567892" "1")
+
+# Cue words for WeChat, in their folded (simplified, lower-case) form. Homophones and
+# nicknames are what spammers use once 微信 itself is filtered.
+WECHAT_CUES = (
+    "微信号|微信|威信|薇信|徽信|维信|唯信|为信|胃信|魏信|嶶信|v信|v芯|v心|wei信|weixin|wechat|"
+    "vx|wx|vchat|v号|绿泡泡|微|薇|威|徽|v"
+)
+QQ_CUES = "qq号|qq|扣扣|抠抠|口口|企鹅号|企鹅|球球|q号|q群|qq群|群号|q|扣|加群|进群"
+
+_WECHAT_RE = re.compile(rf"(?:{WECHAT_CUES})(?:号|号码|id)?(?:是|为)?([a-z][a-z0-9-]{{4,19}}|1[3-9]\d{{9}}|\d{{6,11}})(?![a-z0-9])")
+_QQ_RE = re.compile(rf"(?:{QQ_CUES})(?:号|号码)?(?:是|为)?(\d{{5,11}})(?!\d)")
+# "加" + a number, as in 需要的加1692009621: the commonest ad sign-off in Chinese groups.
+_ADD_NUMBER_RE = re.compile(r"(?:加|➕|联系|找|滴|私|咨询|详询|电话|热线|tel|call)(?:我|下|一下)?(\d{6,12})(?!\d)")
+_CN_MOBILE_RE = re.compile(r"(?<!\d)(?:86)?(1[3-9]\d{9})(?!\d)")
+# Folded view (separators kept): international / UK style numbers in English SMS spam.
+_INTL_PHONE_RE = re.compile(r"(?<![\w+])(\+\d[\d ()-]{8,16}\d|0[1-9]\d{8,11})(?!\d)")
+_EMAIL_RE = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,12}")
+_TLDS = (
+    "com|cn|net|org|top|xyz|vip|cc|me|io|ly|gl|app|shop|club|site|online|info|biz|tk|ml|ga|cf|gq|"
+    "ru|co|tv|link|live|fun|win|bid|loan|work|click|pw|ws|su|hk|tw|in|uk|de|us|ai|gg|to|im|la"
+)
+_URL_RE = re.compile(
+    rf"(?:https?://|www\.)[^\s<>\"'，。）】]+|(?<![\w@.-])(?:[a-z0-9-]{{1,63}}\.)+(?:{_TLDS})(?![a-z0-9-])(?:/[^\s<>\"'，。）】]*)?"
+)
+# Dots written out: www点abc点com, abc dot com (on the compact view).
+_SPELLED_URL_RE = re.compile(rf"(?:www)?(?:点|dot|。)?[a-z0-9-]{{2,40}}(?:点|dot)(?:{_TLDS})(?![a-z])")
+
+SHORTENERS = frozenset(
+    "bit.ly t.cn dwz.cn url.cn tinyurl.com goo.gl t.co ow.ly is.gd suo.im u.nu buff.ly "
+    "rebrand.ly cutt.ly shorturl.at s.id tiny.cc rb.gy v.gd t.ly 0x0.st mrw.so sina.lt".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPolicy:
+    """Domains a community trusts (never flagged) or forbids (always strong evidence).
+
+    A listed domain also covers its subdomains.
+    """
+
+    allow: frozenset[str] = frozenset()
+    deny: frozenset[str] = frozenset()
+    shorteners: frozenset[str] = SHORTENERS
+
+    @staticmethod
+    def _covers(domains: frozenset[str], host: str) -> bool:
+        parts = host.split(".")
+        return any(".".join(parts[i:]) in domains for i in range(len(parts) - 1))
+
+    def classify(self, host: str) -> str:
+        """``allowed``, ``denied``, ``shortener`` or ``plain``."""
+        if self._covers(self.allow, host):
+            return "allowed"
+        if self._covers(self.deny, host):
+            return "denied"
+        if host in self.shorteners:
+            return "shortener"
+        return "plain"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A contact id or link found in a message; ``start``/``end`` are ORIGINAL offsets."""
+
+    kind: str  # phone | wechat | qq | email | url | qr
+    value: str
+    start: int
+    end: int
+    detail: str = ""  # for URLs: allowed | denied | shortener | plain | spelled
+
+
+_KIND_WEIGHT = {
+    "wechat": 0.75,
+    "qq": 0.7,
+    "add_number": 0.7,
+    "phone": 0.55,
+    "intl_phone": 0.35,
+    "email": 0.3,
+    "qr": 0.6,
+}
+_URL_WEIGHT = {"allowed": 0.0, "plain": 0.15, "shortener": 0.55, "denied": 0.95, "spelled": 0.7}
+
+
+def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Contact]:
+    """Every contact id and link in the message (deduplicated by kind and value)."""
+    links = links or _DEFAULT_LINKS
+    out: list[Contact] = []
+    seen: set[tuple[str, str]] = set()
+    compact = norm.compact
+    folded = norm.folded
+
+    def add_compact(kind: str, value: str, span: tuple[int, int], detail: str = "") -> None:
+        if (kind, value) in seen:
+            return
+        seen.add((kind, value))
+        s, e = norm.original_span(*span)
+        out.append(Contact(kind, value, s, e, detail))
+
+    def add_folded(kind: str, value: str, span: tuple[int, int], detail: str = "") -> None:
+        if (kind, value) in seen:
+            return
+        seen.add((kind, value))
+        s, e = norm.original_span_folded(*span)
+        out.append(Contact(kind, value, s, e, detail))
+
+    # URLs and e-mail first, on the folded view where dots and slashes survive.
+    if "." in folded or "@" in folded:
+        for m in _EMAIL_RE.finditer(folded):
+            add_folded("email", m.group(0), m.span())
+        for m in _URL_RE.finditer(folded):
+            url = m.group(0).rstrip(".,;:!?)")
+            if "@" in folded[max(0, m.start() - 1) : m.start()]:
+                continue  # the domain of an e-mail address
+            host = _host(url)
+            add_folded("url", url, (m.start(), m.start() + len(url)), links.classify(host))
+    if "点" in compact or "dot" in compact:
+        for m in _SPELLED_URL_RE.finditer(compact):
+            add_compact("url", m.group(0), m.span(), "spelled")
+
+    digits = compact.translate(_DIGITS)
+    has_digit = digits != compact or any(c.isdigit() for c in compact)
+    for m in _WECHAT_RE.finditer(digits):
+        if _is_word_inside(digits, m.start()):
+            continue
+        add_compact("wechat", m.group(1), m.span())
+    if has_digit:
+        for m in _QQ_RE.finditer(digits):
+            if _is_word_inside(digits, m.start()):
+                continue
+            add_compact("qq", m.group(1), m.span())
+        for m in _ADD_NUMBER_RE.finditer(digits):
+            if any(c.kind in ("qq", "wechat") and c.value == m.group(1) for c in out):
+                continue
+            add_compact("add_number", m.group(1), m.span())
+        for m in _CN_MOBILE_RE.finditer(digits):
+            if any(c.value == m.group(1) for c in out):
+                continue
+            add_compact("phone", m.group(1), m.span(1))
+        if not any(c.kind == "phone" for c in out):
+            for m in _INTL_PHONE_RE.finditer(folded):
+                value = re.sub(r"\D", "", m.group(1))
+                if 10 <= len(value) <= 14 and not any(c.value == value for c in out):
+                    add_folded("intl_phone", value, m.span(1))
+    return out
+
+
+def _is_word_inside(text: str, start: int) -> bool:
+    # A cue like "v" or "q" glued to the end of a Latin word ("dev123456", "faq2024") is not a
+    # cue; one after CJK, a digit or the start is.
+    return start > 0 and text[start - 1].isascii() and text[start - 1].isalpha()
+
+
+def _host(url: str) -> str:
+    u = re.sub(r"^(?:https?://)", "", url)
+    host = re.split(r"[/?#:]", u, maxsplit=1)[0]
+    return host.removeprefix("www.").strip(".")
+
+
+_DEFAULT_LINKS = LinkPolicy()
+
+
+def contact_findings(contacts: Iterable[Contact], original: str) -> list[Finding]:
+    """Turn contacts into spam findings (weights above; documented in docs/moderation.md)."""
+    out: list[Finding] = []
+    for c in contacts:
+        if c.kind == "url":
+            weight = _URL_WEIGHT.get(c.detail, 0.15)
+            category = "spam.deceptive_link" if c.detail in ("denied", "shortener", "spelled") else "spam"
+        else:
+            weight = _KIND_WEIGHT.get(c.kind, 0.3)
+            category = "spam"
+        if weight <= 0:
+            continue
+        ev = Evidence(c.start, c.end, original[c.start : c.end], f"{c.kind}{':' + c.detail if c.detail else ''}")
+        out.append(Finding(category, weight, f"contacts.{c.kind}", f"{c.kind} {c.detail}".strip(), (ev,)))
+    return out
+
+
+def decode_qr(image: bytes) -> list[str]:
+    """Texts of the QR codes (and other barcodes) in an image; ``[]`` when none or undecodable.
+
+    Uses ``zxing-cpp`` with Pillow. Returns ``[]`` instead of failing when the libraries are
+    missing or the bytes are not an image: a broken attachment must not stop moderation.
+    """
+    if not image:
+        return []
+    try:
+        import io
+
+        import zxingcpp
+        from PIL import Image
+    except ImportError:  # pragma: no cover - optional at runtime
+        return []
+    try:
+        with Image.open(io.BytesIO(image)) as img:
+            img.load()
+            results = zxingcpp.read_barcodes(img.convert("L"))
+    except Exception:  # a corrupt or unsupported image is simply "no code found"
+        return []
+    return [r.text for r in results if r.text]

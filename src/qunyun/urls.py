@@ -1,0 +1,10 @@
+"""Top-level URLs: the console, the admin, the API and platform webhooks."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("qunyun.console.urls")),
+]
