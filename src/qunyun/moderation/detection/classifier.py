@@ -1,0 +1,163 @@
+"""A learned signal: character n-grams hashed into a fixed space, and a linear model.
+
+Text is normalized first (the compact view), so look-alike and spaced-out variants share
+features with the plain spelling. Training uses scikit-learn (``SGDClassifier`` with logistic
+loss); the saved model holds only numbers — weights, intercepts, labels and the hashing
+settings — in a NumPy ``.npz`` file read with ``allow_pickle=False``, so loading a model file
+never runs code from it.
+
+A model file records its format version and the library versions it was trained with;
+:meth:`Model.load` refuses a file of another format version, or one trained with a scikit-learn
+whose feature hashing may differ (another major version), with a message that says to retrain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .normalize import normalize
+
+__all__ = ["Model", "ModelError", "train", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+_MAGIC = "qunyun-moderation-model"
+_N_FEATURES = 2**18
+_NGRAMS = (1, 3)
+
+
+class ModelError(ValueError):
+    """A model file cannot be used (missing, corrupt, or from an incompatible version)."""
+
+
+def _vectorizer():
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        analyzer="char",
+        ngram_range=_NGRAMS,
+        n_features=_N_FEATURES,
+        alternate_sign=False,
+        norm="l2",
+        lowercase=False,  # normalization already folded case
+    )
+
+
+def _prepare(texts: Sequence[str]) -> list[str]:
+    # A 1 MB message must not cost the model 1 MB of n-grams: the first 2,000 characters of
+    # the compact view carry the signal.
+    return [normalize(t[:20000]).compact[:2000] for t in texts]
+
+
+@dataclass(slots=True)
+class Model:
+    """A trained classifier: ``predict_proba`` gives label → probability for each text."""
+
+    labels: tuple[str, ...]
+    coef: np.ndarray  # (n_labels or 1, n_features) float32
+    intercept: np.ndarray
+    meta: dict
+
+    def predict_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """Probabilities per label for each text (labels as trained, ``ok`` included)."""
+        if not texts:
+            return []
+        x = _vectorizer().transform(_prepare(texts))
+        z = np.asarray(x @ self.coef.T) + self.intercept
+        out = []
+        if len(self.labels) == 2:
+            p1 = 1.0 / (1.0 + np.exp(-z[:, 0]))
+            for p in p1:
+                out.append({self.labels[0]: float(1 - p), self.labels[1]: float(p)})
+            return out
+        p = 1.0 / (1.0 + np.exp(-z))
+        p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+        for row in p:
+            out.append({lab: float(v) for lab, v in zip(self.labels, row)})
+        return out
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model (``.npz``) with its header (format and library versions)."""
+        header = json.dumps({**self.meta, "labels": list(self.labels)}, ensure_ascii=False)
+        with open(path, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                header=np.array(header),
+                coef=self.coef.astype(np.float32),
+                intercept=self.intercept.astype(np.float32),
+            )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "Model":
+        """Read a model written by :meth:`save`; :class:`ModelError` says why it cannot be used."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+                coef = data["coef"]
+                intercept = data["intercept"]
+        except FileNotFoundError:
+            raise ModelError(f"{path}: model file not found") from None
+        except Exception as exc:
+            raise ModelError(f"{path}: not a qunyun moderation model ({type(exc).__name__})") from None
+        if header.get("format") != _MAGIC:
+            raise ModelError(f"{path}: not a qunyun moderation model")
+        version = header.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ModelError(
+                f"{path}: model format version {version} is not supported by this qunyun "
+                f"(expects {FORMAT_VERSION}); retrain it with `qunyun moderation train`"
+            )
+        trained = str(header.get("sklearn", "?"))
+        current = _sklearn_version()
+        if trained.split(".")[0] != current.split(".")[0] or header.get("n_features") != _N_FEATURES or list(
+            header.get("ngrams", [])
+        ) != list(_NGRAMS):
+            raise ModelError(
+                f"{path}: model was trained with scikit-learn {trained} and different feature "
+                f"settings than this install (scikit-learn {current}); retrain it with "
+                "`qunyun moderation train`"
+            )
+        labels = tuple(header.get("labels") or ())
+        if len(labels) < 2 or coef.shape[1] != _N_FEATURES:
+            raise ModelError(f"{path}: model file is damaged (labels or weights missing)")
+        return cls(labels, coef, intercept, header)
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__
+
+
+def train(texts: Sequence[str], labels: Sequence[str], *, seed: int = 13) -> Model:
+    """Train a model on labelled texts (``ok`` or category ids). Needs at least two labels."""
+    from sklearn.linear_model import SGDClassifier
+
+    if len(texts) != len(labels):
+        raise ValueError("texts and labels differ in length")
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise ValueError(f"need at least two different labels to train, got {classes}")
+    x = _vectorizer().transform(_prepare(texts))
+    clf = SGDClassifier(loss="log_loss", alpha=2e-6, max_iter=30, tol=1e-4, random_state=seed, class_weight="balanced")
+    clf.fit(x, list(labels))
+    meta = {
+        "format": _MAGIC,
+        "format_version": FORMAT_VERSION,
+        "sklearn": _sklearn_version(),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "n_features": _N_FEATURES,
+        "ngrams": list(_NGRAMS),
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "examples": len(texts),
+    }
+    return Model(tuple(str(c) for c in clf.classes_), clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32), meta)

@@ -1,0 +1,224 @@
+"""One entry point: :func:`moderate` ``(message, context) → Verdict``.
+
+Pipeline: normalize → contact ids and links → lexicons → ad-shape and obfuscation signals →
+behaviour (when the context has a window) → off-topic (when it has a theme) → model (when it
+has one). Findings of one family (``spam``, ``unfriendly`` …) are combined with noisy-OR into
+a family score; the context's :class:`~qunyun.moderation.policy.Policy` turns the scores into
+an action, and the action into ``allow`` / ``review`` / ``block``.
+
+Design choices that keep ordinary chat unflagged: no single weak signal (a link, a price, a
+sales word) reaches the review threshold alone; contact ids need a cue; the model, if any, only
+counts above a confident probability.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+from .. import taxonomy
+from ..policy import Action, Policy, default_policy
+from .behaviour import Window
+from .classifier import Model
+from .contacts import LinkPolicy, contact_findings, decode_qr, find_contacts
+from .findings import Evidence, Finding, combine
+from .lexicon import Lexicon, starter_lexicon
+from .normalize import normalize, obfuscation_signals
+from .offtopic import Theme
+
+__all__ = ["Message", "Context", "Verdict", "moderate", "ALLOW", "REVIEW", "BLOCK"]
+
+ALLOW, REVIEW, BLOCK = "allow", "review", "block"
+
+#: Text detectors read at most this many characters; a longer message is itself flooding.
+MAX_CHARS = 20_000
+
+_PRICE_RE = re.compile(r"\d+(?:元|块|rmb|万|亿|w)|[¥$£€]\d+|\d+(?:%|折)|1比\d{2,}|\d+(?:一|1)个")
+_WATER_RE = re.compile(r"(.)\1{3,}|顶+|签到|路过|冒泡|\+1|666+|hh+|哈+")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What the detectors need to know about one message."""
+
+    text: str
+    member: str | None = None
+    group: str | None = None
+    at: datetime | None = None
+    mentions: int = 0
+    images: tuple[bytes, ...] = ()
+
+    @classmethod
+    def from_event(cls, event: Any, *, images: Sequence[bytes] = ()) -> "Message":
+        """From a :class:`qunyun.core.events.MessagePosted`."""
+        return cls(
+            text=event.text or "",
+            member=event.author.id,
+            group=event.chat,
+            at=event.at,
+            mentions=len(event.mentions),
+            images=tuple(images),
+        )
+
+
+@dataclass(slots=True)
+class Context:
+    """Everything a verdict depends on besides the message. Build once, reuse for many.
+
+    ``lexicon`` defaults to the shipped starter lists; ``window`` enables the behaviour
+    detectors; ``theme`` the off-topic signal; ``model`` the learned signal, which counts from
+    probability ``model_floor`` and is scaled by ``model_trust``.
+    """
+
+    policy: Policy = field(default_factory=default_policy)
+    lexicon: Lexicon | None = None
+    links: LinkPolicy = field(default_factory=LinkPolicy)
+    window: Window | None = None
+    theme: Theme | None = None
+    model: Model | None = None
+    model_floor: float = 0.7
+    model_trust: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.lexicon is None:
+            self.lexicon = starter_lexicon()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome for one message. ``score`` is the strongest family score (0..1)."""
+
+    verdict: str
+    categories: tuple[str, ...]
+    score: float
+    action: Action
+    findings: tuple[Finding, ...] = ()
+    shadow: bool = False
+
+    @property
+    def evidence(self) -> list[Evidence]:
+        """All evidence spans (original offsets), strongest finding first, deduplicated."""
+        seen, out = set(), []
+        for f in sorted(self.findings, key=lambda f: -f.score):
+            for e in f.evidence:
+                if (e.start, e.end) not in seen:
+                    seen.add((e.start, e.end))
+                    out.append(e)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "categories": list(self.categories),
+            "score": round(self.score, 4),
+            "action": self.action.value,
+            "shadow": self.shadow,
+            "evidence": [e.to_dict() for e in self.evidence],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
+    """The text-only detectors. Returns findings, whether bait (link/contact) was seen, compact."""
+    findings: list[Finding] = []
+    if len(text) > MAX_CHARS:
+        findings.append(Finding("flood", 0.65, "length", f"{len(text)} characters"))
+        text = text[:MAX_CHARS]
+    norm = normalize(text)
+    contacts = find_contacts(norm, ctx.links)
+    findings += contact_findings(contacts, text)
+    assert ctx.lexicon is not None
+    lex = ctx.lexicon.scan(norm)
+    findings += lex
+    spammy = any(taxonomy.family(f.category) == "spam" and f.score >= 0.25 for f in findings)
+    if spammy:
+        m = _PRICE_RE.search(norm.compact)
+        if m:
+            s, e = norm.original_span(*m.span())
+            findings.append(Finding("spam", 0.2, "shape.price", "price or quantity", (Evidence(s, e, text[s:e], "price"),)))
+    if norm.folded != text:
+        obf = obfuscation_signals(text)
+        if obf.score >= 0.25:
+            ev = tuple(Evidence(s, e, text[s:e], "obfuscation") for s, e in obf.spans[:5])
+            # Hiding is only damning when there is something to hide: alone it stays below review.
+            strength = obf.score * (0.8 if spammy else 0.45)
+            findings.append(Finding("spam.symbol_trick", strength, "obfuscation", f"obfuscation {obf.score:.2f}", ev))
+    c = norm.compact
+    if 0 < len(c) <= 8 and _WATER_RE.fullmatch(c):
+        findings.append(Finding("water", 0.7, "shape.water", "content-free message"))
+    if ctx.theme is not None:
+        findings += ctx.theme.check(c, text)
+    bait = any(f.detector.startswith("contacts.") and f.score >= 0.3 for f in findings)
+    return findings, bait, c
+
+
+def moderate(message: Message | str, context: Context | None = None) -> Verdict:
+    """Judge one message. Never raises on odd input: empty, huge or binary text gets a verdict."""
+    ctx = context or _default_context()
+    if isinstance(message, str):
+        message = Message(text=message)
+    text = message.text if isinstance(message.text, str) else str(message.text or "")
+    findings, bait, compact_text = text_findings(text, ctx)
+
+    for image in message.images:
+        for payload in decode_qr(image):
+            findings.append(Finding("spam", 0.6, "contacts.qr", f"QR code ({len(payload)} characters)"))
+            qr_findings, _, _ = text_findings(payload, ctx)
+            findings += [Finding(f.category, f.score, f.detector, "in QR code: " + f.reason) for f in qr_findings]
+            bait = True
+
+    if ctx.window is not None and message.at is not None:
+        findings += ctx.window.observe_message(
+            group=message.group or "",
+            member=message.member or "",
+            at=message.at,
+            text=text,
+            compact=compact_text,
+            mentions=message.mentions,
+            has_bait=bait,
+        )
+    elif message.mentions >= 5:
+        findings.append(Finding("spam", 0.7, "behaviour.mentions", f"{message.mentions} mentions"))
+
+    if ctx.model is not None and text:
+        probs = ctx.model.predict_proba([text])[0]
+        for label, p in probs.items():
+            if label != taxonomy.OK and p >= ctx.model_floor:
+                findings.append(Finding(label, p * ctx.model_trust, "model", f"model probability {p:.2f}"))
+
+    return _decide(findings, ctx.policy)
+
+
+def _decide(findings: list[Finding], policy: Policy) -> Verdict:
+    by_family: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_family.setdefault(taxonomy.family(f.category), []).append(f)
+    scores: dict[str, float] = {}
+    for fam, fs in by_family.items():
+        lead = max(fs, key=lambda f: f.score).category
+        scores[lead] = combine([f.score for f in fs])
+    action, _ = policy.action_for(scores)
+    flagged = [
+        c for c, s in sorted(scores.items(), key=lambda kv: -kv[1]) if policy.rule_for(c).decide(s) is not Action.ALLOW
+    ]
+    if action.rank >= Action.DELETE.rank:
+        verdict = BLOCK
+    elif action is Action.REVIEW:
+        verdict = REVIEW
+    else:
+        verdict = ALLOW
+    kept = tuple(f for f in findings if taxonomy.family(f.category) in {taxonomy.family(c) for c in flagged})
+    top = max(scores.values(), default=0.0)
+    return Verdict(verdict, tuple(flagged), top, action, kept if flagged else tuple(findings), policy.shadow)
+
+
+_DEFAULT: Context | None = None
+
+
+def _default_context() -> Context:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Context()
+    return _DEFAULT
