@@ -18,5 +18,9 @@ QUNYUN_HOME = __import__("pathlib").Path(_TEST_HOME)
 
 _url = os.environ.get("QUNYUN_TEST_DATABASE_URL") or f"sqlite:///{_TEST_HOME}/qunyun-test.sqlite3"
 DATABASES = {"default": database_config(_url)}
-DATABASES["default"]["TEST"] = {"NAME": os.path.join(_TEST_HOME, "test.sqlite3")} if _url.startswith("sqlite") else {}
+if _url.startswith("sqlite"):
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(_TEST_HOME, "test.sqlite3")}
+else:
+    # One test database per run, so concurrent runs (CI, a developer) never collide.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_qunyun_{os.getpid()}"}
 LOGGING["loggers"]["qunyun"]["level"] = "WARNING"  # noqa: F405
