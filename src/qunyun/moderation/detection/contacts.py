@@ -24,17 +24,21 @@ __all__ = ["Contact", "LinkPolicy", "find_contacts", "contact_findings", "decode
 _DIGITS = str.maketrans("零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖两幺", "001234567891234567892" "1")
 
 # Cue words for WeChat, in their folded (simplified, lower-case) form. Homophones and
-# nicknames are what spammers use once 微信 itself is filtered.
-WECHAT_CUES = (
-    "微信号|微信|威信|薇信|徽信|维信|唯信|为信|胃信|魏信|嶶信|v信|v芯|v心|wei信|weixin|wechat|"
-    "vx|wx|vchat|v号|绿泡泡|微|薇|威|徽|v"
-)
+# nicknames are what spammers use once 微信 itself is filtered. Latin cues ("v", "vx") are
+# everywhere in English words, so after them an id must carry digits (see _plausible_id).
+WECHAT_CJK_CUES = "微信号|微信|威信|薇信|徽信|维信|唯信|为信|胃信|魏信|嶶信|v信|v芯|v心|wei信|v号|绿泡泡|微|薇|威|徽"
+WECHAT_LATIN_CUES = "weixin|wechat|vchat|vx|wx|v"
 QQ_CUES = "qq号|qq|扣扣|抠抠|口口|企鹅号|企鹅|球球|q号|q群|qq群|群号|q|扣|加群|进群"
 
-_WECHAT_RE = re.compile(rf"(?:{WECHAT_CUES})(?:号|号码|id)?(?:是|为)?([a-z][a-z0-9-]{{4,19}}|1[3-9]\d{{9}}|\d{{6,11}})(?![a-z0-9])")
+_WECHAT_RE = re.compile(
+    rf"(?:({WECHAT_CJK_CUES})|({WECHAT_LATIN_CUES}))(?:号|号码|id)?(?:是|为)?"
+    r"([a-z][a-z0-9-]{4,19}|1[3-9]\d{9}|\d{6,11})(?![a-z0-9])"
+)
 _QQ_RE = re.compile(rf"(?:{QQ_CUES})(?:号|号码)?(?:是|为)?(\d{{5,11}})(?!\d)")
 # "加" + a number, as in 需要的加1692009621: the commonest ad sign-off in Chinese groups.
-_ADD_NUMBER_RE = re.compile(r"(?:加|➕|联系|找|滴|私|咨询|详询|电话|热线|tel|call)(?:我|下|一下)?(\d{6,12})(?!\d)")
+_ADD_NUMBER_RE = re.compile(r"(?:(加|➕|联系|找|滴|私|咨询|详询)|电话|热线|tel|call)(?:我|下|一下)?(\d{6,12})(?!\d)")
+# Toll-free / service numbers (400, 800) are what businesses print in ads.
+_SERVICE_RE = re.compile(r"(?<!\d)([48]00\d{7})(?!\d)")
 _CN_MOBILE_RE = re.compile(r"(?<!\d)(?:86)?(1[3-9]\d{9})(?!\d)")
 # Folded view (separators kept): international / UK style numbers in English SMS spam.
 _INTL_PHONE_RE = re.compile(r"(?<![\w+])(\+\d[\d ()-]{8,16}\d|0[1-9]\d{8,11})(?!\d)")
@@ -97,12 +101,13 @@ _KIND_WEIGHT = {
     "wechat": 0.75,
     "qq": 0.7,
     "add_number": 0.7,
+    "hotline": 0.4,
     "phone": 0.55,
     "intl_phone": 0.35,
     "email": 0.3,
     "qr": 0.6,
 }
-_URL_WEIGHT = {"allowed": 0.0, "plain": 0.15, "shortener": 0.55, "denied": 0.95, "spelled": 0.7}
+_URL_WEIGHT = {"allowed": 0.0, "plain": 0.15, "shortener": 0.4, "denied": 0.95, "spelled": 0.7}
 
 
 def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Contact]:
@@ -144,28 +149,44 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
     digits = compact.translate(_DIGITS)
     has_digit = digits != compact or any(c.isdigit() for c in compact)
     for m in _WECHAT_RE.finditer(digits):
-        if _is_word_inside(digits, m.start()):
+        if _is_word_inside(digits, m.start()) or not _plausible_id(m.group(3), cue=m.group(2) or ""):
             continue
-        add_compact("wechat", m.group(1), m.span())
+        add_compact("wechat", m.group(3), m.span())
     if has_digit:
         for m in _QQ_RE.finditer(digits):
             if _is_word_inside(digits, m.start()):
                 continue
             add_compact("qq", m.group(1), m.span())
         for m in _ADD_NUMBER_RE.finditer(digits):
-            if any(c.kind in ("qq", "wechat") and c.value == m.group(1) for c in out):
+            if any(c.kind in ("qq", "wechat") and c.value == m.group(2) for c in out):
                 continue
-            add_compact("add_number", m.group(1), m.span())
+            # "加 + number" asks to be added; "电话 + number" is a hotline, weaker evidence.
+            add_compact("add_number" if m.group(1) else "hotline", m.group(2), m.span())
         for m in _CN_MOBILE_RE.finditer(digits):
             if any(c.value == m.group(1) for c in out):
                 continue
             add_compact("phone", m.group(1), m.span(1))
+        for m in _SERVICE_RE.finditer(digits):
+            if not any(c.value == m.group(1) for c in out):
+                add_compact("hotline", m.group(1), m.span(1))
         if not any(c.kind == "phone" for c in out):
             for m in _INTL_PHONE_RE.finditer(folded):
                 value = re.sub(r"\D", "", m.group(1))
                 if 10 <= len(value) <= 14 and not any(c.value == value for c in out):
                     add_folded("intl_phone", value, m.span(1))
     return out
+
+
+def _plausible_id(value: str, *, cue: str) -> bool:
+    # A WeChat id is 6-20 characters; people choose letters+digits. After a Latin cue the
+    # "id" is often just the rest of an English word ("v" + "ersion610", "visudo"): a lone
+    # "v" must be followed by a digit, and any Latin cue needs 3+ digits in the id.
+    digits = sum(c.isdigit() for c in value)
+    if cue:
+        if cue == "v" and not value[0].isdigit():
+            return False
+        return digits >= 3 and len(value) >= 6
+    return len(value) >= 6 and (digits >= 2 or value.isdigit() or len(value) >= 8)
 
 
 def _is_word_inside(text: str, start: int) -> bool:

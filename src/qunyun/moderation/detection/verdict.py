@@ -36,6 +36,23 @@ ALLOW, REVIEW, BLOCK = "allow", "review", "block"
 MAX_CHARS = 20_000
 
 _PRICE_RE = re.compile(r"\d+(?:元|块|rmb|万|亿|w)|[¥$£€]\d+|\d+(?:%|折)|1比\d{2,}|\d+(?:一|1)个")
+# The shape of an ad, independent of what is sold: a call to get in touch privately
+# ("需要的老板滴滴", "有意者私聊", "感兴趣的加我") and an offer with a quantity or price
+# ("出 700 元宝", "低价出售", "1比400"). Either alone stays under review; together with a
+# contact id or a sales word they push the spam score up.
+_CTA_RE = re.compile(
+    r"(?:要的|需要|有需要|有意|感兴趣|想要|想赚钱|欢迎|懂的|老板)(?:的|者)?(?:老板|朋友|宝宝|亲|来)?(?:请|速度|快)?"
+    r"(?:滴+|私聊|私信|私我|私|密我?|加我?|联系|咨询|找我|m+我?|戳我|v我|扣我|来撩)"
+)
+_OFFER_RE = re.compile(
+    r"(?:出售|低价|便宜|批发|代理|加盟|一件代发|招聘|招募|兼职|大量|长期|诚招|专业|包过|代做|代写|代发)"
+    r"|(?:出|卖|收)[^,，。!！?？]{0,4}\d|1比\d|\d+比\d|\d[:=]\d{3,}"
+)
+# English SMS / comment spam: "txt WIN to 80086", "reply STOP", "call 0906…", "claim your £".
+_EN_CTA_RE = re.compile(
+    r"\b(?:(?:txt|text|send|sms)\s+\w+\s+to\s+\d{4,6}|reply\s+(?:yes|stop|win|now)\b|call\s+(?:now\s+)?(?:on\s+)?\+?\d{9,}"
+    r"|claim\s+(?:your|a|now)|[£$€]\s?\d{2,}[\d,]*\s+(?:cash|prize|award|bonus|reward)|(?:cash|prize|award)\s+(?:of\s+)?[£$€]\s?\d+)"
+)
 _WATER_RE = re.compile(r"(.)\1{3,}|顶+|签到|路过|冒泡|\+1|666+|hh+|哈+")
 
 
@@ -69,7 +86,8 @@ class Context:
 
     ``lexicon`` defaults to the shipped starter lists; ``window`` enables the behaviour
     detectors; ``theme`` the off-topic signal; ``model`` the learned signal, which counts from
-    probability ``model_floor`` and is scaled by ``model_trust``.
+    probability ``model_floor`` and is scaled by ``model_trust``; when the model is more than
+    ``model_veto_from`` sure a message is ``ok``, rule scores are damped (at most halved).
     """
 
     policy: Policy = field(default_factory=default_policy)
@@ -80,6 +98,7 @@ class Context:
     model: Model | None = None
     model_floor: float = 0.7
     model_trust: float = 0.95
+    model_veto_from: float = 0.8
 
     def __post_init__(self) -> None:
         if self.lexicon is None:
@@ -132,6 +151,20 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
     assert ctx.lexicon is not None
     lex = ctx.lexicon.scan(norm)
     findings += lex
+    c = norm.compact
+    m = _CTA_RE.search(c)
+    if m:
+        s, e = norm.original_span(*m.span())
+        findings.append(Finding("spam", 0.45, "shape.call_to_action", "asks to be contacted", (Evidence(s, e, text[s:e], "call to action"),)))
+    m = _OFFER_RE.search(c)
+    if m:
+        s, e = norm.original_span(*m.span())
+        findings.append(Finding("spam", 0.3, "shape.offer", "offers something", (Evidence(s, e, text[s:e], "offer"),)))
+    if norm.folded.isascii() or "£" in norm.folded:
+        m = _EN_CTA_RE.search(norm.folded)
+        if m:
+            s, e = norm.original_span_folded(*m.span())
+            findings.append(Finding("spam", 0.55, "shape.sms_cta", "premium-rate call to action", (Evidence(s, e, text[s:e], "call to action"),)))
     spammy = any(taxonomy.family(f.category) == "spam" and f.score >= 0.25 for f in findings)
     if spammy:
         m = _PRICE_RE.search(norm.compact)
@@ -145,7 +178,6 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
             # Hiding is only damning when there is something to hide: alone it stays below review.
             strength = obf.score * (0.8 if spammy else 0.45)
             findings.append(Finding("spam.symbol_trick", strength, "obfuscation", f"obfuscation {obf.score:.2f}", ev))
-    c = norm.compact
     if 0 < len(c) <= 8 and _WATER_RE.fullmatch(c):
         findings.append(Finding("water", 0.7, "shape.water", "content-free message"))
     if ctx.theme is not None:
@@ -182,23 +214,31 @@ def moderate(message: Message | str, context: Context | None = None) -> Verdict:
     elif message.mentions >= 5:
         findings.append(Finding("spam", 0.7, "behaviour.mentions", f"{message.mentions} mentions"))
 
+    damp = 1.0
     if ctx.model is not None and text:
         probs = ctx.model.predict_proba([text])[0]
         for label, p in probs.items():
             if label != taxonomy.OK and p >= ctx.model_floor:
                 findings.append(Finding(label, p * ctx.model_trust, "model", f"model probability {p:.2f}"))
+        # A model trained on this community's reviewed history that is very sure a message is
+        # fine (moderators overturned messages like it) halves the rule scores at most.
+        p_ok = probs.get(taxonomy.OK, 0.0)
+        if p_ok > ctx.model_veto_from:
+            damp = 1.0 - 0.5 * min(1.0, (p_ok - ctx.model_veto_from) / (1.0 - ctx.model_veto_from))
 
-    return _decide(findings, ctx.policy)
+    return _decide(findings, ctx.policy, damp)
 
 
-def _decide(findings: list[Finding], policy: Policy) -> Verdict:
+def _decide(findings: list[Finding], policy: Policy, damp: float = 1.0) -> Verdict:
     by_family: dict[str, list[Finding]] = {}
     for f in findings:
         by_family.setdefault(taxonomy.family(f.category), []).append(f)
     scores: dict[str, float] = {}
     for fam, fs in by_family.items():
         lead = max(fs, key=lambda f: f.score).category
-        scores[lead] = combine([f.score for f in fs])
+        rule_score = combine([f.score for f in fs if f.detector != "model"])
+        model_score = max((f.score for f in fs if f.detector == "model"), default=0.0)
+        scores[lead] = max(rule_score * damp, model_score)
     action, _ = policy.action_for(scores)
     flagged = [
         c for c, s in sorted(scores.items(), key=lambda kv: -kv[1]) if policy.rule_for(c).decide(s) is not Action.ALLOW
