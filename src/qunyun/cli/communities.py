@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--rules", default="", help="rules text (shown on request and with the welcome)")
     c.add_argument("--dry-run", action="store_true", help="record decisions without executing them")
     c.set_defaults(func=cmd_create)
+    show = csub.add_parser("show", help="show a community's profile and size")
+    show.add_argument("slug")
+    show.set_defaults(func=cmd_show)
     ls = csub.add_parser("list", help="list communities")
     ls.set_defaults(func=cmd_list)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -46,6 +49,26 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     for community in Community.objects.order_by("slug"):
         print(f"{community.slug}\t{community.name}\t{community.time_zone}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .bootstrap import django_ready
+
+    django_ready()
+    from qunyun.communities.models import Event, Member
+
+    community = get_community(args.slug)
+    print(f"{community.name} ({community.slug}), time zone {community.time_zone}"
+          f"{', dry run' if community.dry_run else ''}")
+    for label, value in (("theme", community.theme), ("slogan", community.slogan), ("rules", community.rules_text)):
+        if value:
+            print(f"  {label}: {value}")
+    members = Member.objects.filter(community=community, is_bot=False, merged_into__isnull=True).count()
+    print(f"  groups: {community.groups.count()}, members: {members}, "
+          f"events: {Event.objects.filter(community=community).count()}")
+    for goal in community.goals.all():
+        print(f"  goal: {goal.title} — {goal.target:g} by {goal.due}")
     return 0
 
 

@@ -15,12 +15,15 @@ import logging
 import os
 import sys
 
+from qunyun.core.errors import InvalidInput
+
 from .errors import UserError
 
 COMMAND_MODULES = [
     "qunyun.cli.system",
     "qunyun.cli.communities",
     "qunyun.cli.demo",
+    "qunyun.cli.moderation",
 ]
 
 
@@ -53,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"qunyun: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except InvalidInput as exc:  # a service refused the input: the message is for the user
+        print(f"qunyun: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("qunyun: interrupted", file=sys.stderr)
         return 130

@@ -9,13 +9,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
 
+from qunyun.core.errors import InvalidInput
 from qunyun.core.ids import platform_of
 from qunyun.core.timeutil import InvalidTimeZone, zone
 
 from .models import Channel, Community, Goal, Group
 
 
-class CommunityError(ValueError):
+class CommunityError(InvalidInput):
     """A change that cannot be made, with a message for the operator."""
 
 
