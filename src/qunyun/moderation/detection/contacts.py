@@ -149,7 +149,10 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
     digits = compact.translate(_DIGITS)
     has_digit = digits != compact or any(c.isdigit() for c in compact)
     for m in _WECHAT_RE.finditer(digits):
-        if _is_word_inside(digits, m.start()) or not _plausible_id(m.group(3), cue=m.group(2) or ""):
+        cue = m.group(2) or ""
+        if cue == "v" and m.start() > 0 and not digits[m.start() - 1].isascii():
+            cue = "v after cjk"  # 加V：abc123 — a lone v glued to Chinese is a cue
+        if _is_word_inside(digits, m.start()) or not _plausible_id(m.group(3), cue=cue):
             continue
         add_compact("wechat", m.group(3), m.span())
     if has_digit:
@@ -180,7 +183,8 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
 def _plausible_id(value: str, *, cue: str) -> bool:
     # A WeChat id is 6-20 characters; people choose letters+digits. After a Latin cue the
     # "id" is often just the rest of an English word ("v" + "ersion610", "visudo"): a lone
-    # "v" must be followed by a digit, and any Latin cue needs 3+ digits in the id.
+    # "v" that does not follow Chinese must be followed by a digit, and any Latin cue needs
+    # 3+ digits in the id.
     digits = sum(c.isdigit() for c in value)
     if cue:
         if cue == "v" and not value[0].isdigit():
