@@ -21,6 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_server_arguments(p)
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("worker", help="consume events from Redis Streams (needs QUNYUN_REDIS_URL)")
+    p.add_argument("--name", default=None, help="consumer name (default: host name and process id)")
+    p.add_argument("--partitions", type=int, default=8)
+    p.set_defaults(func=cmd_worker)
+
     p = sub.add_parser("operator", help="manage console operators")
     osub = p.add_subparsers(dest="operator_command", metavar="ACTION")
     c = osub.add_parser("create", help="create (or reset the password of) an operator")
@@ -78,3 +83,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     serve(host=args.host, port=args.port)
     return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .bootstrap import django_ready
+
+    django_ready()
+    import socket
+
+    from django.conf import settings
+
+    if not settings.QUNYUN_REDIS_URL:
+        raise UserError("qunyun worker needs QUNYUN_REDIS_URL (e.g. redis://127.0.0.1:6379/0)", exit_code=2)
+    from qunyun.bus.runtime import Runtime
+    from qunyun.bus.streams import StreamConsumer
+    from qunyun.communities.services import community_get
+    from qunyun.server import outbox_doorbell, start_background
+
+    start_background()
+    runtimes: dict[str, Runtime] = {}
+
+    def runtime_for(slug: str) -> Runtime:
+        if slug not in runtimes:
+            runtimes[slug] = Runtime(community_get(slug=slug), wake=outbox_doorbell())
+        return runtimes[slug]
+
+    try:
+        consumer = StreamConsumer(settings.QUNYUN_REDIS_URL, consumer=args.name or f"{socket.gethostname()}-{os.getpid()}",
+                                  runtime_for=runtime_for, partitions=args.partitions)
+    except Exception as exc:
+        raise UserError(f"cannot use Redis at {settings.QUNYUN_REDIS_URL}: {exc}") from exc
+    print(f"worker {consumer.consumer} consuming {len(consumer.streams)} streams", flush=True)
+    while True:
+        consumer.run_once()
