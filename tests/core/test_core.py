@@ -8,7 +8,7 @@ import pytest
 
 from qunyun.core import events as ev
 from qunyun.core.codec import DecodeError, decision_from_dict, decision_to_dict, event_from_dict, event_to_dict
-from qunyun.core.decisions import DECISION_TYPES, Ban, Kick, Mute, NotifyOperator, SendMessage
+from qunyun.core.decisions import DECISION_TYPES, Ban, Kick, Mute, NotifyOperator, OpenCase, SendMessage
 from qunyun.core.ids import InvalidId, qualify, split
 from qunyun.core.timeutil import InvalidTimeZone, local_day, localize
 
@@ -82,7 +82,9 @@ def test_decisions_round_trip():
     for decision in [SendMessage(chat="x:1", text="welcome", reply_to="3", buttons=("yes", "no")),
                      Mute(chat="x:1", member="x:2", until=T), Mute(chat="x:1", member="x:2"),
                      Ban(chat="x:1", member="x:2", until=None, reason="spam.repeated_ad"),
-                     Kick(chat="x:1", member="x:2"), NotifyOperator(chat="x:1", text="alert", severity="critical")]:
+                     Kick(chat="x:1", member="x:2"), NotifyOperator(chat="x:1", text="alert", severity="critical"),
+                     OpenCase(chat="x:1", member="x:2", message_id="9", action="delete",
+                              details={"categories": ["spam.repeated_ad"], "score": 0.97})]:
         assert decision_from_dict(decision_to_dict(decision)) == decision
     assert set(DECISION_TYPES) >= {"send", "delete", "mute", "unmute", "ban", "unban", "kick", "notify", "cancel"}
 

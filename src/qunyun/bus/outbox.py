@@ -24,11 +24,10 @@ from django.db import transaction
 from django.db.models import Q
 
 from qunyun.core.codec import decision_from_dict
-from qunyun.core.decisions import NotifyOperator
 from qunyun.core.timeutil import utcnow
 
 from .adapters import Adapter, PermanentFailure, TemporaryFailure
-from .models import Notification, OutboxItem
+from .models import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +77,14 @@ def _claim(limit: int, now: datetime, communities: list[int] | None) -> list[Out
     return list(OutboxItem.objects.filter(claim=token, status=OutboxItem.Status.RUNNING).order_by("due_at", "id"))
 
 
-def _execute_internal(item: OutboxItem) -> dict:
-    decision = decision_from_dict(item.payload)
-    if isinstance(decision, NotifyOperator):
-        note = Notification.objects.create(
-            community_id=item.community_id, severity=decision.severity, text=decision.text,
-            reason=decision.reason[:200])
-        return {"notification": note.pk}
-    raise PermanentFailure(f"no internal executor for {decision.kind!r}")
+def _execute_internal(item: OutboxItem, decision) -> dict:
+    from .internal import INTERNAL_EXECUTORS
+
+    executor = INTERNAL_EXECUTORS.get(decision.kind)
+    if executor is None:
+        raise PermanentFailure(f"no internal executor for {decision.kind!r}")
+    with transaction.atomic():
+        return executor(item, decision)
 
 
 def outbox_run_due(
@@ -106,7 +105,7 @@ def outbox_run_due(
         try:
             decision = decision_from_dict(item.payload)
             if not decision.on_platform:
-                result = _execute_internal(item)
+                result = _execute_internal(item, decision)
             else:
                 adapter = lookup(platform)
                 if adapter is None:

@@ -113,6 +113,14 @@ def _decode_field(cls: type, name: str, hint: Any, value: Any) -> Any:
         except ValueError as exc:
             allowed = ", ".join(m.value for m in hint)
             raise DecodeError(f"{name}: {value!r} is not one of {allowed}") from exc
+    if text.startswith("dict") or "dict[" in text:
+        if not isinstance(value, dict):
+            raise DecodeError(f"{name}: expected an object")
+        return value
+    if hint is float or text == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise DecodeError(f"{name}: expected a number")
+        return float(value)
     if hint is bool:
         if not isinstance(value, bool):
             raise DecodeError(f"{name}: expected true or false")

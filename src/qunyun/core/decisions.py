@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,9 +115,29 @@ class NotifyOperator(Decision):
     severity: str = "info"  # info | warning | critical
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenCase(Decision):
+    """Record a moderation case (numbered per community) with its evidence and the action taken.
+
+    ``member`` is the qualified account id; ``details`` holds the verdict (categories, score,
+    evidence spans, rule or moderator) as plain JSON data.
+    """
+
+    kind: ClassVar[str] = "open_case"
+    on_platform: ClassVar[bool] = False
+
+    member: str
+    message_id: str | None = None
+    action: str = ""
+    details: dict[str, Any] | None = None
+
+    def __hash__(self) -> int:  # details is a dict: hash what identifies the case
+        return hash((self.chat, self.member, self.message_id, self.action))
+
+
 DECISION_TYPES: dict[str, type[Decision]] = {
     cls.kind: cls
-    for cls in (SendMessage, DeleteMessage, Mute, Unmute, Ban, Unban, Kick, SetMemberTitle, NotifyOperator)
+    for cls in (SendMessage, DeleteMessage, Mute, Unmute, Ban, Unban, Kick, SetMemberTitle, NotifyOperator, OpenCase)
 }
 """Every decision class by its stable ``kind`` string (stored in the outbox)."""
 
