@@ -31,10 +31,10 @@ WECHAT_LATIN_CUES = "weixin|wechat|vchat|vx|wx|v"
 QQ_CUES = "qq号|qq|扣扣|抠抠|口口|企鹅号|企鹅|球球|q号|q群|qq群|群号|q|扣|加群|进群"
 
 _WECHAT_RE = re.compile(
-    rf"(?:({WECHAT_CJK_CUES})|({WECHAT_LATIN_CUES}))(?:号|号码|id)?(?:是|为)?"
+    rf"(?:({WECHAT_CJK_CUES})|({WECHAT_LATIN_CUES})) ?(?:号|号码|id)?(?:是|为)? ?"
     r"([a-z][a-z0-9-]{4,19}|1[3-9]\d{9}|\d{6,11})(?![a-z0-9])"
 )
-_QQ_RE = re.compile(rf"(?:{QQ_CUES})(?:号|号码)?(?:是|为)?(\d{{5,11}})(?!\d)")
+_QQ_RE = re.compile(rf"(?:{QQ_CUES}) ?(?:号|号码)?(?:是|为)?(\d{{5,11}})(?!\d)")
 # "加" + a number, as in 需要的加1692009621: the commonest ad sign-off in Chinese groups.
 _ADD_NUMBER_RE = re.compile(r"(?:(加|➕|联系|找|滴|私|咨询|详询)|电话|热线|tel|call)(?:我|下|一下)?(\d{6,12})(?!\d)")
 # Toll-free / service numbers (400, 800) are what businesses print in ads.
@@ -141,7 +141,10 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
             if "@" in folded[max(0, m.start() - 1) : m.start()]:
                 continue  # the domain of an e-mail address
             host = _host(url)
-            add_folded("url", url, (m.start(), m.start() + len(url)), links.classify(host))
+            span = (m.start(), m.start() + len(url))
+            s, e = norm.original_span_folded(*span)
+            # Report the link as written: paths of shortened links are case-sensitive.
+            add_folded("url", norm.original[s:e] if norm.original[s:e].isascii() else url, span, links.classify(host))
     if "点" in compact or "dot" in compact:
         for m in _SPELLED_URL_RE.finditer(compact):
             add_compact("url", m.group(0), m.span(), "spelled")
@@ -164,7 +167,8 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
             if any(c.kind in ("qq", "wechat") and c.value == m.group(2) for c in out):
                 continue
             # "加 + number" asks to be added; "电话 + number" is a hotline, weaker evidence.
-            add_compact("add_number" if m.group(1) else "hotline", m.group(2), m.span())
+            kind = "add_number" if m.group(1) else "phone" if _CN_MOBILE_RE.fullmatch(m.group(2)) else "hotline"
+            add_compact(kind, m.group(2), m.span())
         for m in _CN_MOBILE_RE.finditer(digits):
             if any(c.value == m.group(1) for c in out):
                 continue

@@ -124,6 +124,8 @@ def _build_table() -> dict[int, str]:
         table[cp] = ""
     for cp, s in _EXTRA.items():
         table[cp] = s
+    for cp in range(0xD800, 0xE000):  # lone surrogates (broken input) are dropped
+        table[cp] = ""
     # ASCII upper case (casefold) is the commonest change; keep it in the same table.
     for cp in range(ord("A"), ord("Z") + 1):
         table[cp] = chr(cp).lower()
@@ -134,7 +136,7 @@ TABLE: dict[int, str] = _build_table()
 """Per-character folding: code point → replacement (``""`` removes the character)."""
 
 _FOLDED_CHARS_RE = re.compile(
-    "[" + "".join(re.escape(chr(cp)) for cp in sorted(TABLE) if cp > 0x7F) + "]"
+    "[" + "".join(re.escape(chr(cp)) for cp in sorted(TABLE) if cp > 0x7F and not 0xD800 <= cp < 0xE000) + "]"
 )
 _INVISIBLE_RE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE) + "]")
 

@@ -1,0 +1,67 @@
+"""The combined verdict: obvious ads blocked, ordinary chat allowed, odd input survives."""
+
+import pytest
+
+from qunyun.moderation.detection.verdict import Context, Message, moderate
+from qunyun.moderation.policy import default_policy
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "兼职刷单，日赚300+，有意者加V：abc123",
+        "加 薇 信 ｘｙ９９８８７７６ 免费领取资料",
+        "需要元宝的加ｑ①⑥⑨②⓪⓪⑨⑥②①，长期稳定",
+        "代開發票，聯繫電話13812345678",
+        "Congratulations! You have won a £1000 cash prize. Call 09061701461 to claim your prize now",
+    ],
+)
+def test_ads_are_blocked(text):
+    v = moderate(text)
+    assert v.verdict == "block", v.to_dict()
+    assert v.categories[0].startswith("spam")
+    for e in v.evidence:
+        assert text[e.start : e.end] == e.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "今天天气不错，一起去爬山吗？",
+        "这个版本的bug修了没有，我还是打不开",
+        "see https://help.ubuntu.com/community/Grub2 for the details",
+        "I have version 2.6.18 installed, how do I upgrade?",
+        "哈哈哈哈哈",
+        "群主辛苦了，谢谢分享",
+    ],
+)
+def test_ordinary_chat_is_allowed(text):
+    assert moderate(text).verdict == "allow"
+
+
+def test_abuse_goes_to_review_not_delete():
+    v = moderate("你这个傻逼")
+    assert v.verdict == "review" and v.categories == ("unfriendly.abuse",)
+
+
+def test_shadow_mode_is_reported():
+    v = moderate("兼职刷单加V：abc123", Context(policy=default_policy(shadow=True)))
+    assert v.verdict == "block" and v.shadow
+
+
+@pytest.mark.parametrize("text", ["", " ", "\x00\x01\x02" * 1000, "\ud800 lone surrogate", "x" * 1_000_000, "加" * 300_000])
+def test_odd_messages_get_a_verdict(text):
+    v = moderate(Message(text=text))
+    assert v.verdict in ("allow", "review", "block")
+    v.to_dict()
+
+
+def test_message_from_event():
+    from datetime import datetime, timezone
+
+    from qunyun.core.events import Account, MessagePosted
+
+    ev = MessagePosted(chat="tg:1", event_id="9", at=datetime.now(timezone.utc), author=Account("tg:42"), text="hi",
+                       mentions=("tg:1", "tg:2"))
+    m = Message.from_event(ev)
+    assert m.member == "tg:42" and m.mentions == 2
