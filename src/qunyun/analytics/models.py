@@ -64,3 +64,92 @@ class GroupHour(models.Model):
     class Meta:
         db_table = "qunyun_group_hour"
         constraints = [models.UniqueConstraint(fields=["group", "day", "hour"], name="group_hour_unique")]
+
+
+class MemberHour(models.Model):
+    """What one member did in one group in one local hour: the active-members heatmap's source."""
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    hour = models.SmallIntegerField()
+    messages = models.IntegerField(default=0)
+    reactions = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "qunyun_member_hour"
+        constraints = [
+            models.UniqueConstraint(fields=["group", "member", "day", "hour"], name="member_hour_unique")
+        ]
+        indexes = [models.Index(fields=["community", "day"], name="member_hour_community_day")]
+
+
+class MemberWeek(models.Model):
+    """A member's activity in one local week (Monday start), all groups of the community together."""
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    week = models.DateField(help_text="The Monday the week starts on.")
+    messages = models.IntegerField(default=0)
+    reactions = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "qunyun_member_week"
+        constraints = [models.UniqueConstraint(fields=["member", "week"], name="member_week_unique")]
+        indexes = [models.Index(fields=["community", "week"], name="member_week_community_week")]
+
+
+class MemberMonth(models.Model):
+    """A member's activity in one local calendar month, all groups of the community together."""
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month.")
+    messages = models.IntegerField(default=0)
+    reactions = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "qunyun_member_month"
+        constraints = [models.UniqueConstraint(fields=["member", "month"], name="member_month_unique")]
+        indexes = [models.Index(fields=["community", "month"], name="member_month_community_month")]
+
+
+class MemberStats(models.Model):
+    """A member's firsts and lasts in the community (all groups): cohorts, new members, layers.
+
+    Days are local days; ``first_active_day`` counts messages and reactions, ``first_message_day``
+    messages only, ``first_join_day`` join events.
+    """
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    member = models.OneToOneField("communities.Member", on_delete=models.CASCADE, related_name="+")
+    first_active_day = models.DateField(null=True)
+    last_active_day = models.DateField(null=True)
+    first_message_day = models.DateField(null=True)
+    last_message_day = models.DateField(null=True)
+    first_join_day = models.DateField(null=True)
+    messages = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "qunyun_member_stats"
+        indexes = [models.Index(fields=["community", "first_active_day"], name="member_stats_community_first")]
+
+
+class GroupDayMix(models.Model):
+    """What kind of messages a group had on a day: water (灌水), links, deletions (health alerts).
+
+    A row exists only for days where one of the counts is not zero.
+    """
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    water = models.IntegerField(default=0)
+    links = models.IntegerField(default=0)
+    deleted = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "qunyun_group_day_mix"
+        constraints = [models.UniqueConstraint(fields=["group", "day"], name="group_day_mix_unique")]
+        indexes = [models.Index(fields=["community", "day"], name="group_day_mix_community_day")]

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import connection, models
 
+from qunyun.analytics.rollups import rollups_apply
 from qunyun.communities.models import Channel, Community, Group, Identity, IdentityName, Member
 from qunyun.core import events as ev
 from qunyun.core.codec import event_to_dict
@@ -336,6 +337,7 @@ class EventStore:
         if fresh:
             self._apply_memberships(fresh)
             self._apply_rollups(fresh)
+            rollups_apply(store=self, fresh=fresh)  # analytics-owned rollups (qunyun.analytics.rollups)
         return stored
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> dict[str, int]:

@@ -1,0 +1,292 @@
+"""Rollups: kept up to date as events arrive, and rebuilt from the event log on demand.
+
+Two ways in, one meaning:
+
+* :func:`rollups_apply` is called by the event store for each batch of newly stored events
+  (one call site in :mod:`qunyun.bus.store`). It adds them to the analytics-owned rollups
+  (member-hour, member-week, member-month, member stats, group-day mix); the store itself
+  keeps member-day, group-day and group-hour.
+* :func:`rollups_rebuild` deletes every rollup row of a community and recomputes all of them
+  (the store's too) from ``qunyun_event`` with set-based ``INSERT … SELECT`` statements that run
+  on SQLite and PostgreSQL. Rebuilding after an incremental load gives identical rows — a test
+  holds us to that.
+
+The rules both follow (see docs/metrics.md "Members, bots and messages"): bots are not members;
+system lines are not messages; activity is a message or a reaction; days and hours are local.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+
+from qunyun.core import events as ev
+
+from . import sql
+from .periods import offset_spans
+
+log = logging.getLogger(__name__)
+
+#: Characters trimmed before measuring a message's length ("water" = at most 3 left).
+WATER_TRIM = " \t\r\n"
+WATER_MAX_CHARS = 3
+LINK_MARKERS = ("http://", "https://", "www.")
+
+#: Every rollup table with a ``community_id`` column, in the order a rebuild fills them.
+ROLLUP_TABLES = (
+    "qunyun_member_hour", "qunyun_member_day", "qunyun_group_hour", "qunyun_group_day",
+    "qunyun_group_day_mix", "qunyun_member_week", "qunyun_member_month", "qunyun_member_stats",
+)
+
+
+def message_is_water(kind: str, text: str) -> bool:
+    """A sticker, or a text message of at most three characters after trimming spaces."""
+    if kind == ev.MessageKind.STICKER.value:
+        return True
+    return kind == ev.MessageKind.TEXT.value and len(text.strip(WATER_TRIM)) <= WATER_MAX_CHARS
+
+
+def message_has_link(kind: str, text: str) -> bool:
+    """A link message, or a text that carries a URL."""
+    if kind == ev.MessageKind.LINK.value:
+        return True
+    lowered = text.lower()
+    return any(marker in lowered for marker in LINK_MARKERS)
+
+
+# ----------------------------------------------------------------- incremental
+
+
+def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
+    """Add newly stored events to the analytics-owned rollups (called inside the store's transaction).
+
+    ``fresh`` holds the store's ``(event, group, member_id, channel, local_time, reply_member)``
+    tuples for events that were not stored before.
+    """
+    accounts = store._accounts  # the store's account cache: which members are bots
+    hours: dict[tuple[int, int, date, int], list[int]] = defaultdict(lambda: [0, 0])
+    weeks: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
+    months: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
+    # member -> [first_active, last_active, first_message, last_message, first_join, messages]
+    stats: dict[int, list[Any]] = {}
+    mix: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for event, group, member_id, _channel, local, _reply in fresh:
+        etype = event.type
+        day = local.date()
+        if etype == "delete":
+            mix[(group.id, day)][2] += 1
+            continue
+        if member_id is None:
+            continue
+        subject = event.subject
+        account = accounts.get(subject.id) if subject is not None else None
+        if account is not None and account.is_bot:
+            continue
+        if etype == "join":
+            row = stats.setdefault(member_id, [None, None, None, None, None, 0])
+            row[4] = day if row[4] is None or day < row[4] else row[4]
+            continue
+        if etype == "message":
+            if event.kind is ev.MessageKind.SYSTEM:
+                continue
+            slot = 0
+            kind, text = event.kind.value, event.text or ""
+            water, link = message_is_water(kind, text), message_has_link(kind, text)
+            if water or link:
+                m = mix[(group.id, day)]
+                m[0] += water
+                m[1] += link
+        elif etype == "reaction":
+            slot = 1
+        else:
+            continue
+        hours[(group.id, member_id, day, local.hour)][slot] += 1
+        weeks[(member_id, day - timedelta(days=day.weekday()))][slot] += 1
+        months[(member_id, day.replace(day=1))][slot] += 1
+        row = stats.setdefault(member_id, [None, None, None, None, None, 0])
+        row[0] = day if row[0] is None or day < row[0] else row[0]
+        row[1] = day if row[1] is None or day > row[1] else row[1]
+        if slot == 0:
+            row[2] = day if row[2] is None or day < row[2] else row[2]
+            row[3] = day if row[3] is None or day > row[3] else row[3]
+            row[5] += 1
+    if not (hours or stats or mix):
+        return
+    cid = store.community.pk
+    d = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        if hours:
+            cursor.executemany(
+                "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, reactions) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (group_id, member_id, day, hour) DO UPDATE SET "
+                "messages = qunyun_member_hour.messages + excluded.messages, "
+                "reactions = qunyun_member_hour.reactions + excluded.reactions",
+                [(cid, g, m, d(day), hour, *v) for (g, m, day, hour), v in hours.items()],
+            )
+        for table, column, rows in (("qunyun_member_week", "week", weeks), ("qunyun_member_month", "month", months)):
+            if rows:
+                cursor.executemany(
+                    f"INSERT INTO {table} (community_id, member_id, {column}, messages, reactions) "
+                    f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT (member_id, {column}) DO UPDATE SET "
+                    f"messages = {table}.messages + excluded.messages, "
+                    f"reactions = {table}.reactions + excluded.reactions",
+                    [(cid, m, d(start), *v) for (m, start), v in rows.items()],
+                )
+        if stats:
+            t = "qunyun_member_stats"
+
+            def earliest(col: str) -> str:
+                return f"{col} = COALESCE(CASE WHEN excluded.{col} < {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, excluded.{col})"
+
+            def latest(col: str) -> str:
+                return f"{col} = COALESCE(CASE WHEN excluded.{col} > {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, excluded.{col})"
+
+            cursor.executemany(
+                f"INSERT INTO {t} (community_id, member_id, first_active_day, last_active_day, first_message_day, "
+                "last_message_day, first_join_day, messages) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                f"ON CONFLICT (member_id) DO UPDATE SET {earliest('first_active_day')}, {latest('last_active_day')}, "
+                f"{earliest('first_message_day')}, {latest('last_message_day')}, {earliest('first_join_day')}, "
+                f"messages = {t}.messages + excluded.messages",
+                [(cid, m, *(d(x) if x is not None else None for x in v[:5]), v[5]) for m, v in stats.items()],
+            )
+        if mix:
+            cursor.executemany(
+                "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted) "
+                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (group_id, day) DO UPDATE SET "
+                "water = qunyun_group_day_mix.water + excluded.water, "
+                "links = qunyun_group_day_mix.links + excluded.links, "
+                "deleted = qunyun_group_day_mix.deleted + excluded.deleted",
+                [(cid, g, d(day), *v) for (g, day), v in mix.items()],
+            )
+
+
+# ----------------------------------------------------------------- rebuild
+
+
+def rollups_rebuild(community) -> dict[str, float]:
+    """Recompute every rollup of ``community`` from its event log, in one transaction.
+
+    Returns the seconds each step took (for benchmarks and ``qunyun analytics rebuild -v``).
+    """
+    cid = community.pk
+    timings: dict[str, float] = {}
+
+    def step(name: str, statement: str, params: list[Any]) -> None:
+        started = time.perf_counter()
+        cursor.execute(statement, params)
+        timings[name] = time.perf_counter() - started
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        started = time.perf_counter()
+        for table in ROLLUP_TABLES:
+            cursor.execute(f"DELETE FROM {table} WHERE community_id = %s", [cid])
+        timings["delete"] = time.perf_counter() - started
+        cursor.execute("SELECT MIN(at), MAX(at) FROM qunyun_event WHERE community_id = %s", [cid])
+        first, last = cursor.fetchone()
+        if first is None:
+            return timings
+        first, last = _as_datetime(first), _as_datetime(last)
+        hour = sql.local_hour("x.ep", offset_spans(community.time_zone, first, last))
+        cursor.execute("DROP TABLE IF EXISTS qunyun_tmp_activity")
+        # One pass over the log, at the finest grain every rollup needs (member, group, day, hour).
+        step("scan", (
+            "CREATE TEMP TABLE qunyun_tmp_activity AS "
+            f"SELECT x.group_id, x.member_id, x.day, {hour} AS hour, "
+            "SUM(x.is_message) AS messages, SUM(1 - x.is_message) AS reactions, "
+            "SUM(x.is_reply) AS replies, SUM(x.mentions) AS mentions, "
+            "SUM(x.is_water) AS water, SUM(x.has_link) AS links "
+            "FROM (SELECT e.group_id, e.member_id, e.day, "
+            f"{sql.epoch_seconds('e.at')} AS ep, "
+            "CASE WHEN e.type = 'message' THEN 1 ELSE 0 END AS is_message, "
+            "CASE WHEN e.type = 'message' AND e.reply_to_member_id IS NOT NULL "
+            "AND e.reply_to_member_id <> e.member_id THEN 1 ELSE 0 END AS is_reply, "
+            "CASE WHEN e.type = 'message' THEN "
+            f"{sql.json_length('e.mentions')} + {sql.json_length('e.data', 'mentions_unresolved')} "
+            "ELSE 0 END AS mentions, "
+            "CASE WHEN e.type = 'message' AND (e.kind = 'sticker' OR (e.kind = 'text' AND "
+            f"{sql.char_length(sql.trim_chars('e.text'))} <= %s)) THEN 1 ELSE 0 END AS is_water, "
+            "CASE WHEN e.type = 'message' AND (e.kind = 'link' OR lower(e.text) LIKE %s "
+            "OR lower(e.text) LIKE %s OR lower(e.text) LIKE %s) THEN 1 ELSE 0 END AS has_link "
+            "FROM qunyun_event e JOIN qunyun_member m ON m.id = e.member_id "
+            "WHERE e.community_id = %s AND m.is_bot = %s "
+            "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')) x "
+            "GROUP BY x.group_id, x.member_id, x.day, 4"
+        ), [WATER_TRIM, WATER_MAX_CHARS, *(f"%{marker}%" for marker in LINK_MARKERS), cid, False])
+        step("member_hour", (
+            "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, reactions) "
+            "SELECT %s, group_id, member_id, day, hour, messages, reactions FROM qunyun_tmp_activity"
+        ), [cid])
+        step("member_day", (
+            "INSERT INTO qunyun_member_day (community_id, group_id, member_id, day, messages, reactions, "
+            "replies, mentions) SELECT %s, group_id, member_id, day, SUM(messages), SUM(reactions), "
+            "SUM(replies), SUM(mentions) FROM qunyun_tmp_activity GROUP BY group_id, member_id, day"
+        ), [cid])
+        step("group_hour", (
+            "INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages) "
+            "SELECT %s, group_id, day, hour, SUM(messages) FROM qunyun_tmp_activity "
+            "GROUP BY group_id, day, hour HAVING SUM(messages) > 0"
+        ), [cid])
+        step("group_day", (
+            "INSERT INTO qunyun_group_day (community_id, group_id, day, messages, reactions, active_members, "
+            "joins, leaves) SELECT %s, group_id, day, SUM(messages), SUM(reactions), SUM(active), SUM(joins), "
+            "SUM(leaves) FROM ("
+            "SELECT group_id, day, messages, reactions, 1 AS active, 0 AS joins, 0 AS leaves "
+            "FROM qunyun_member_day WHERE community_id = %s "
+            "UNION ALL SELECT e.group_id, e.day, 0, 0, 0, CASE WHEN e.type = 'join' THEN 1 ELSE 0 END, "
+            "CASE WHEN e.type = 'leave' THEN 1 ELSE 0 END FROM qunyun_event e "
+            "JOIN qunyun_member m ON m.id = e.member_id "
+            "WHERE e.community_id = %s AND e.type IN ('join', 'leave') AND m.is_bot = %s"
+            ") u GROUP BY group_id, day"
+        ), [cid, cid, cid, False])
+        step("group_day_mix", (
+            "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted) "
+            "SELECT %s, group_id, day, SUM(water), SUM(links), SUM(deleted) FROM ("
+            "SELECT group_id, day, water, links, 0 AS deleted FROM qunyun_tmp_activity "
+            "WHERE water > 0 OR links > 0 "
+            "UNION ALL SELECT group_id, day, 0, 0, 1 FROM qunyun_event "
+            "WHERE community_id = %s AND type = 'delete') u GROUP BY group_id, day"
+        ), [cid, cid])
+        for name, table, column, expression in (
+            ("member_week", "qunyun_member_week", "week", sql.week_of("day")),
+            ("member_month", "qunyun_member_month", "month", sql.month_of("day")),
+        ):
+            step(name, (
+                f"INSERT INTO {table} (community_id, member_id, {column}, messages, reactions) "
+                f"SELECT %s, member_id, {expression}, SUM(messages), SUM(reactions) FROM qunyun_member_day "
+                f"WHERE community_id = %s GROUP BY member_id, {expression}"
+            ), [cid, cid])
+        step("member_stats", (
+            "INSERT INTO qunyun_member_stats (community_id, member_id, first_active_day, last_active_day, "
+            "first_message_day, last_message_day, first_join_day, messages) "
+            "SELECT %s, member_id, MIN(first_active), MAX(last_active), MIN(first_message), MAX(last_message), "
+            "MIN(first_join), SUM(messages) FROM ("
+            "SELECT member_id, MIN(day) AS first_active, MAX(day) AS last_active, "
+            "MIN(CASE WHEN messages > 0 THEN day END) AS first_message, "
+            "MAX(CASE WHEN messages > 0 THEN day END) AS last_message, NULL AS first_join, "
+            "SUM(messages) AS messages FROM qunyun_member_day WHERE community_id = %s GROUP BY member_id "
+            "UNION ALL SELECT e.member_id, NULL, NULL, NULL, NULL, MIN(e.day), 0 FROM qunyun_event e "
+            "JOIN qunyun_member m ON m.id = e.member_id "
+            "WHERE e.community_id = %s AND e.type = 'join' AND m.is_bot = %s GROUP BY e.member_id"
+            ") u GROUP BY member_id"
+        ), [cid, cid, cid, False])
+        cursor.execute("DROP TABLE qunyun_tmp_activity")
+    log.info("rollups of %s rebuilt in %.1f s", community.slug, sum(timings.values()))
+    return timings
+
+
+def _as_datetime(value: Any) -> datetime:
+    """A timestamp from a raw cursor (SQLite gives text) as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        from qunyun.core.timeutil import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return moment

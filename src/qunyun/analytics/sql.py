@@ -1,0 +1,67 @@
+"""The few SQL expressions that SQLite and PostgreSQL spell differently.
+
+Everything else in analytics is plain SQL both engines run unchanged. Each helper returns a
+fragment for the connection's vendor; arguments are column expressions, never user input.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from .periods import OffsetSpan
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def epoch_seconds(column: str) -> str:
+    """Whole seconds since 1970 of a timestamp column (truncated, never rounded up)."""
+    if is_postgres():
+        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
+    return f"CAST(strftime('%%s', {column}) AS INTEGER)"
+
+
+def week_of(column: str) -> str:
+    """The Monday of the week of a date column."""
+    if is_postgres():
+        return f"CAST(date_trunc('week', {column}) AS date)"
+    return f"date({column}, '-' || ((CAST(strftime('%%w', {column}) AS INTEGER) + 6) %% 7) || ' days')"
+
+
+def month_of(column: str) -> str:
+    """The first day of the month of a date column."""
+    if is_postgres():
+        return f"CAST(date_trunc('month', {column}) AS date)"
+    return f"strftime('%%Y-%%m-01', {column})"
+
+
+def json_length(column: str, path: str | None = None) -> str:
+    """Length of a JSON array column (or of the array at key ``path``), 0 when absent."""
+    if is_postgres():
+        target = f"{column}->'{path}'" if path else column
+        return f"COALESCE(jsonb_array_length({target}), 0)"
+    if path:
+        return f"COALESCE(json_array_length({column}, '$.{path}'), 0)"
+    return f"COALESCE(json_array_length({column}), 0)"
+
+
+def char_length(expression: str) -> str:
+    """Length in characters (code points) of a text expression."""
+    return f"char_length({expression})" if is_postgres() else f"length({expression})"
+
+
+def trim_chars(expression: str, chars_param: str = "%s") -> str:
+    """``expression`` with the characters of the parameter removed at both ends."""
+    return f"btrim({expression}, {chars_param})" if is_postgres() else f"trim({expression}, {chars_param})"
+
+
+def local_hour(epoch: str, spans: list[OffsetSpan]) -> str:
+    """The local wall-clock hour (0–23) of an epoch-seconds expression, given the zone's offsets."""
+    if len(spans) == 1:
+        offset = str(spans[0].offset)
+    else:
+        # Newest span first: recent data is the bulk, so most rows stop at the first test.
+        branches = " ".join(f"WHEN {epoch} >= {s.starts} THEN {s.offset}" for s in reversed(spans[1:]))
+        offset = f"CASE {branches} ELSE {spans[0].offset} END"
+    return f"((({epoch}) + ({offset})) %% 86400) / 3600"
