@@ -10,10 +10,11 @@ def test_starter_lists_load_and_match_through_evasions():
     lex = starter_lexicon()
     assert len(lex) > 200
     found = lex.scan(normalize("日 赚 三百，躺．賺"))
-    assert {f.reason for f in found} >= {"term '日赚'", "term '躺赚'"}
-    text = "日 赚 三百"
-    ev = [f for f in found if f.reason == "term '日赚'"][0].evidence[0]
-    assert text[ev.start : ev.end] == "日 赚"
+    spam = [f for f in found if f.category == "spam"][0].resolved()
+    assert spam.reason == "日赚, 躺赚"
+    assert spam.score == pytest.approx(1 - (1 - 0.6) * (1 - 0.6))
+    text = "日 赚 三百，躺．賺"
+    assert [text[e.start : e.end] for e in spam.evidence] == ["日 赚", "躺．賺"]
 
 
 def test_latin_terms_match_whole_words_only():

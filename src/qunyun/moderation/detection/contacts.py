@@ -21,6 +21,8 @@ from .normalize import Normalized
 
 __all__ = ["Contact", "LinkPolicy", "find_contacts", "contact_findings", "decode_qr"]
 
+_DIGIT_RUN_RE = re.compile(r"\d{5}")
+_WECHAT_GATE_RE = re.compile(r"[vw微威薇徽维唯为胃魏嶶信芯心号泡]")
 _DIGITS = str.maketrans("零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖两幺", "001234567891234567892" "1")
 
 # Cue words for WeChat, in their folded (simplified, lower-case) form. Homophones and
@@ -51,6 +53,7 @@ _URL_RE = re.compile(
     rf"(?:https?://|www\.)[^\s<>\"'，。）】]+|(?<![\w@.-])(?:[a-z0-9-]{{1,63}}\.)+(?:{_TLDS})(?![a-z0-9-])(?:/[^\s<>\"'，。）】]*)?"
 )
 # Dots written out: www点abc点com, abc dot com (on the compact view).
+_URL_GATE_RE = re.compile(r"\.[a-z]{2}|www|://")
 _SPELLED_URL_RE = re.compile(rf"(?:www)?(?:点|dot|。)?[a-z0-9-]{{2,40}}(?:点|dot)(?:{_TLDS})(?![a-z])")
 
 SHORTENERS = frozenset(
@@ -133,9 +136,10 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
         out.append(Contact(kind, value, s, e, detail))
 
     # URLs and e-mail first, on the folded view where dots and slashes survive.
-    if "." in folded or "@" in folded:
+    if "@" in folded:
         for m in _EMAIL_RE.finditer(folded):
             add_folded("email", m.group(0), m.span())
+    if "." in folded and _URL_GATE_RE.search(folded):
         for m in _URL_RE.finditer(folded):
             url = m.group(0).rstrip(".,;:!?)")
             if "@" in folded[max(0, m.start() - 1) : m.start()]:
@@ -150,7 +154,10 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
             add_compact("url", m.group(0), m.span(), "spelled")
 
     digits = compact.translate(_DIGITS)
-    has_digit = digits != compact or any(c.isdigit() for c in compact)
+    # Cheap gates first: every id below needs a run of digits or a Chinese WeChat cue.
+    has_digit = _DIGIT_RUN_RE.search(digits) is not None
+    if not has_digit and not _WECHAT_GATE_RE.search(compact):
+        return out
     for m in _WECHAT_RE.finditer(digits):
         cue = m.group(2) or ""
         if cue == "v" and m.start() > 0 and not digits[m.start() - 1].isascii():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -32,8 +32,24 @@ class Finding:
     detector: str
     reason: str = ""
     evidence: tuple[Evidence, ...] = field(default=())
+    #: Evidence not yet mapped to original offsets: ``(normalized, ((start, end, note), …))``
+    #: in compact-text coordinates. Mapping costs more than detecting, and most findings of
+    #: a clean message are never shown, so it is done on demand by :meth:`resolved`.
+    pending: Any = field(default=None, compare=False, repr=False)
+
+    def resolved(self) -> "Finding":
+        """This finding with all its evidence in original-text offsets."""
+        if self.pending is None:
+            return self
+        norm, spans = self.pending
+        extra = []
+        for start, end, note in spans:
+            s, e = norm.original_span(start, end)
+            extra.append(Evidence(s, e, norm.original[s:e], note))
+        return replace(self, evidence=self.evidence + tuple(extra), pending=None)
 
     def to_dict(self) -> dict[str, Any]:
+        self = self.resolved()
         return {
             "category": self.category,
             "score": round(self.score, 4),

@@ -22,7 +22,7 @@ from typing import Iterable
 import ahocorasick
 
 from .. import taxonomy
-from .findings import Evidence, Finding
+from .findings import Finding
 from .normalize import Normalized, compact, fold
 
 __all__ = ["Lexicon", "LexiconError", "LexiconTerm", "starter_lexicon", "STARTER_DIR", "read_lexicon_file"]
@@ -141,38 +141,39 @@ class Lexicon:
         return sum(1 for _ in self._auto.iter(text))
 
     def scan(self, norm: Normalized) -> list[Finding]:
-        """Findings for every term found in ``norm.compact``, one per (category, term)."""
+        """One finding per category whose terms occur in ``norm.compact``.
+
+        The category's score combines its distinct terms with noisy-OR; ``reason`` lists the
+        terms; evidence (one span per term) is mapped to original offsets on demand.
+        """
         text = norm.compact
         if not self._count or not text:
             return []
         if not self._built:
             self.build()
-        out: list[Finding] = []
-        seen: set[tuple[str, str]] = set()
+        hits: dict[str, list] = {}
         n = len(text)
         for end_index, (key, entries) in self._auto.iter(text):
             end = end_index + 1
             start = end - len(key)
-            for category, weight, term, whole_word in entries:
+            for category, weight, _term, whole_word in entries:
                 if whole_word and (
                     (start > 0 and text[start - 1].isascii() and text[start - 1].isalnum())
                     or (end < n and text[end].isascii() and text[end].isalnum())
                 ):
                     continue
-                if (category, key) in seen:
+                h = hits.get(category)
+                if h is None:
+                    hits[category] = h = [1.0, [], []]
+                elif key in h[2]:
                     continue
-                seen.add((category, key))
-                s, e = norm.original_span(start, end)
-                out.append(
-                    Finding(
-                        category,
-                        weight,
-                        "lexicon",
-                        f"term {term!r}",
-                        (Evidence(s, e, norm.original[s:e], f"lexicon:{category}"),),
-                    )
-                )
-        return out
+                h[0] *= 1.0 - weight
+                h[1].append((start, end, "lexicon:" + category))
+                h[2].append(key)
+        return [
+            Finding(cat, 1.0 - left, "lexicon", ", ".join(keys), pending=(norm, tuple(spans)))
+            for cat, (left, spans, keys) in hits.items()
+        ]
 
 
 _STARTER: Lexicon | None = None

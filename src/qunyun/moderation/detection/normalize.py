@@ -135,10 +135,19 @@ def _build_table() -> dict[int, str]:
 TABLE: dict[int, str] = _build_table()
 """Per-character folding: code point → replacement (``""`` removes the character)."""
 
-_FOLDED_CHARS_RE = re.compile(
-    "[" + "".join(re.escape(chr(cp)) for cp in sorted(TABLE) if cp > 0x7F and not 0xD800 <= cp < 0xE000) + "]"
-)
-_INVISIBLE_RE = re.compile("[" + "".join(re.escape(chr(cp)) for cp in _INVISIBLE) + "]")
+# Deletion tables: ``len(text) - len(text.translate(t))`` counts characters of a kind at C
+# speed (a regex over a 10,000-character class is ten times slower).
+_FULLWIDTH_DEL = {cp: None for cp in range(0xFF01, 0xFF5F) if TABLE.get(cp, "").isalnum()}
+_DECOR_DEL = {
+    cp: None
+    for cp, rep in TABLE.items()
+    if cp > 0x7F and rep.isalnum() and cp not in _FULLWIDTH_DEL and not 0x4E00 <= cp <= 0x9FFF
+}
+_INVISIBLE_DEL = {cp: None for cp in _INVISIBLE}
+_SUSPECT_DEL = {**_FULLWIDTH_DEL, **_DECOR_DEL, **_INVISIBLE_DEL}
+# Characters whose folding is not exactly one character (removed or expanded): when a text has
+# none, the folded text lines up with the original one to one and no offset map is needed.
+_NONUNIT_DEL = {cp: None for cp, rep in TABLE.items() if len(rep) != 1}
 
 _T2S = opencc.OpenCC("t2s")
 
@@ -179,16 +188,21 @@ class Normalized:
 
     # -- offsets ---------------------------------------------------------------------------
 
-    def _maps(self) -> tuple[list[int], list[int]]:
+    def _maps(self) -> tuple[list[int], None]:
         if self._folded_to_orig is None:
             self._folded_to_orig = _map_folded(self.original, self.folded)
-            self._compact_to_folded = _map_compact(self.folded, self.compact)
-        return self._folded_to_orig, self._compact_to_folded  # type: ignore[return-value]
+        return self._folded_to_orig, None
 
     def original_span_folded(self, start: int, end: int) -> tuple[int, int]:
         """Offsets in ``original`` of the characters ``folded[start:end]`` came from."""
+        if start >= end or not self.folded:
+            return (0, 0)
+        if len(self.folded) == len(self.original) and not _has_nonunit(self.original):
+            start = max(0, min(start, len(self.folded) - 1))
+            end = max(start + 1, min(end, len(self.folded)))
+            return (start, _orig_end(self.original, end - 1))
         f2o, _ = self._maps()
-        if not f2o or start >= end:
+        if not f2o:
             return (0, 0)
         start = max(0, min(start, len(f2o) - 1))
         end = max(start + 1, min(end, len(f2o)))
@@ -196,12 +210,20 @@ class Normalized:
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Offsets in ``original`` of the characters ``compact[start:end]`` came from."""
-        _, c2f = self._maps()
-        if not c2f or start >= end:
+        if start >= end or not self.compact:
             return (0, 0)
+        if self.compact == self.folded:
+            return self.original_span_folded(start, end)
+        if self._compact_to_folded is None:
+            self._compact_to_folded = _map_compact(self.folded, self.compact)
+        c2f = self._compact_to_folded
         start = max(0, min(start, len(c2f) - 1))
         end = max(start + 1, min(end, len(c2f)))
         return self.original_span_folded(c2f[start], c2f[end - 1] + 1)
+
+
+def _has_nonunit(text: str) -> bool:
+    return len(text.translate(_NONUNIT_DEL)) != len(text)
 
 
 def _orig_end(original: str, index: int) -> int:
@@ -260,7 +282,9 @@ def normalize(text: str) -> Normalized:
     """Normalize a message (see the module docstring). Never raises on any ``str``."""
     if not text:
         return Normalized(text, "", "")
-    folded = _T2S.convert(text.translate(TABLE))
+    folded = text.translate(TABLE)
+    if not folded.isascii():  # OpenCC has nothing to do on ASCII text; skip the round trip
+        folded = _T2S.convert(folded)
     return Normalized(text, folded, _COLLAPSE_RE.sub(" ", _REMOVE_RE.sub("", folded)))
 
 
@@ -288,22 +312,16 @@ def obfuscation_signals(text: str) -> ObfuscationSignals:
     """Measure evasion tricks in the original text (script mixing, invisible and spaced chars)."""
     if not text:
         return ObfuscationSignals()
-    folded = len(_FOLDED_CHARS_RE.findall(text))
-    invisible = len(_INVISIBLE_RE.findall(text))
-    spans = [m.span() for m in _SPACED_CJK_RE.finditer(text)]
+    n = len(text)
+    invisible = decorative = fullwidth = 0
+    if len(text.translate(_SUSPECT_DEL)) != n:  # one pass decides whether to count at all
+        invisible = n - len(text.translate(_INVISIBLE_DEL))
+        decorative = n - len(text.translate(_DECOR_DEL))
+        fullwidth = n - len(text.translate(_FULLWIDTH_DEL))  # many Chinese keyboards type these
+    spans = [] if text.isascii() else [m.span() for m in _SPACED_CJK_RE.finditer(text)]
     spans += [m.span() for m in _SPACED_ALNUM_RE.finditer(text)]
-    if not (folded or invisible or spans):
+    if not (decorative or fullwidth or invisible or spans):
         return ObfuscationSignals()
-    n = max(len(text), 1)
-    # Full-width punctuation (，。！) is ordinary Chinese and also folds; only letters, digits
-    # and symbols that fold to letters/digits are counted as decoration.
-    decorative = fullwidth = 0
-    for ch in _FOLDED_CHARS_RE.findall(text):
-        if TABLE[ord(ch)].isalnum():
-            if 0xFF01 <= ord(ch) <= 0xFF5E:
-                fullwidth += 1  # many Chinese keyboards type these: a weak signal
-            else:
-                decorative += 1
     score = min(1.0, 2.5 * decorative / n) * 0.6 + min(1.0, fullwidth / n) * 0.2
     score += 0.4 if invisible else 0.0
     score += 0.4 * min(len(spans), 2) / 2

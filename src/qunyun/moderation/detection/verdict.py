@@ -118,10 +118,18 @@ class Verdict:
 
     @property
     def evidence(self) -> list[Evidence]:
-        """All evidence spans (original offsets), strongest finding first, deduplicated."""
+        """Evidence for the flagged categories (original offsets), strongest first, deduplicated.
+
+        Empty for ``allow``. Offsets are mapped on first use (see :meth:`Finding.resolved`).
+        """
+        if not self.categories:
+            return []
+        families = {taxonomy.family(c) for c in self.categories}
         seen, out = set(), []
         for f in sorted(self.findings, key=lambda f: -f.score):
-            for e in f.evidence:
+            if taxonomy.family(f.category) not in families:
+                continue
+            for e in f.resolved().evidence:
                 if (e.start, e.end) not in seen:
                     seen.add((e.start, e.end))
                     out.append(e)
@@ -146,32 +154,36 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
         findings.append(Finding("flood", 0.65, "length", f"{len(text)} characters"))
         text = text[:MAX_CHARS]
     norm = normalize(text)
-    contacts = find_contacts(norm, ctx.links)
-    findings += contact_findings(contacts, text)
-    assert ctx.lexicon is not None
-    lex = ctx.lexicon.scan(norm)
-    findings += lex
     c = norm.compact
+    contacts = find_contacts(norm, ctx.links)
+    if contacts:
+        findings += contact_findings(contacts, text)
+    assert ctx.lexicon is not None
+    findings += ctx.lexicon.scan(norm)
     m = _CTA_RE.search(c)
     if m:
-        s, e = norm.original_span(*m.span())
-        findings.append(Finding("spam", 0.45, "shape.call_to_action", "asks to be contacted", (Evidence(s, e, text[s:e], "call to action"),)))
+        findings.append(_shape("spam", 0.45, "shape.call_to_action", "asks to be contacted", norm, m.span()))
     m = _OFFER_RE.search(c)
     if m:
-        s, e = norm.original_span(*m.span())
-        findings.append(Finding("spam", 0.3, "shape.offer", "offers something", (Evidence(s, e, text[s:e], "offer"),)))
-    if norm.folded.isascii() or "£" in norm.folded:
-        m = _EN_CTA_RE.search(norm.folded)
+        findings.append(_shape("spam", 0.3, "shape.offer", "offers something", norm, m.span()))
+    folded = norm.folded
+    if folded.isascii() or "£" in folded:
+        m = _EN_CTA_RE.search(folded)
         if m:
             s, e = norm.original_span_folded(*m.span())
-            findings.append(Finding("spam", 0.55, "shape.sms_cta", "premium-rate call to action", (Evidence(s, e, text[s:e], "call to action"),)))
-    spammy = any(taxonomy.family(f.category) == "spam" and f.score >= 0.25 for f in findings)
+            findings.append(
+                Finding("spam", 0.55, "shape.sms_cta", "premium-rate call to action", (Evidence(s, e, text[s:e], "call to action"),))
+            )
+    spammy = False
+    for f in findings:
+        if f.score >= 0.25 and f.category.startswith("spam"):
+            spammy = True
+            break
     if spammy:
-        m = _PRICE_RE.search(norm.compact)
+        m = _PRICE_RE.search(c)
         if m:
-            s, e = norm.original_span(*m.span())
-            findings.append(Finding("spam", 0.2, "shape.price", "price or quantity", (Evidence(s, e, text[s:e], "price"),)))
-    if norm.folded != text:
+            findings.append(_shape("spam", 0.2, "shape.price", "price or quantity", norm, m.span()))
+    if folded != text:
         obf = obfuscation_signals(text)
         if obf.score >= 0.25:
             ev = tuple(Evidence(s, e, text[s:e], "obfuscation") for s, e in obf.spans[:5])
@@ -182,8 +194,12 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
         findings.append(Finding("water", 0.7, "shape.water", "content-free message"))
     if ctx.theme is not None:
         findings += ctx.theme.check(c, text)
-    bait = any(f.detector.startswith("contacts.") and f.score >= 0.3 for f in findings)
+    bait = bool(contacts) and any(f.detector.startswith("contacts.") and f.score >= 0.3 for f in findings)
     return findings, bait, c
+
+
+def _shape(category: str, score: float, detector: str, reason: str, norm: Any, span: tuple[int, int]) -> Finding:
+    return Finding(category, score, detector, reason, pending=(norm, ((span[0], span[1], detector.partition(".")[2]),)))
 
 
 def moderate(message: Message | str, context: Context | None = None) -> Verdict:
@@ -249,9 +265,8 @@ def _decide(findings: list[Finding], policy: Policy, damp: float = 1.0) -> Verdi
         verdict = REVIEW
     else:
         verdict = ALLOW
-    kept = tuple(f for f in findings if taxonomy.family(f.category) in {taxonomy.family(c) for c in flagged})
     top = max(scores.values(), default=0.0)
-    return Verdict(verdict, tuple(flagged), top, action, kept if flagged else tuple(findings), policy.shadow)
+    return Verdict(verdict, tuple(flagged), top, action, tuple(findings), policy.shadow)
 
 
 _DEFAULT: Context | None = None
