@@ -75,11 +75,14 @@ def flagged_rate(name, texts, ctx):
     return name, len(texts), len(flagged), flagged
 
 
-def obfuscated_set(seed=5):
+def obfuscated_set(seed=5, clean=False):
+    """Held-out Chinese spam (mudou test + 1,500 game ads) with 2–3 evasion transforms each;
+    negatives are the untouched normal rows of the same sets. ``clean=True``: no transforms,
+    to show how much of the clean recall survives obfuscation."""
     rng = random.Random(seed)
     spam = [t for t, y in datasets.mudou("test") if y] + [t for t, y in datasets.ads_zh_game("validation") if y][:1500]
     ham = [t for t, y in datasets.mudou("test") if not y] + [t for t, y in datasets.ads_zh_game("validation") if not y][:1500]
-    return [(evasion.obfuscate(t, rng), 1) for t in spam] + [(t, 0) for t in ham]
+    return [(t if clean else evasion.obfuscate(t, rng), 1) for t in spam] + [(t, 0) for t in ham]
 
 
 def run(verbose: bool = False) -> list[str]:
@@ -97,6 +100,7 @@ def run(verbose: bool = False) -> list[str]:
     out.append(score("ads-zh-game-chat test half, + model on other half", test, ctx_m, {"spam"}).line())
     out.append(score("spam-zh-sms-mudou test", datasets.mudou("test"), ctx, {"spam"}).line())
     out.append(score("obfuscated zh spam (mudou test + game ads, transformed)", obfuscated_set(), ctx, {"spam"}).line())
+    out.append(score("  the same messages without the transforms", obfuscated_set(clean=True), ctx, {"spam"}).line())
     out.append(score("spam-en-sms-uci test half", datasets.uci("test"), ctx, {"spam"}).line())
     out.append(score("comments-zh-game (LLM labels, 20k sample)", datasets.comments_zh(), ctx).line())
     out.append(score("offensive-zh-cold dev (unfriendly)", datasets.cold("dev"), ctx, {"unfriendly", "illegal", "vulgar"}).line())

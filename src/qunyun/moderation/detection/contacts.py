@@ -21,6 +21,7 @@ from .normalize import Normalized
 
 __all__ = ["Contact", "LinkPolicy", "find_contacts", "contact_findings", "decode_qr"]
 
+_O_ZERO_RE = re.compile(r"(?<=\d)o+(?=[\do]*\d)|(?<=\d)o+(?![a-z])|(?<![a-z])o+(?=\d\d)")
 _DIGIT_RUN_RE = re.compile(r"\d{5}")
 _WECHAT_GATE_RE = re.compile(r"[vw微威薇徽维唯为胃魏嶶信芯心号泡]")
 _DIGITS = str.maketrans("零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖两幺", "001234567891234567892" "1")
@@ -154,6 +155,8 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
             add_compact("url", m.group(0), m.span(), "spelled")
 
     digits = compact.translate(_DIGITS)
+    if "o" in digits:  # "q373o26oo4": the letter o standing for zero inside a number
+        digits = _O_ZERO_RE.sub(lambda m: "0" * len(m.group(0)), digits)
     # Cheap gates first: every id below needs a run of digits or a Chinese WeChat cue.
     has_digit = _DIGIT_RUN_RE.search(digits) is not None
     if not has_digit and not _WECHAT_GATE_RE.search(compact):

@@ -41,13 +41,19 @@ _PRICE_RE = re.compile(r"\d+(?:元|块|rmb|万|亿|w)|[¥$£€]\d+|\d+(?:%|折)
 # ("出 700 元宝", "低价出售", "1比400"). Either alone stays under review; together with a
 # contact id or a sales word they push the spam score up.
 _CTA_RE = re.compile(
-    r"(?:要的|需要|有需要|有意|感兴趣|想要|想赚钱|欢迎|懂的|老板)(?:的|者)?(?:老板|朋友|宝宝|亲|来)?(?:请|速度|快)?"
-    r"(?:滴+|私聊|私信|私我|私|密我?|加我?|联系|咨询|找我|m+我?|戳我|v我|扣我|来撩)"
+    r"(?:要的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板)(?:的|得|者)?(?:老板|朋友|宝宝|亲|来)?(?:请|速度|快)?"
+    r"(?:滴+|dd+|私聊|私信|私我|私|密我?|加我|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|来撩)"
 )
 _OFFER_RE = re.compile(
     r"(?:出售|低价|便宜|批发|代理|加盟|一件代发|招聘|招募|兼职|大量|长期|诚招|专业|包过|代做|代写|代发)"
     r"|(?:出|卖|收)[^,，。!！?？]{0,4}\d|1比\d|\d+比\d|\d[:=]\d{3,}"
 )
+# Real money for virtual goods, the signature of game-currency sellers: "1元八万钻",
+# "50元=10万钻", "30=50w", "1比400".
+_RMT_RE = re.compile(r"\d+(?:元|块|rmb)=*[\d一二三四五六七八九十两]+(?:万|w|千|k)|\d+=+\d+(?:万|w|千|k)|1[比:]\d{2,}")
+# An English link with an imperative around it: "check out …", "visit …", "click …".
+_LINK_PUSH_RE = re.compile(r"\b(?:check|visit|click|go to|watch|join|download|sign up|register)\b")
+
 # English SMS / comment spam: "txt WIN to 80086", "reply STOP", "call 0906…", "claim your £".
 _EN_CTA_RE = re.compile(
     r"\b(?:(?:txt|text|send|sms)\s+\w+\s+to\s+\d{4,6}|reply\s+(?:yes|stop|win|now)\b|call\s+(?:now\s+)?(?:on\s+)?\+?\d{9,}"
@@ -166,6 +172,9 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
     m = _OFFER_RE.search(c)
     if m:
         findings.append(_shape("spam", 0.3, "shape.offer", "offers something", norm, m.span()))
+    m = _RMT_RE.search(c)
+    if m:
+        findings.append(_shape("spam", 0.45, "shape.rmt", "real money for virtual goods", norm, m.span()))
     folded = norm.folded
     if folded.isascii() or "£" in folded:
         m = _EN_CTA_RE.search(folded)
@@ -174,6 +183,11 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
             findings.append(
                 Finding("spam", 0.55, "shape.sms_cta", "premium-rate call to action", (Evidence(s, e, text[s:e], "call to action"),))
             )
+    if contacts and any(k.kind == "url" for k in contacts) and folded.isascii():
+        m = _LINK_PUSH_RE.search(folded)
+        if m:
+            s, e = norm.original_span_folded(*m.span())
+            findings.append(Finding("spam", 0.35, "shape.link_push", "pushes a link", (Evidence(s, e, text[s:e], "link push"),)))
     spammy = False
     for f in findings:
         if f.score >= 0.25 and f.category.startswith("spam"):
