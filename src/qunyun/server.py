@@ -1,4 +1,12 @@
-"""``qunyun serve``: the console, the API, the outbox worker — one process on the embedded default."""
+"""``qunyun serve``: the console, the API, the platform connections, the scheduler and the outbox
+worker — one process on the embedded default.
+
+The scheduler is the outbox worker itself: delayed decisions (the end of a mute, a screening
+timeout) are outbox rows with a due time, and the worker sleeps until the next one is due.
+Connections (Matrix sync, Telegram polling, OneBot WebSocket) run on one asyncio loop thread
+(:mod:`qunyun.connections.supervisor`); webhooks and the OneBot reverse WebSocket are served by
+the same web server (:mod:`qunyun.asgi`). ``QUNYUN_CONNECTIONS=0`` starts no connection.
+"""
 
 from __future__ import annotations
 
@@ -26,15 +34,23 @@ def check_port(host: str, port: int) -> None:
             raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); check --host and --port") from exc
 
 
-def start_background() -> None:
-    """Start the outbox worker (once per process)."""
+def start_background(*, connections: bool | None = None) -> None:
+    """Start the outbox worker and (unless ``QUNYUN_CONNECTIONS=0``) the connections, once per process."""
     global _worker
     if _worker is not None:
         return
+    import os
+
     from qunyun.bus.worker import OutboxWorker
 
     _worker = OutboxWorker()
     _worker.start()
+    if connections is None:
+        connections = os.environ.get("QUNYUN_CONNECTIONS", "1").strip().lower() not in ("0", "false", "no", "off")
+    if connections:
+        from qunyun.connections.supervisor import supervisor_start
+
+        supervisor_start()
 
 
 def outbox_doorbell():

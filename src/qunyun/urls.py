@@ -6,5 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("qunyun.onboarding.urls")),
+    path("hooks/", include("qunyun.connections.urls")),
     path("", include("qunyun.console.urls")),
 ]

@@ -23,6 +23,8 @@ COMMAND_MODULES = [
     "qunyun.cli.system",
     "qunyun.cli.communities",
     "qunyun.cli.demo",
+    "qunyun.cli.connect",
+    "qunyun.cli.onboarding",
     "qunyun.cli.moderation",
 ]
 

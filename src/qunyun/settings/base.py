@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "qunyun.bus",
     "qunyun.analytics",
     "qunyun.console",
+    "qunyun.connections",
+    "qunyun.onboarding",
     "qunyun.operators",
 ]
 

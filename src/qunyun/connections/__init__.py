@@ -1,0 +1,1 @@
+"""Connections: the bot's sessions on chat platforms (one per community and platform)."""

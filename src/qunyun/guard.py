@@ -1,0 +1,57 @@
+"""The guard: a fixed quick rule on live messages — delete what the detectors block and mute
+its author for a set time. Off by default.
+
+The moderation app's handler (:func:`qunyun.moderation.handlers.moderate_message`) is the full
+enforcement (policy, penalty ladder with warnings first, cases, appeals). The guard is for an
+operator who wants one simple rule now, with a mute length of their choosing (``qunyun
+onboarding guard --on --mute-seconds 600``): the verdict still comes from
+:func:`qunyun.moderation.detection.verdict.moderate` (:func:`verdict_for` is the one line to
+change for another detector). Settings live in the community's ``settings["guard"]``:
+``enabled`` (default off) and ``mute_seconds`` (default 600).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+from qunyun.core import events as ev
+from qunyun.core.decisions import Decision, DeleteMessage, Mute, NotifyOperator
+from qunyun.moderation.detection.verdict import Message, moderate
+from qunyun.moderation.policy import Action
+
+DEFAULT_MUTE_SECONDS = 600
+
+
+def verdict_for(event: ev.MessagePosted):
+    """The moderation verdict for a message (the one line to change for another detector)."""
+    return moderate(Message.from_event(event))
+
+
+def guard_settings(community_settings: dict) -> dict:
+    settings = dict(community_settings.get("guard") or {})
+    settings.setdefault("enabled", False)
+    settings.setdefault("mute_seconds", DEFAULT_MUTE_SECONDS)
+    return settings
+
+
+def guard_message(event: ev.Event, ctx) -> Iterator[Decision]:
+    """Delete a blocked message; mute its author when the policy says to penalize."""
+    if not isinstance(event, ev.MessagePosted) or event.author.is_bot or not event.text:
+        return
+    if ctx.member is not None and ctx.member.is_bot:
+        return
+    settings = guard_settings(ctx.community.settings)
+    if not settings["enabled"]:
+        return
+    verdict = verdict_for(event)
+    if verdict.action.rank < Action.DELETE.rank or verdict.shadow:
+        return
+    why = "guard: " + ",".join(verdict.categories)
+    yield DeleteMessage(chat=event.chat, message_id=event.message_id, reason=why[:200])
+    if verdict.action is Action.DELETE_PENALIZE and settings["mute_seconds"]:
+        yield Mute(chat=event.chat, member=event.author.id,
+                   until=ctx.now + timedelta(seconds=int(settings["mute_seconds"])), reason=why[:200])
+    who = ctx.member.display_name if ctx.member else event.author.id
+    yield NotifyOperator(chat=event.chat, severity="warning",
+                         text=f"removed a message by {who} ({', '.join(verdict.categories)})", reason=why[:200])

@@ -1,0 +1,1 @@
+"""Matrix: the live bot (client-server API through matrix-nio)."""

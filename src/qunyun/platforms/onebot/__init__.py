@@ -1,0 +1,1 @@
+"""QQ groups through OneBot v11 (NapCat, Lagrange…): forward/reverse WebSocket and HTTP POST."""
