@@ -35,6 +35,22 @@ def guard_settings(community_settings: dict) -> dict:
     return settings
 
 
+def _moderation_deletes(event: ev.MessagePosted, ctx) -> bool:
+    """Whether the moderation app's handler runs for this community (it deletes blocked messages
+    itself: the guard then only adds its mute, so a message is not deleted twice)."""
+    from qunyun.bus.handlers import EVENT_HANDLERS
+
+    names = {f"{h.__module__}.{h.__qualname__}" for h in EVENT_HANDLERS.get(ev.MessagePosted, ())}
+    if "qunyun.moderation.handlers.moderate_message" not in names:
+        return False
+    try:
+        from qunyun.moderation import live
+
+        return bool(live.config_for(ctx.community.id, theme_text=ctx.community.theme).enabled)
+    except Exception:  # its settings unreadable: better delete twice than not at all
+        return False
+
+
 def guard_message(event: ev.Event, ctx) -> Iterator[Decision]:
     """Delete a blocked message; mute its author when the policy says to penalize."""
     if not isinstance(event, ev.MessagePosted) or event.author.is_bot or not event.text:
@@ -48,7 +64,8 @@ def guard_message(event: ev.Event, ctx) -> Iterator[Decision]:
     if verdict.action.rank < Action.DELETE.rank or verdict.shadow:
         return
     why = "guard: " + ",".join(verdict.categories)
-    yield DeleteMessage(chat=event.chat, message_id=event.message_id, reason=why[:200])
+    if not _moderation_deletes(event, ctx):
+        yield DeleteMessage(chat=event.chat, message_id=event.message_id, reason=why[:200])
     if verdict.action is Action.DELETE_PENALIZE and settings["mute_seconds"]:
         yield Mute(chat=event.chat, member=event.author.id,
                    until=ctx.now + timedelta(seconds=int(settings["mute_seconds"])), reason=why[:200])

@@ -69,6 +69,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = csub.add_parser("list", help="connections with their status (secrets are never shown)")
     ls.add_argument("--community", metavar="SLUG")
     ls.set_defaults(func=cmd_list)
+    links = csub.add_parser("invite-links", help="create a named Telegram invite link per channel route "
+                            "(joins through it are attributed to the channel)")
+    links.add_argument("--community", required=True, metavar="SLUG")
+    links.set_defaults(func=cmd_invite_links)
     c.set_defaults(func=cmd_list, community=None)
 
 
@@ -161,4 +165,43 @@ def cmd_list(args) -> int:
         state = v.status_label + ("" if v.enabled else " (disabled)")
         error = f"\tlast error: {v.last_error}" if v.last_error else ""
         print(f"{v.community}\t{v.platform}\t{state}\treconnects {v.reconnects}\t{detail}\t{secrets}{error}")
+    return 0
+
+
+def cmd_invite_links(args) -> int:
+    """Create the missing invite links of a community's Telegram channel routes."""
+    from .bootstrap import django_ready
+
+    django_ready()
+    from qunyun.bus.adapters import PermanentFailure, TemporaryFailure
+    from qunyun.connections.models import Connection
+    from qunyun.connections.services import connection_secrets
+    from qunyun.onboarding.models import ChannelRoute
+    from qunyun.platforms.telegram.api import BotApi
+
+    from .communities import get_community
+
+    community = get_community(args.community)
+    conn = Connection.objects.filter(community=community, platform="telegram").first()
+    if conn is None:
+        raise UserError(f"{community.slug} has no Telegram connection: qunyun connect telegram --community "
+                        f"{community.slug} --token T", exit_code=2)
+    api = BotApi(connection_secrets(conn)["token"], api_base=conn.settings.get("api_base", "https://api.telegram.org"))
+    routes = ChannelRoute.objects.filter(channel__community=community, group__platform="telegram",
+                                         invite_link="").select_related("channel", "group")
+    made = 0
+    for route in routes:
+        try:
+            link = api.create_invite_link(route.group.chat_id, name=route.channel.name or route.channel.code)
+        except (PermanentFailure, TemporaryFailure) as exc:
+            raise UserError(f"channel {route.channel.code} in {route.group.chat_id}: {exc} "
+                            "(is the bot an administrator allowed to invite users?)") from None
+        route.invite_link = link
+        route.save(update_fields=["invite_link"])
+        if not route.channel.invite_link:
+            route.channel.invite_link = link
+            route.channel.save(update_fields=["invite_link"])
+        print(f"{route.channel.code}\t{route.group.chat_id}\t{link}")
+        made += 1
+    print(f"{made} invite link(s) created")
     return 0
