@@ -65,3 +65,37 @@ def test_message_from_event():
                        mentions=("tg:1", "tg:2"))
     m = Message.from_event(ev)
     assert m.member == "tg:42" and m.mentions == 2
+
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def _lines(name):
+    return [l.strip() for l in (DATA / name).read_text(encoding="utf-8").splitlines() if l.strip() and not l.startswith("#")]
+
+
+@pytest.mark.parametrize("name", ["chat_ads_zh.txt", "chat_ads_en.txt"])
+def test_handwritten_chat_ads_are_caught(name):
+    verdicts = [moderate(t).verdict for t in _lines(name)]
+    assert verdicts.count("allow") == 0
+    assert verdicts.count("block") >= 0.85 * len(verdicts)
+
+
+@pytest.mark.parametrize("name", ["chat_ordinary_zh.txt", "chat_ordinary_en.txt"])
+def test_handwritten_ordinary_chat_is_allowed(name):
+    flagged = [t for t in _lines(name) if moderate(t).verdict != "allow"]
+    assert flagged == []
+
+
+def test_handwritten_ads_survive_evasion_transforms():
+    import random
+    import sys
+
+    sys.path.insert(0, str(DATA.parents[2] / "bench" / "moderation"))
+    import evasion
+
+    rng = random.Random(11)
+    ads = _lines("chat_ads_zh.txt")
+    for name, transform in evasion.TRANSFORMS.items():
+        caught = sum(moderate(transform(t, rng)).verdict != "allow" for t in ads)
+        assert caught >= 0.9 * len(ads), name

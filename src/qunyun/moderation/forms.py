@@ -29,6 +29,7 @@ class CategoryRow:
     rule: Any  # a Rule, or a PostedRule when the form is shown again
     explicit: bool
     override: Mapping[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -60,6 +61,13 @@ def category_rows(policy: Policy, *, language: str = "en", override: PolicyOverr
             rule, explicit = policy.rule_for(cat.id), cat.id in policy.rules
         rows.append(CategoryRow(cat.id, label, 1 if cat.parent else 0, rule, explicit,
                                 dict(override.rules.get(cat.id, {})) if override is not None else {}))
+    return rows
+
+
+def attach_errors(rows: list[CategoryRow], errors: Mapping[str, str]) -> list[CategoryRow]:
+    """Put each field error on its category's row."""
+    for row in rows:
+        row.errors = [msg for key, msg in errors.items() if key.startswith(row.id + "-")]
     return rows
 
 
@@ -98,9 +106,20 @@ def policy_from_post(data: Mapping[str, Any]) -> tuple[Policy | None, dict[str, 
     errors: dict[str, str] = {}
     default = _rule_from(data, "default-", errors)
     rules: dict[str, Rule] = {}
-    for cat in taxonomy.CATEGORIES.values():
+    for cat in taxonomy.CATEGORIES.values():  # families come before their sub-categories
         prefix = f"{cat.id}-"
-        if cat.parent and data.get(f"{prefix}action") == INHERIT:
+        if data.get(f"{prefix}action") == INHERIT:
+            inherited = rules.get(cat.parent or "", default) if default is not None else None
+            if inherited is None:
+                continue
+            # "as its family" with the switch or a threshold changed: keep the inherited action
+            # but make the rule this category's own, so the change is not silently dropped.
+            mixed = {name: data.get(f"{prefix}{name}") for name in ("enabled", "review_at", "act_at")}
+            mixed = {f"{prefix}{k}": v for k, v in mixed.items() if v is not None}
+            mixed[f"{prefix}action"] = inherited.action.value
+            own = _rule_from(mixed, prefix, errors)
+            if own is not None and own != inherited:
+                rules[cat.id] = own
             continue
         rule = _rule_from(data, prefix, errors)
         if rule is not None:

@@ -87,11 +87,13 @@ def _enforce_message(event: ev.MessagePosted, ctx, verdict: Verdict, config: liv
 def _prior(community_id: int, member_id: int, *, shadow: bool) -> list[PriorPenalty]:
     from .selectors import prior_penalties
 
+    counted, recorded = prior_penalties(community_id=community_id, member_id=member_id, shadow=shadow)
     seen: dict[str, PriorPenalty] = {}
-    for key, prior in prior_penalties(community_id=community_id, member_id=member_id, shadow=shadow):
+    for key, prior in counted:
         seen[key or f"row:{len(seen)}"] = prior
     for key, prior in live.pending_penalties(community_id, member_id, shadow=shadow):
-        seen.setdefault(key, prior)
+        if key not in recorded:  # recorded (perhaps overturned since): the database knows better
+            seen.setdefault(key, prior)
     return list(seen.values())
 
 

@@ -88,17 +88,22 @@ def recent_activity(*, community_id: int, before: datetime, messages_since: date
     return rows
 
 
-def prior_penalties(*, community_id: int, member_id: int, shadow: bool = False) -> list[tuple[str, PriorPenalty]]:
-    """A member's earlier penalties that count on the ladder: ``(event key, penalty)``.
+def prior_penalties(*, community_id: int, member_id: int,
+                    shadow: bool = False) -> tuple[list[tuple[str, PriorPenalty]], set[str]]:
+    """A member's earlier penalties that count on the ladder, as ``(event key, penalty)``, and
+    the event keys of every recorded penalty (overturned ones included).
 
-    Recorded penalties that were not overturned, plus penalties decided but not yet recorded
-    (OpenCase decisions still waiting in the outbox).
+    Counted: recorded penalties that were not overturned, plus penalties decided but not yet
+    recorded (OpenCase decisions still waiting in the outbox).
     """
     out: list[tuple[str, PriorPenalty]] = []
-    for key, step, start, category in Penalty.objects.filter(
-            community_id=community_id, member_id=member_id, shadow=shadow, overturned_at__isnull=True).values_list(
-            "case__event_key", "step", "start", "category"):
-        out.append((key, PriorPenalty(step=Step(step), at=start, category=category or None)))
+    recorded: set[str] = set()
+    for key, step, start, category, overturned in Penalty.objects.filter(
+            community_id=community_id, member_id=member_id, shadow=shadow).values_list(
+            "case__event_key", "step", "start", "category", "overturned_at"):
+        recorded.add(key)
+        if overturned is None:
+            out.append((key, PriorPenalty(step=Step(step), at=start, category=category or None)))
     waiting = OutboxItem.objects.filter(
         community_id=community_id, kind="open_case",
         status__in=(OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING),
@@ -108,7 +113,7 @@ def prior_penalties(*, community_id: int, member_id: int, shadow: bool = False) 
         if details.get("step") and bool(details.get("shadow")) == shadow:
             out.append((details.get("event_key") or "", PriorPenalty(
                 step=Step(details["step"]), at=due, category=details.get("rule"))))
-    return out
+    return out, recorded
 
 
 # ----------------------------------------------------------------- console reads

@@ -180,7 +180,9 @@ def policy_page(request, slug):
         "group_id", "override")}
     groups = [(g, bool(overrides.get(g.pk))) for g in selectors.group_choices(community=community)]
     return _render(request, community, "moderation/policy.html", {
-        "stored": stored, "rows": forms.category_rows(stored.policy, language=get_language() or "en", posted=data),
+        "stored": stored,
+        "rows": forms.attach_errors(forms.category_rows(stored.policy, language=get_language() or "en", posted=data),
+                                    errors),
         "actions": [a.value for a in Action], "errors": errors, "posted": data, "groups": groups, "tab": "policy"})
 
 
@@ -208,7 +210,8 @@ def group_policy_page(request, slug, group_id: int):
         messages.error(request, _("The override was not saved: correct the marked fields."))
     return _render(request, community, "moderation/group_policy.html", {
         "group": group, "override": current, "errors": errors, "actions": [a.value for a in Action],
-        "rows": forms.category_rows(stored.policy, language=get_language() or "en", override=current),
+        "rows": forms.attach_errors(
+            forms.category_rows(stored.policy, language=get_language() or "en", override=current), errors),
         "tab": "policy"})
 
 

@@ -102,11 +102,11 @@ class Contact:
 
 
 _KIND_WEIGHT = {
-    "wechat": 0.75,
-    "qq": 0.7,
-    "add_number": 0.7,
+    "wechat": 0.8,
+    "qq": 0.78,
+    "add_number": 0.78,
     "hotline": 0.4,
-    "phone": 0.55,
+    "phone": 0.6,
     "intl_phone": 0.35,
     "email": 0.3,
     "qr": 0.6,

@@ -34,6 +34,15 @@ STARTER_DIR = Path(__file__).resolve().parent.parent / "lexicons"
 _LATIN_RE = re.compile(r"[a-z0-9 ]+")
 
 
+def _same_class(a: str, b: str) -> bool:
+    # Word boundary for Latin terms: a letter next to a letter (or digit next to digit)
+    # continues the word; a digit next to a letter does not, because the compact view glues
+    # "only $19.99, buy now" into "only1999buy now".
+    if not (a.isascii() and a.isalnum()):
+        return False
+    return a.isdigit() == b.isdigit()
+
+
 class LexiconError(ValueError):
     """A lexicon file could not be read; the message names the file and line."""
 
@@ -158,8 +167,8 @@ class Lexicon:
             start = end - len(key)
             for category, weight, _term, whole_word in entries:
                 if whole_word and (
-                    (start > 0 and text[start - 1].isascii() and text[start - 1].isalnum())
-                    or (end < n and text[end].isascii() and text[end].isalnum())
+                    (start > 0 and _same_class(text[start - 1], key[0]))
+                    or (end < n and _same_class(text[end], key[-1]))
                 ):
                     continue
                 h = hits.get(category)

@@ -52,7 +52,10 @@ _OFFER_RE = re.compile(
 # "50元=10万钻", "30=50w", "1比400".
 _RMT_RE = re.compile(r"\d+(?:元|块|rmb)=*[\d一二三四五六七八九十两]+(?:万|w|千|k)|\d+=+\d+(?:万|w|千|k)|1[比:]\d{2,}")
 # An English link with an imperative around it: "check out …", "visit …", "click …".
-_LINK_PUSH_RE = re.compile(r"\b(?:check|visit|click|go to|watch|join|download|sign up|register)\b")
+_LINK_PUSH_RE = re.compile(r"\b(?:check|visit|click|go to|watch|join|download|sign up|register|buy|order|shop)\b")
+_LINK_PUSH_ZH_RE = re.compile(r"点击|戳|复制|打开|进入|访问|登录|注册|下载|领取")
+# English income claims: "I made $3000 this week", "earn $500 a day".
+_INCOME_RE = re.compile(r"\b(?:i|we|you can|you will)\s+(?:made|make|earned|earn)\s+[$£€]?\s?\d|[$£€]\s?\d[\d,]*\s*(?:a|per|/)\s*(?:day|week|hour)")
 
 # English SMS / comment spam: "txt WIN to 80086", "reply STOP", "call 0906…", "claim your £".
 _EN_CTA_RE = re.compile(
@@ -171,7 +174,7 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
         findings.append(_shape("spam", 0.45, "shape.call_to_action", "asks to be contacted", norm, m.span()))
     m = _OFFER_RE.search(c)
     if m:
-        findings.append(_shape("spam", 0.3, "shape.offer", "offers something", norm, m.span()))
+        findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
     m = _RMT_RE.search(c)
     if m:
         findings.append(_shape("spam", 0.45, "shape.rmt", "real money for virtual goods", norm, m.span()))
@@ -183,11 +186,21 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
             findings.append(
                 Finding("spam", 0.55, "shape.sms_cta", "premium-rate call to action", (Evidence(s, e, text[s:e], "call to action"),))
             )
-    if contacts and any(k.kind == "url" for k in contacts) and folded.isascii():
-        m = _LINK_PUSH_RE.search(folded)
+    if contacts and any(k.kind == "url" for k in contacts):
+        if folded.isascii():
+            m = _LINK_PUSH_RE.search(folded)
+            if m:
+                s, e = norm.original_span_folded(*m.span())
+                findings.append(Finding("spam", 0.35, "shape.link_push", "pushes a link", (Evidence(s, e, text[s:e], "link push"),)))
+        else:
+            m = _LINK_PUSH_ZH_RE.search(c)
+            if m:
+                findings.append(_shape("spam", 0.35, "shape.link_push", "pushes a link", norm, m.span()))
+    if folded.isascii() and ("$" in folded or "£" in folded or "€" in folded or "made" in folded or "earn" in folded):
+        m = _INCOME_RE.search(folded)
         if m:
             s, e = norm.original_span_folded(*m.span())
-            findings.append(Finding("spam", 0.35, "shape.link_push", "pushes a link", (Evidence(s, e, text[s:e], "link push"),)))
+            findings.append(Finding("spam", 0.45, "shape.income_claim", "income claim", (Evidence(s, e, text[s:e], "income claim"),)))
     spammy = False
     for f in findings:
         if f.score >= 0.25 and f.category.startswith("spam"):
