@@ -1,0 +1,1 @@
+"""ChatLab: history import from the ChatLab standard format (JSON and JSONL)."""

@@ -1,0 +1,1 @@
+"""Discord: history import from DiscordChatExporter JSON."""

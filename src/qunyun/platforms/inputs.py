@@ -1,0 +1,225 @@
+"""Reading import inputs as streams: files, folders and zip archives, with progress counting.
+
+Everything here reads lazily: a zip member is decompressed as it is read, text is read line by
+line, JSON is parsed by ijson as it arrives. Every stream adds the bytes it delivers to the
+context's :class:`~.importing.ByteProgress`, which the progress bar shows.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+import ijson
+
+from .importing import ByteProgress, FormatMismatch, InputProblem
+
+JSON_ERRORS = (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError, ValueError)
+
+
+class CountingReader(io.RawIOBase):
+    """A binary stream that adds what it delivers to a :class:`ByteProgress`."""
+
+    def __init__(self, raw: IO[bytes], progress: ByteProgress) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._progress.done += n
+        return n
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._progress.done += len(data)
+        return data
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+class Tree:
+    """A folder or a zip archive, read member by member (Slack exports, WhatsApp zips)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.is_zip = os.path.isfile(path) and zipfile.is_zipfile(path)
+        self._zip = zipfile.ZipFile(path) if self.is_zip else None
+        if not self.is_zip and not os.path.isdir(path):
+            raise FormatMismatch(f"{path}: expected a folder or a .zip archive")
+
+    def names(self) -> list[str]:
+        """Member paths with '/' separators, relative to the root, files only."""
+        if self._zip is not None:
+            return [i.filename for i in self._zip.infolist() if not i.is_dir()]
+        out = []
+        for root, _dirs, files in os.walk(self.path, followlinks=True):
+            for name in files:
+                full = os.path.join(root, name)
+                out.append(os.path.relpath(full, self.path).replace(os.sep, "/"))
+        return sorted(out)
+
+    def size(self, name: str) -> int:
+        if self._zip is not None:
+            return self._zip.getinfo(name).file_size
+        return os.path.getsize(os.path.join(self.path, name))
+
+    def open(self, name: str, progress: ByteProgress | None = None) -> IO[bytes]:
+        raw: IO[bytes] = (self._zip.open(name) if self._zip is not None
+                          else open(os.path.join(self.path, name), "rb"))
+        if progress is None:
+            return raw
+        return io.BufferedReader(CountingReader(raw, progress), buffer_size=1 << 16)
+
+    def label(self, name: str) -> str:
+        """How a member is named in messages: ``export.zip:general/2024-01-02.json``."""
+        return f"{self.path}:{name}" if self.is_zip else os.path.join(self.path, name)
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+def require_file(path: str) -> None:
+    if not os.path.exists(path):
+        raise InputProblem(f"{path}: no such file or folder")
+    if not os.access(path, os.R_OK):
+        raise InputProblem(f"{path}: not readable")
+
+
+def input_size(path: str) -> int:
+    """Bytes an input will deliver (uncompressed for zips), for the progress bar's total."""
+    try:
+        if os.path.isdir(path):
+            return sum(os.path.getsize(os.path.join(r, f)) for r, _d, fs in os.walk(path) for f in fs)
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return sum(i.file_size for i in archive.infolist())
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def open_binary(path: str, progress: ByteProgress | None = None) -> IO[bytes]:
+    """A file opened for binary reading, counting into ``progress``."""
+    require_file(path)
+    if os.path.isdir(path):
+        raise FormatMismatch(f"{path}: is a folder; give the export file itself")
+    raw = open(path, "rb")
+    if progress is None:
+        return raw
+    return io.BufferedReader(CountingReader(raw, progress), buffer_size=1 << 16)
+
+
+def text_lines(stream: IO[bytes], *, encoding: str = "utf-8-sig") -> Iterator[str]:
+    """Lines of a text stream without their line ends; undecodable bytes become U+FFFD."""
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline=None)
+    for line in text:
+        yield line.rstrip("\n")
+
+
+def head_bytes(path: str, size: int = 65536) -> bytes:
+    """The first bytes of a file (to recognise its format)."""
+    with open(path, "rb") as f:
+        return f.read(size)
+
+
+def json_top_keys(stream: IO[bytes], *, wanted: set[str], keep: set[str] = frozenset(),
+                  limit: int = 2_000_000) -> dict[str, Any]:
+    """Read the top-level object until one of the ``wanted`` keys starts.
+
+    Returns ``{key: value}`` for the top-level scalars seen before it and for the keys in
+    ``keep`` (built whole: keep only small ones), plus ``"__found__"`` naming the wanted key
+    reached (absent when the object ended first or ``limit`` parse events passed). Raises
+    :class:`FormatMismatch` when the text is not a JSON object.
+    """
+    out: dict[str, Any] = {}
+    key = None
+    builder = None
+    depth = 0
+    events = 0
+    try:
+        for prefix, event, value in ijson.parse(stream):
+            events += 1
+            if events == 1 and event != "start_map":
+                raise FormatMismatch("the file is not a JSON object")
+            if builder is not None:
+                builder.event(event, value)
+                if event in ("start_map", "start_array"):
+                    depth += 1
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
+                    if depth == 0:
+                        out[key] = builder.value
+                        builder = None
+            elif prefix == "" and event == "map_key":
+                key = value
+                if key in wanted:
+                    out["__found__"] = key
+                    return out
+            elif prefix == key and event in ("string", "number", "boolean", "null"):
+                out[key] = value
+            elif prefix == key and key in keep and event in ("start_map", "start_array"):
+                builder = ijson.ObjectBuilder()
+                builder.event(event, value)
+                depth = 1
+            if events > limit:
+                break
+    except JSON_ERRORS as exc:
+        raise FormatMismatch(f"not valid JSON ({_json_error(exc)})") from None
+    return out
+
+
+def _json_error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def json_error_text(exc: BaseException) -> str:
+    """A one-line description of a JSON parse error."""
+    return _json_error(exc)
+
+
+class Input:
+    """One file to read, possibly a member of a folder or a zip archive."""
+
+    def __init__(self, label: str, opener, name: str) -> None:
+        self.label = label
+        self.name = name  # the file name, without folders
+        self._opener = opener
+
+    def open(self, progress: ByteProgress | None = None) -> IO[bytes]:
+        raw = self._opener()
+        if progress is None:
+            return raw
+        return io.BufferedReader(CountingReader(raw, progress), buffer_size=1 << 16)
+
+
+def expand_inputs(paths: list[str], suffixes: tuple[str, ...]) -> list[Input]:
+    """Every file to read: plain files as given; folders and zip archives by their members
+    whose names end with one of ``suffixes`` (sorted, so a run is repeatable)."""
+    out: list[Input] = []
+    for path in paths:
+        require_file(path)
+        if os.path.isdir(path) or zipfile.is_zipfile(path):
+            tree = Tree(path)
+            members = [n for n in tree.names() if n.lower().endswith(suffixes)
+                       and not n.rsplit("/", 1)[-1].startswith(("._", "."))]
+            if not members:
+                raise FormatMismatch(f"{path}: holds no {' or '.join(suffixes)} file")
+            for name in sorted(members):
+                out.append(Input(tree.label(name), (lambda t=tree, n=name: t.open(n)), name.rsplit("/", 1)[-1]))
+        else:
+            out.append(Input(path, (lambda p=path: open(p, "rb")), os.path.basename(path)))
+    return out

@@ -1,0 +1,1 @@
+"""qunyun JSONL: qunyun's own event format, for import and export."""

@@ -1,0 +1,1 @@
+"""WeChat: history import from the CSV that common WeChat export tools write."""

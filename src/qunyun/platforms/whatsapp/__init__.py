@@ -1,0 +1,1 @@
+"""WhatsApp: history import from the "Export chat" text file (or its zip)."""
