@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "qunyun.cli.connect",
     "qunyun.cli.onboarding",
     "qunyun.cli.moderation",
+    "qunyun.cli.importing",
 ]
 
 
