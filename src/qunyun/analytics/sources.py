@@ -1,0 +1,489 @@
+"""Reads of rollups and of the event log, as plain Python data, for one :class:`Scope`.
+
+Every function here answers one question with one or two SQL statements, applying the scope's
+group and channel filters the same way; the metric modules do the arithmetic. Rollups already
+leave bots and system lines out; event-log reads exclude them explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from django.db import connection
+
+from . import sql
+from .periods import period_start
+from .scope import Scope
+
+
+class _Days:
+    """Turns the database's date values (text on SQLite, dates on PostgreSQL) into dates, memoised."""
+
+    def __init__(self) -> None:
+        self._memo: dict[Any, date] = {}
+
+    def __call__(self, value: Any) -> date | None:
+        if value is None:
+            return None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        found = self._memo.get(value)
+        if found is None:
+            found = date.fromisoformat(str(value)[:10])
+            self._memo[value] = found
+        return found
+
+
+def _d(value: date) -> Any:
+    return connection.ops.adapt_datefield_value(value)
+
+
+def _query(statement: str, params: Iterable[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, list(params))
+        return cursor.fetchall()
+
+
+def scope_filter(scope: Scope, alias: str, *, member_column: str = "member_id") -> tuple[str, str, list[Any]]:
+    """``(join, where, params)`` restricting rows of ``alias`` to the scope's groups and channel."""
+    join, where, params = "", "", []
+    if scope.channel_id is not None:
+        join = f" JOIN qunyun_member fm ON fm.id = {alias}.{member_column} AND fm.channel_id = %s"
+        params.append(scope.channel_id)
+    if scope.group_ids:
+        where = f" AND {alias}.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})"
+    return join, where, params
+
+
+def _params(scope: Scope, join_params: list[Any], *rest: Any) -> list[Any]:
+    return [*join_params, *rest, *scope.group_ids]
+
+
+# ----------------------------------------------------------------- daily totals
+
+
+def day_totals(scope: Scope, first: date, last: date) -> dict[date, list[int]]:
+    """``{day: [messages, reactions, joins, leaves]}`` for days with any of them."""
+    days = _Days()
+    out: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    if scope.channel_id is None:
+        join, where, jp = scope_filter(scope, "g")
+        rows = _query(
+            f"SELECT g.day, SUM(g.messages), SUM(g.reactions), SUM(g.joins), SUM(g.leaves) FROM qunyun_group_day g{join} "
+            f"WHERE g.community_id = %s AND g.day BETWEEN %s AND %s{where} GROUP BY g.day",
+            _params(scope, jp, scope.cid, _d(first), _d(last)))
+        for day, messages, reactions, joins, leaves in rows:
+            out[days(day)] = [int(messages), int(reactions), int(joins), int(leaves)]
+        return dict(out)
+    join, where, jp = scope_filter(scope, "md")
+    for day, messages, reactions in _query(
+        f"SELECT md.day, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_day md{join} "
+        f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.day",
+        _params(scope, jp, scope.cid, _d(first), _d(last)),
+    ):
+        row = out[days(day)]
+        row[0], row[1] = int(messages), int(reactions)
+    join, where, jp = scope_filter(scope, "e")
+    for day, etype, count in _query(
+        f"SELECT e.day, e.type, COUNT(*) FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id{join} "
+        f"WHERE e.community_id = %s AND e.type IN ('join', 'leave') AND e.day BETWEEN %s AND %s "
+        f"AND bm.is_bot = %s{where} GROUP BY e.day, e.type",
+        _params(scope, jp, scope.cid, _d(first), _d(last), False),
+    ):
+        out[days(day)][2 if etype == "join" else 3] += int(count)
+    return dict(out)
+
+
+# ----------------------------------------------------------------- member activity
+
+
+def daily_active(scope: Scope, first: date, last: date) -> dict[date, tuple[int, int]]:
+    """``{day: (active members, members who posted)}`` for days with activity."""
+    days = _Days()
+    join, where, jp = scope_filter(scope, "md")
+    if not scope.group_ids and scope.channel_id is None and _single_group(scope):
+        rows = _query(
+            "SELECT md.day, COUNT(*), SUM(CASE WHEN md.messages > 0 THEN 1 ELSE 0 END) FROM qunyun_member_day md "
+            "WHERE md.community_id = %s AND md.day BETWEEN %s AND %s GROUP BY md.day",
+            [scope.cid, _d(first), _d(last)])
+    else:
+        rows = _query(
+            "SELECT day, COUNT(*), SUM(CASE WHEN messages > 0 THEN 1 ELSE 0 END) FROM ("
+            f"SELECT md.day, md.member_id, SUM(md.messages) AS messages FROM qunyun_member_day md{join} "
+            f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.day, md.member_id"
+            ") x GROUP BY day",
+            _params(scope, jp, scope.cid, _d(first), _d(last)))
+    return {days(day): (int(active), int(posting or 0)) for day, active, posting in rows}
+
+
+def _single_group(scope: Scope) -> bool:
+    """Whether the community has at most one group (then member-day rows are already per member)."""
+    cache = scope.community.__dict__.setdefault("_analytics_group_count", None)
+    if cache is None:
+        cache = _query("SELECT COUNT(*) FROM qunyun_group WHERE community_id = %s", [scope.cid])[0][0]
+        scope.community.__dict__["_analytics_group_count"] = cache
+    return cache <= 1
+
+
+def distinct_members(scope: Scope, first: date, last: date, *, posting: bool = False) -> int:
+    """Members active (or, with ``posting``, who posted) between two days."""
+    join, where, jp = scope_filter(scope, "md")
+    condition = " AND md.messages > 0" if posting else ""
+    rows = _query(
+        f"SELECT COUNT(DISTINCT md.member_id) FROM qunyun_member_day md{join} "
+        f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{condition}{where}",
+        _params(scope, jp, scope.cid, _d(first), _d(last)))
+    return int(rows[0][0])
+
+
+def member_window(scope: Scope, first: date, last: date) -> dict[int, list[int]]:
+    """``{member: [active days, messages, replies, reactions]}`` between two days (all groups of the scope)."""
+    join, where, jp = scope_filter(scope, "md")
+    distinct_days = "COUNT(*)" if not scope.group_ids and _single_group(scope) else "COUNT(DISTINCT md.day)"
+    rows = _query(
+        f"SELECT md.member_id, {distinct_days}, SUM(md.messages), SUM(md.replies), SUM(md.reactions) "
+        f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} "
+        "GROUP BY md.member_id",
+        _params(scope, jp, scope.cid, _d(first), _d(last)))
+    return {m: [int(d), int(n), int(r), int(x)] for m, d, n, r, x in rows}
+
+
+def member_active_days(scope: Scope, first: date, last: date) -> list[tuple[int, date, int]]:
+    """``(member, day, messages)`` for each member-day with activity between two days."""
+    days = _Days()
+    join, where, jp = scope_filter(scope, "md")
+    rows = _query(
+        f"SELECT md.member_id, md.day, SUM(md.messages) FROM qunyun_member_day md{join} "
+        f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.member_id, md.day",
+        _params(scope, jp, scope.cid, _d(first), _d(last)))
+    return [(m, days(day), int(n)) for m, day, n in rows]
+
+
+def member_periods(scope: Scope, period: str, first: date, last: date) -> list[tuple[int, date, int, int]]:
+    """``(member, period start, messages, reactions)`` for periods from ``first``'s to ``last``'s.
+
+    Nothing after ``last`` is counted: the period containing ``last`` is read from day rows up
+    to ``last``; whole periods come from the week/month rollups when no group is filtered.
+    """
+    days = _Days()
+    first_start, last_start = period_start(first, period), period_start(last, period)
+    out: list[tuple[int, date, int, int]] = []
+    if scope.group_ids:
+        bucket = sql.week_of("md.day") if period == "week" else sql.month_of("md.day")
+        join, where, jp = scope_filter(scope, "md")
+        rows = _query(
+            f"SELECT md.member_id, {bucket}, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_day md{join} "
+            f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.member_id, 2",
+            _params(scope, jp, scope.cid, _d(first_start), _d(last)))
+        return [(m, days(p), int(n), int(r)) for m, p, n, r in rows]
+    table, column = ("qunyun_member_week", "week") if period == "week" else ("qunyun_member_month", "month")
+    join, _where, jp = scope_filter(scope, "p")
+    rows = _query(
+        f"SELECT p.member_id, p.{column}, p.messages, p.reactions FROM {table} p{join} "
+        f"WHERE p.community_id = %s AND p.{column} >= %s AND p.{column} < %s",
+        [*jp, scope.cid, _d(first_start), _d(last_start)])
+    out.extend((m, days(p), n, r) for m, p, n, r in rows)
+    join, _where, jp = scope_filter(scope, "md")
+    rows = _query(
+        f"SELECT md.member_id, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_day md{join} "
+        "WHERE md.community_id = %s AND md.day BETWEEN %s AND %s GROUP BY md.member_id",
+        [*jp, scope.cid, _d(last_start), _d(last)])
+    out.extend((m, last_start, int(n), int(r)) for m, n, r in rows)
+    return out
+
+
+def first_days(scope: Scope, last: date) -> dict[int, tuple[date | None, date | None, date | None]]:
+    """``{member: (first active day, first message day, first join day)}`` as known on ``last``."""
+    days = _Days()
+    out: dict[int, tuple[date | None, date | None, date | None]] = {}
+
+    def upto(value):
+        day = days(value)
+        return day if day is not None and day <= last else None
+
+    if not scope.group_ids:
+        join, _where, jp = scope_filter(scope, "s")
+        for m, fa, fm, fj in _query(
+            f"SELECT s.member_id, s.first_active_day, s.first_message_day, s.first_join_day "
+            f"FROM qunyun_member_stats s{join} WHERE s.community_id = %s", [*jp, scope.cid]
+        ):
+            row = (upto(fa), upto(fm), upto(fj))
+            if row != (None, None, None):
+                out[m] = row
+        return out
+    join, where, jp = scope_filter(scope, "md")
+    firsts: dict[int, list] = {}
+    for m, fa, fm in _query(
+        f"SELECT md.member_id, MIN(md.day), MIN(CASE WHEN md.messages > 0 THEN md.day END) "
+        f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day <= %s{where} GROUP BY md.member_id",
+        _params(scope, jp, scope.cid, _d(last)),
+    ):
+        firsts[m] = [days(fa), days(fm), None]
+    join, where, jp = scope_filter(scope, "e")
+    for m, fj in _query(
+        f"SELECT e.member_id, MIN(e.day) FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id{join} "
+        f"WHERE e.community_id = %s AND e.type = 'join' AND e.day <= %s AND bm.is_bot = %s{where} GROUP BY e.member_id",
+        _params(scope, jp, scope.cid, _d(last), False),
+    ):
+        firsts.setdefault(m, [None, None, None])[2] = days(fj)
+    return {m: tuple(v) for m, v in firsts.items()}
+
+
+def memberships(scope: Scope) -> dict[int, bool]:
+    """``{member: currently in at least one group of the scope}`` for non-bot members with a membership."""
+    join, where, jp = scope_filter(scope, "ms")
+    rows = _query(
+        "SELECT ms.member_id, MAX(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
+        f"JOIN qunyun_group g ON g.id = ms.group_id JOIN qunyun_member bm ON bm.id = ms.member_id{join} "
+        f"WHERE g.community_id = %s AND bm.is_bot = %s{where} GROUP BY ms.member_id",
+        _params(scope, jp, scope.cid, False))
+    return {m: bool(current) for m, current in rows}
+
+
+def members_now_by_group(scope: Scope) -> dict[int, int]:
+    """``{group: members currently in it}`` (non-bot) for the scope's groups."""
+    join, where, jp = scope_filter(scope, "ms")
+    rows = _query(
+        "SELECT ms.group_id, COUNT(*) FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id "
+        f"JOIN qunyun_member bm ON bm.id = ms.member_id{join} "
+        f"WHERE g.community_id = %s AND ms.is_member = %s AND bm.is_bot = %s{where} GROUP BY ms.group_id",
+        _params(scope, jp, scope.cid, True, False))
+    return {g: int(n) for g, n in rows}
+
+
+def members_now(scope: Scope) -> int:
+    """Distinct non-bot members currently in at least one group of the scope."""
+    join, where, jp = scope_filter(scope, "ms")
+    rows = _query(
+        "SELECT COUNT(DISTINCT ms.member_id) FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id "
+        f"JOIN qunyun_member bm ON bm.id = ms.member_id{join} "
+        f"WHERE g.community_id = %s AND ms.is_member = %s AND bm.is_bot = %s{where}",
+        _params(scope, jp, scope.cid, True, False))
+    return int(rows[0][0])
+
+
+def hour_cells(scope: Scope, first: date, last: date) -> tuple[dict[tuple[date, int], int], dict[tuple[date, int], int]]:
+    """Messages and distinct active members per (local day, hour) between two days."""
+    days = _Days()
+    messages: dict[tuple[date, int], int] = {}
+    active: dict[tuple[date, int], int] = {}
+    join, where, jp = scope_filter(scope, "h")
+    if scope.channel_id is None:
+        for day, hour, n in _query(
+            f"SELECT h.day, h.hour, SUM(h.messages) FROM qunyun_group_hour h WHERE h.community_id = %s "
+            f"AND h.day BETWEEN %s AND %s{where} GROUP BY h.day, h.hour",
+            [scope.cid, _d(first), _d(last), *scope.group_ids],
+        ):
+            messages[(days(day), int(hour))] = int(n)
+    else:
+        for day, hour, n in _query(
+            f"SELECT h.day, h.hour, SUM(h.messages) FROM qunyun_member_hour h{join} WHERE h.community_id = %s "
+            f"AND h.day BETWEEN %s AND %s{where} GROUP BY h.day, h.hour",
+            _params(scope, jp, scope.cid, _d(first), _d(last)),
+        ):
+            if n:
+                messages[(days(day), int(hour))] = int(n)
+    counter = "COUNT(*)" if not scope.group_ids and _single_group(scope) else "COUNT(DISTINCT h.member_id)"
+    for day, hour, n in _query(
+        f"SELECT h.day, h.hour, {counter} FROM qunyun_member_hour h{join} WHERE h.community_id = %s "
+        f"AND h.day BETWEEN %s AND %s{where} GROUP BY h.day, h.hour",
+        _params(scope, jp, scope.cid, _d(first), _d(last)),
+    ):
+        active[(days(day), int(hour))] = int(n)
+    return messages, active
+
+
+def top_members(scope: Scope, first: date, last: date, limit: int | None = 20) -> list[tuple[int, str, int]]:
+    """``(member, name, messages)`` by messages between two days, most first, ties by name."""
+    join, where, jp = scope_filter(scope, "md")
+    rows = _query(
+        f"SELECT md.member_id, m.display_name, SUM(md.messages) AS n FROM qunyun_member_day md "
+        f"JOIN qunyun_member m ON m.id = md.member_id{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s"
+        f"{where} GROUP BY md.member_id, m.display_name HAVING SUM(md.messages) > 0",
+        _params(scope, jp, scope.cid, _d(first), _d(last)))
+    rows.sort(key=lambda r: (-int(r[2]), r[1] or "", r[0]))
+    return [(m, name, int(n)) for m, name, n in (rows if limit is None else rows[:limit])]
+
+
+def names(member_ids: Iterable[int]) -> dict[int, str]:
+    """Display names of members (``#id`` when a member has none)."""
+    ids = list(set(member_ids))
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for pk, name in _query(
+            f"SELECT id, display_name FROM qunyun_member WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk
+        ):
+            out[pk] = name or f"#{pk}"
+    return out
+
+
+def group_names(scope: Scope) -> dict[int, str]:
+    rows = _query("SELECT id, name FROM qunyun_group WHERE community_id = %s", [scope.cid])
+    return {g: name for g, name in rows if not scope.group_ids or g in scope.group_ids}
+
+
+# ----------------------------------------------------------------- the event log
+
+
+def message_rows(scope: Scope, first: date, last: date) -> list[tuple]:
+    """Messages between two days, per group in time order, for conversations, answers and the graph.
+
+    ``(group, at, day, member, message_id, reply_to, reply_to_member, mentions, is_question)``;
+    ``mentions`` is a list of member ids (possibly empty).
+    """
+    days = _Days()
+    join, where, jp = scope_filter(scope, "e")
+    rows = _query(
+        "SELECT e.group_id, e.at, e.day, e.member_id, e.message_id, e.reply_to, e.reply_to_member_id, e.mentions, "
+        "CASE WHEN e.text LIKE %s OR e.text LIKE %s OR rtrim(e.text) LIKE %s THEN 1 ELSE 0 END "
+        f"FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id{join} "
+        "WHERE e.community_id = %s AND e.type = 'message' AND e.kind <> 'system' AND e.day BETWEEN %s AND %s "
+        f"AND bm.is_bot = %s{where} ORDER BY e.group_id, e.at, e.id",
+        ["%?%", "%？%", "%吗", *jp, scope.cid, _d(first), _d(last), False, *scope.group_ids])
+    out = []
+    for g, at, day, m, mid, reply_to, reply_member, mentions, question in rows:
+        if isinstance(mentions, str):
+            mentions = json.loads(mentions)
+        out.append((g, _as_datetime(at), days(day), m, mid, reply_to or "", reply_member, mentions or [],
+                    bool(question)))
+    return out
+
+
+def join_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date, int | None, int | None, int]]:
+    """Non-bot join events between two days: ``(member, day, channel, inviter, group)`` in time order."""
+    days = _Days()
+    join, where, jp = scope_filter(scope, "e")
+    rows = _query(
+        "SELECT e.member_id, e.day, e.channel_id, e.actor_id, e.group_id FROM qunyun_event e "
+        f"JOIN qunyun_member bm ON bm.id = e.member_id{join} WHERE e.community_id = %s AND e.type = 'join' "
+        f"AND e.day BETWEEN %s AND %s AND bm.is_bot = %s{where} ORDER BY e.at, e.id",
+        _params(scope, jp, scope.cid, _d(first), _d(last), False))
+    return [(m, days(day), ch, actor, g) for m, day, ch, actor, g in rows]
+
+
+def members_joined_before(scope: Scope, member_ids: list[int], before: date) -> set[int]:
+    """Which of ``member_ids`` have a join (in the scope's groups) before ``before``."""
+    found: set[int] = set()
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        rows = _query(
+            f"SELECT DISTINCT member_id FROM qunyun_event WHERE community_id = %s AND type = 'join' AND day < %s "
+            f"AND member_id IN ({', '.join(['%s'] * len(chunk))}){where}",
+            [scope.cid, _d(before), *chunk, *scope.group_ids])
+        found.update(r[0] for r in rows)
+    return found
+
+
+def activity_of(scope: Scope, member_ids: list[int], first: date, last: date) -> list[tuple[int, date, int]]:
+    """``(member, day, messages)`` of the given members between two days (scope's groups)."""
+    days = _Days()
+    out = []
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        rows = _query(
+            f"SELECT member_id, day, SUM(messages) FROM qunyun_member_day WHERE community_id = %s "
+            f"AND day BETWEEN %s AND %s AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} "
+            "GROUP BY member_id, day",
+            [scope.cid, _d(first), _d(last), *chunk, *scope.group_ids])
+        out.extend((m, days(day), int(n)) for m, day, n in rows)
+    return out
+
+
+def payment_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date, str]]:
+    """``(member, day, amount)`` of payment events between two days."""
+    days = _Days()
+    where = f" AND e.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    rows = _query(
+        "SELECT e.member_id, e.day, e.data FROM qunyun_event e WHERE e.community_id = %s AND e.type = 'payment' "
+        f"AND e.day BETWEEN %s AND %s{where}",
+        [scope.cid, _d(first), _d(last), *scope.group_ids])
+    out = []
+    for m, day, data in rows:
+        if isinstance(data, str):
+            data = json.loads(data)
+        out.append((m, days(day), str((data or {}).get("amount", "0"))))
+    return out
+
+
+def _as_datetime(value: Any) -> datetime:
+    from qunyun.core.timeutil import UTC
+
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def new_member_days(scope: Scope, first: date, last: date) -> dict[date, int]:
+    """``{day: members whose first join or first activity in the scope is that day}`` between two days."""
+    days = _Days()
+    if not scope.group_ids:
+        join, _where, jp = scope_filter(scope, "s")
+        first_seen = ("CASE WHEN s.first_join_day IS NULL OR s.first_active_day < s.first_join_day "
+                      "THEN s.first_active_day ELSE s.first_join_day END")
+        rows = _query(
+            f"SELECT d, COUNT(*) FROM (SELECT {first_seen} AS d FROM qunyun_member_stats s{join} "
+            "WHERE s.community_id = %s) x WHERE d BETWEEN %s AND %s GROUP BY d",
+            [*jp, scope.cid, _d(first), _d(last)])
+        return {days(d): int(n) for d, n in rows}
+    out: dict[date, int] = defaultdict(int)
+    for fa, _fm, fj in first_days(scope, last).values():
+        seen = min(x for x in (fa, fj) if x is not None)
+        if first <= seen <= last:
+            out[seen] += 1
+    return dict(out)
+
+
+def channels_of(scope: Scope) -> dict[int, int]:
+    """``{member: acquisition channel id}`` (``Member.channel``) for members that have one."""
+    return dict(_query("SELECT id, channel_id FROM qunyun_member WHERE community_id = %s AND channel_id IS NOT NULL",
+                       [scope.cid]))
+
+
+def channel_names(scope: Scope) -> dict[int, str]:
+    """``{channel id: code}`` of the community's channels."""
+    return {pk: code for pk, code in _query("SELECT id, code FROM qunyun_channel WHERE community_id = %s", [scope.cid])}
+
+
+def last_message_days(scope: Scope, member_ids: list[int], last: date) -> dict[int, date]:
+    """``{member: last day with a message, up to last}`` for the given members (scope's groups)."""
+    days = _Days()
+    out: dict[int, date] = {}
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        for m, day in _query(
+            f"SELECT member_id, MAX(day) FROM qunyun_member_day WHERE community_id = %s AND messages > 0 "
+            f"AND day <= %s AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} GROUP BY member_id",
+            [scope.cid, _d(last), *chunk, *scope.group_ids],
+        ):
+            out[m] = days(day)
+    return out
+
+
+def bot_ids(scope: Scope) -> set[int]:
+    """Members of the community that are bots."""
+    return {r[0] for r in _query("SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s",
+                                 [scope.cid, True])}
+
+
+def channel_members(scope: Scope) -> set[int]:
+    """Members whose acquisition channel is the scope's channel."""
+    return {r[0] for r in _query("SELECT id FROM qunyun_member WHERE community_id = %s AND channel_id = %s",
+                                 [scope.cid, scope.channel_id])}
+
+
+def inviter_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date]]:
+    """``(inviter, day)`` of every non-bot join between two days that names an inviter (scope's groups)."""
+    days = _Days()
+    where = f" AND e.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    rows = _query(
+        "SELECT e.actor_id, e.day FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id "
+        "WHERE e.community_id = %s AND e.type = 'join' AND e.actor_id IS NOT NULL AND e.actor_id <> e.member_id "
+        f"AND e.day BETWEEN %s AND %s AND bm.is_bot = %s{where}",
+        [scope.cid, _d(first), _d(last), False, *scope.group_ids])
+    return [(actor, days(day)) for actor, day in rows]

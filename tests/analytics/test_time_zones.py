@@ -1,0 +1,67 @@
+"""Days, hours and weeks across daylight-saving changes (America/New_York, 2026)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qunyun.analytics.cohorts import lifecycle_get
+from qunyun.analytics.heatmap import heatmap_get
+from qunyun.analytics.overview import daily_series
+from qunyun.analytics.rollups import rollups_rebuild
+from qunyun.analytics.scope import scope_build
+from qunyun.analytics.talk import talk_get
+from qunyun.bus.runtime import Runtime
+from qunyun.communities.services import community_create
+from tests.analytics.history import local
+from tests.factories import message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+from zoneinfo import ZoneInfo  # noqa: E402
+
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def new_york(db):
+    community = community_create(slug="ny", name="New York", time_zone="America/New_York")
+    Runtime(community, mode="import").ingest([
+        message("m1", 2, local(3, 7, 23, 30, tz=NY), "sat night", name="Bob"),   # EST, 04:30 UTC Mar 8
+        message("m2", 2, local(3, 8, 3, 30, tz=NY), "clocks moved", name="Bob"),  # EDT: 02:00 never happened
+        message("m3", 3, local(3, 8, 23, 30, tz=NY), "late", name="Cat"),  # 03:30 UTC on Mar 9
+        message("m4", 3, local(3, 9, 0, 10, tz=NY), "later", name="Cat"),
+        message("f3", 3, local(10, 31, 23, 59, tz=NY), "halloween", name="Cat"),
+        message("f1", 2, local(11, 1, 1, 30, tz=NY), "first 1:30", name="Bob"),  # 05:30 UTC, EDT
+        message("f2", 2, local(11, 1, 1, 30, tz=NY).replace(hour=6), "second 1:30", name="Bob"),  # 06:30 UTC, EST
+    ])
+    return community
+
+
+def test_spring_forward_days_and_hours(new_york):
+    scope = scope_build(community=new_york, start="2026-03-07", end="2026-03-09")
+    assert [(r["date"], r["messages"]) for r in daily_series(scope)] == [
+        ("2026-03-07", 1), ("2026-03-08", 2), ("2026-03-09", 1)]
+    h = heatmap_get(scope)
+    cells = {(w, hour): n for w in range(7) for hour, n in enumerate(h["messages"][w]) if n}
+    assert cells == {(5, 23): 1, (6, 3): 1, (6, 23): 1, (0, 0): 1}  # Sat 23, Sun 03 (no 02), Sun 23, Mon 00
+    # 23:30 → 00:10 is 40 minutes of silence: two conversations, on two local days.
+    assert [d["conversations"] for d in talk_get(scope)["daily"]] == [1, 2, 1]
+
+
+def test_weeks_start_on_monday_across_dst(new_york):
+    scope = scope_build(community=new_york, start="2026-03-07", end="2026-03-09")
+    rows = {r["period"]: r for r in lifecycle_get(scope, period="week")}
+    assert (rows["2026-03-02"]["new"], rows["2026-03-02"]["active"]) == (2, 2)
+    assert (rows["2026-03-09"]["returning"], rows["2026-03-09"]["dormant"]) == (1, 1)
+
+
+def test_fall_back_repeated_hour_counts_both(new_york):
+    scope = scope_build(community=new_york, start="2026-10-31", end="2026-11-01")
+    assert [(r["date"], r["messages"], r["active_members"]) for r in daily_series(scope)] == [
+        ("2026-10-31", 1, 1), ("2026-11-01", 2, 1)]
+    h = heatmap_get(scope)
+    assert h["messages"][6][1] == 2  # both passes through 01:00 on Sunday
+    assert h["member_hours"][6][1] == 1 and h["active_members"][6][1] == 1.0  # one member, one local hour
+    before = heatmap_get(scope)
+    rollups_rebuild(new_york)
+    assert heatmap_get(scope) == before
