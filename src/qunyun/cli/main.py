@@ -26,7 +26,10 @@ COMMAND_MODULES = [
     "qunyun.cli.connect",
     "qunyun.cli.onboarding",
     "qunyun.cli.moderation",
+    "qunyun.cli.moderation_history",  # after qunyun.cli.moderation: adds its "history" subcommand
     "qunyun.cli.importing",
+    "qunyun.cli.report",
+    "qunyun.operators.cli",
 ]
 
 
