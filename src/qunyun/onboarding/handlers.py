@@ -33,13 +33,19 @@ def _pending_screenings(community_id: int, chat: str, member: str) -> list[str]:
         "key", flat=True)]
 
 
+def _local_name(account_id: str) -> str:
+    """What to call someone whose name the platform did not give: their own id, unqualified."""
+    local = account_id.partition(":")[2]
+    return local[3:] if local.startswith("qq:") else local
+
+
 def welcome_newcomer(event: ev.Event, ctx) -> Iterator[SendMessage | Later]:
     """Greet a newcomer with their channel's welcome; ask the screening question if it is on."""
     if not isinstance(event, ev.MemberJoined) or event.member.is_bot:
         return
     config = onboarding_config(ctx.community.id)
     welcome = welcome_choose(config.welcomes, channel=ctx.channel_code, chat=event.chat)
-    name = event.member.name or (ctx.member.display_name if ctx.member else "") or event.member.id
+    name = event.member.name or _local_name(event.member.id)
     if welcome is not None:
         count = Membership.objects.filter(group_id=ctx.group.id, is_member=True, member__is_bot=False).count()
         text = template_fill(welcome.text, {
