@@ -8,5 +8,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("qunyun.onboarding.urls")),
     path("hooks/", include("qunyun.connections.urls")),
+    path("", include("qunyun.moderation.urls")),
     path("", include("qunyun.console.urls")),
 ]

@@ -17,6 +17,7 @@ from qunyun.communities.handlers import rules_on_request
 from qunyun.core import events as ev
 from qunyun.core.decisions import Decision, Later
 from qunyun.guard import guard_message
+from qunyun.moderation.handlers import moderate_join, moderate_message
 from qunyun.onboarding.handlers import faq_answer, screening_answer, welcome_newcomer
 
 from .context import HandlerContext
@@ -24,12 +25,12 @@ from .context import HandlerContext
 Handler = Callable[[ev.Event, HandlerContext], Iterable[Decision | Later]]
 
 EVENT_HANDLERS: dict[type[ev.Event], tuple[Handler, ...]] = {
-    ev.MessagePosted: (guard_message, rules_on_request, screening_answer, faq_answer),
+    ev.MessagePosted: (moderate_message, guard_message, rules_on_request, screening_answer, faq_answer),
     ev.MessageEdited: (),
     ev.MessageDeleted: (),
     ev.ReactionAdded: (),
     ev.ReactionRemoved: (),
-    ev.MemberJoined: (welcome_newcomer,),
+    ev.MemberJoined: (moderate_join, welcome_newcomer),
     ev.MemberLeft: (screening_answer,),
     ev.MemberRenamed: (),
     ev.PaymentMade: (),

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qunyun.core.decisions import Decision, NotifyOperator
+from qunyun.moderation import executors as moderation
 
 from .models import Notification, OutboxItem
 
@@ -25,4 +26,12 @@ def notify_operator(item: OutboxItem, decision: Decision) -> dict[str, Any]:
 
 INTERNAL_EXECUTORS: dict[str, Callable[[OutboxItem, Decision], dict[str, Any]]] = {
     NotifyOperator.kind: notify_operator,
+    "open_case": moderation.case_open,
+    "appeal_record": moderation.appeal_record,
 }
+
+AFTER_EXECUTED: dict[str, tuple[Callable[..., None], ...]] = {
+    "unmute": (moderation.penalty_lifted,),
+    "unban": (moderation.penalty_lifted,),
+}
+"""Bookkeeping after a platform decision was carried out, by kind: ``listener(item, decision, now)``."""

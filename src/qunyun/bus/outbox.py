@@ -132,7 +132,21 @@ def outbox_run_due(
             continue
         _finish(item, OutboxItem.Status.DONE, result=result)
         report.done += 1
+        if decision.on_platform:
+            _after_executed(item, decision, now)
     return report
+
+
+def _after_executed(item: OutboxItem, decision, now: datetime) -> None:
+    """Let the domain record that a platform decision was carried out (a mute was lifted …)."""
+    from .internal import AFTER_EXECUTED
+
+    for listener in AFTER_EXECUTED.get(decision.kind, ()):
+        try:
+            with transaction.atomic():
+                listener(item, decision, now)
+        except Exception:  # the platform call happened; a bookkeeping bug must not undo that
+            log.exception("after-execution listener %s failed on outbox item %s", listener, item.pk)
 
 
 def _finish(item: OutboxItem, status: str, *, error: str = "", result: dict | None = None) -> None:
@@ -152,3 +166,33 @@ def outbox_next_due(*, communities: list[int] | None = None) -> datetime | None:
 def outbox_pending_count() -> int:
     """Decisions waiting (now or later)."""
     return OutboxItem.objects.filter(Q(status=OutboxItem.Status.PENDING) | Q(status=OutboxItem.Status.RUNNING)).count()
+
+
+def outbox_enqueue(*, community, decisions, key_prefix: str, now: datetime | None = None, event_id: int | None = None) -> int:
+    """Write ``decisions`` (or :class:`~qunyun.core.decisions.Later`) to the outbox from a service.
+
+    For writes that are not handlers (a moderator's decision, an executor's follow-up): call it
+    inside the transaction of the state change, so the decisions leave only if it commits. Keys
+    are ``{key_prefix}|{index}``; the same prefix written twice is stored once. A timed mute or
+    ban gets its lifting row, as for handlers. The community's dry-run switch applies. Returns
+    the number of rows written.
+    """
+    from django.conf import settings
+
+    from qunyun.core.codec import decision_to_dict
+
+    from .runtime import _expand  # here, not at the top: the runtime imports the handler table
+
+    now = now or utcnow()
+    dry_run = community.dry_run or getattr(settings, "QUNYUN_DRY_RUN", False)
+    status = OutboxItem.Status.DRY_RUN if dry_run else OutboxItem.Status.PENDING
+    rows = []
+    for index, output in enumerate(decisions):
+        for key, decision, due in _expand(output, f"{key_prefix}|{index}", now):
+            rows.append(OutboxItem(
+                community_id=community.pk, key=key, chat=decision.chat, kind=decision.kind,
+                payload=decision_to_dict(decision), reason=decision.reason[:200], status=status, due_at=due,
+                event_id=event_id))
+    if rows:
+        OutboxItem.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

@@ -200,7 +200,7 @@ def group_policy_page(request, slug, group_id: int):
             try:
                 stored.policy.merged(override)
             except ValueError as exc:
-                errors["__all__"] = str(exc)
+                errors["all"] = str(exc)
         if not errors:
             services.group_override_save(group=group, override=override)
             audit_record(user=request.user, community=community, action="moderation.policy.group",

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "qunyun.bus",
     "qunyun.analytics",
     "qunyun.console",
+    "qunyun.moderation",
     "qunyun.connections",
     "qunyun.onboarding",
     "qunyun.operators",
