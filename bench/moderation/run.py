@@ -1,0 +1,83 @@
+"""Moderation benchmark: quality on the development sets and speed, in one command.
+
+    .venv/bin/python bench/moderation/run.py                # print the figures
+    .venv/bin/python bench/moderation/run.py --write-docs   # also update docs/benchmarks.md
+
+Skips (exit 0, with a message) when /work/shared/data is absent: the development sets are not
+shipped with qunyun. ``--write-docs`` replaces only the "## Moderation" section of
+docs/benchmarks.md, leaving other sections alone.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import datasets  # noqa: E402
+
+ROOT = HERE.parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def _machine() -> str:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {load:.1f} when the run started"
+    )
+
+
+def write_section(body: str) -> None:
+    section = "## Moderation\n\n" + body.rstrip() + "\n"
+    if DOC.exists():
+        text = DOC.read_text(encoding="utf-8")
+        pattern = re.compile(r"^## Moderation\n.*?(?=^## |\Z)", re.S | re.M)
+        if pattern.search(text):
+            text = pattern.sub(lambda _m: section + "\n", text, count=1).rstrip() + "\n"
+        else:
+            text = text.rstrip() + "\n\n" + section
+    else:
+        text = "# Benchmarks\n\n" + section
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main() -> int:
+    if not datasets.available():
+        print(f"skipped: {datasets.DATA} not found (the development sets are not shipped with qunyun)")
+        return 0
+    import quality
+    import speed
+
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    machine = _machine()
+    q = quality.run()
+    s = speed.run()
+    body = "\n".join(
+        [
+            f"Measured {started} with `.venv/bin/python bench/moderation/run.py` ({machine}).",
+            "",
+            "### Quality (no model, default policy; flagged = review or block)",
+            "",
+            *q,
+            "",
+            "### Speed (one core)",
+            "",
+            *s,
+        ]
+    )
+    print(body)
+    if "--write-docs" in sys.argv:
+        write_section(body)
+        print(f"\n(wrote the Moderation section of {DOC})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
