@@ -363,19 +363,21 @@ class MemberRow:
 def member_rows(members: Sequence[Member] | Iterable[Member], *, today: date, days: int = 30) -> list[MemberRow]:
     """Table rows for ``members`` (a page, or a chunk of an export), in their order.
 
-    Four queries for the whole list: the members (already fetched), their messages in the
-    ``days`` days ending ``today`` and last active day, their current groups, their accounts.
+    Four queries for the whole list (the members themselves are already fetched): their
+    messages in the ``days`` days ending ``today``, their last active day, their current groups,
+    their accounts.
     """
     members = list(members)
     ids = [m.pk for m in members]
     if not ids:
         return []
     since = window_start(today, days)
-    activity = {
-        row["member_id"]: row
-        for row in MemberDay.objects.filter(member_id__in=ids).values("member_id").annotate(
-            recent=Sum("messages", filter=Q(day__gte=since, day__lte=today)), last=Max("day"))
-    }
+    # Two queries, not one: the last day comes from the (member, day) index alone, and only the
+    # window's rows are read from the table for the message sum.
+    recent = dict(MemberDay.objects.filter(member_id__in=ids, day__gte=since, day__lte=today).values("member_id")
+                  .annotate(n=Sum("messages")).values_list("member_id", "n"))
+    last = dict(MemberDay.objects.filter(member_id__in=ids).values("member_id").annotate(d=Max("day"))
+                .values_list("member_id", "d"))
     groups: dict[int, list[str]] = defaultdict(list)
     for member_id, name in (Membership.objects.filter(member_id__in=ids, is_member=True)
                             .order_by("group__name").values_list("member_id", "group__name")):
@@ -386,11 +388,10 @@ def member_rows(members: Sequence[Member] | Iterable[Member], *, today: date, da
         accounts[member_id].append(account)
     rows = []
     for m in members:
-        act = activity.get(m.pk) or {}
         rows.append(MemberRow(
             id=m.pk, name=str(m), is_bot=m.is_bot, first_seen_at=m.first_seen_at,
             channel=m.channel.name if m.channel_id and m.channel else "",
-            messages=int(act.get("recent") or 0), last_active=act.get("last"),
+            messages=int(recent.get(m.pk) or 0), last_active=last.get(m.pk),
             groups=groups.get(m.pk, []), accounts=accounts.get(m.pk, []),
         ))
     return rows

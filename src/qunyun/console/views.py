@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from qunyun.communities.models import Group, Member, Membership
@@ -27,12 +26,7 @@ from .export import csv_response
 from .nav import PLACEHOLDER_TEXT
 from .paging import PER_PAGE_CHOICES, page_info
 from .panels import COMMUNITY_PANELS, GROUP_PANELS, MEMBER_PANELS, panels_render
-
-
-def render_community(request, community, template: str, context: dict):
-    """Render a community page with times shown in the community's time zone."""
-    with timezone.override(zone(community.time_zone)):
-        return render(request, template, {"community": community, **context})
+from .shortcuts import render_community
 
 
 @login_required
