@@ -80,3 +80,30 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     write_jsonl(data, [{"text": "a", "label": "ok"}])
     rc = main(["moderation", "train", "--input", str(data), "--out", str(tmp_path / "m2")])
     assert rc == 1 and "at least two labels" in capsys.readouterr().err
+
+
+def test_scan_runs_behaviour_detectors_over_the_file_in_order(tmp_path):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    ad = "低价出售游戏金币，需要的联系我"
+    rows = [
+        {"id": i, "text": ad if i % 2 == 0 else "早上好", "member": f"acct{i}", "group": "g1", "at": f"2026-11-21T08:0{i}:00Z"}
+        for i in range(6)
+    ]
+    write_jsonl(inp, rows)
+    assert main(["moderation", "scan", "--input", str(inp), "--output", str(out)]) == 0
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert "spam.coordinated_ad" in got[4]["categories"]
+    assert got[1]["verdict"] == "allow"
+
+
+def test_scan_with_extra_lexicon_and_policy(tmp_path):
+    lex = tmp_path / "superstition.txt"
+    lex.write_text("看香\t0.9\n", encoding="utf-8")
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"version": 1, "rules": {"superstition": {"action": "delete"}}}), encoding="utf-8")
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, [{"id": 1, "text": "我会看 香，找我"}])
+    assert main(["moderation", "scan", "--input", str(inp), "--output", str(out), "--lexicon", str(lex), "--policy", str(policy)]) == 0
+    row = json.loads(out.read_text(encoding="utf-8"))
+    assert row["verdict"] == "block" and row["categories"] == ["superstition"]
+    assert row["evidence"][0]["text"] == "看 香"

@@ -99,3 +99,22 @@ def test_handwritten_ads_survive_evasion_transforms():
     for name, transform in evasion.TRANSFORMS.items():
         caught = sum(moderate(transform(t, rng)).verdict != "allow" for t in ads)
         assert caught >= 0.9 * len(ads), name
+
+
+def test_qr_code_in_an_image_is_judged():
+    zxingcpp = pytest.importorskip("zxingcpp")
+    pytest.importorskip("PIL")
+    if not hasattr(zxingcpp, "create_barcode"):
+        pytest.skip("this zxing-cpp cannot write barcodes")
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    code = zxingcpp.create_barcode("加微信 abc12345 兼职日结", zxingcpp.BarcodeFormat.QRCode)
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(zxingcpp.write_barcode_to_image(code, scale=4))).save(buf, format="PNG")
+    v = moderate(Message(text="看图", images=(buf.getvalue(),)))
+    assert v.verdict == "block"
+    assert any(f.detector == "contacts.qr" for f in v.findings)
+    assert moderate(Message(text="看图", images=(b"not an image",))).verdict == "allow"

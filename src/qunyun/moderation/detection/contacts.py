@@ -23,7 +23,7 @@ __all__ = ["Contact", "LinkPolicy", "find_contacts", "contact_findings", "decode
 
 _O_ZERO_RE = re.compile(r"(?<=\d)o+(?=[\do]*\d)|(?<=\d)o+(?![a-z])|(?<![a-z])o+(?=\d\d)")
 _DIGIT_RUN_RE = re.compile(r"\d{5}")
-_WECHAT_GATE_RE = re.compile(r"[vw微威薇徽维唯为胃魏嶶信芯心号泡]")
+_WECHAT_GATE_RE = re.compile(r"\d|[微威薇徽维唯为胃魏嶶信芯心号泡]")
 _DIGITS = str.maketrans("零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖两幺", "001234567891234567892" "1")
 
 # Cue words for WeChat, in their folded (simplified, lower-case) form. Homophones and
@@ -160,7 +160,7 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
     # Cheap gates first: every id below needs a run of digits or a Chinese WeChat cue.
     has_digit = _DIGIT_RUN_RE.search(digits) is not None
     if not has_digit and not _WECHAT_GATE_RE.search(compact):
-        return out
+        return out  # ids after Latin cues need digits; without digits only Chinese cues remain
     for m in _WECHAT_RE.finditer(digits):
         cue = m.group(2) or ""
         if cue == "v" and m.start() > 0 and not digits[m.start() - 1].isascii():

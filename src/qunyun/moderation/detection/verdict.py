@@ -62,6 +62,8 @@ _EN_CTA_RE = re.compile(
     r"\b(?:(?:txt|text|send|sms)\s+\w+\s+to\s+\d{4,6}|reply\s+(?:yes|stop|win|now)\b|call\s+(?:now\s+)?(?:on\s+)?\+?\d{9,}"
     r"|claim\s+(?:your|a|now)|[£$€]\s?\d{2,}[\d,]*\s+(?:cash|prize|award|bonus|reward)|(?:cash|prize|award)\s+(?:of\s+)?[£$€]\s?\d+)"
 )
+_DIGIT_RE = re.compile(r"\d")
+_EN_GATE_RE = re.compile(r"claim|reply|[£$€]")
 _WATER_RE = re.compile(r"(.)\1{3,}|顶+|签到|路过|冒泡|\+1|666+|hh+|哈+")
 
 
@@ -116,7 +118,11 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """The outcome for one message. ``score`` is the strongest family score (0..1)."""
+    """The outcome for one message. ``score`` is the strongest family score (0..1).
+
+    ``categories``: for each flagged family its leading category first (the one the policy
+    acted on), then the other categories found in flagged families, strongest first.
+    """
 
     verdict: str
     categories: tuple[str, ...]
@@ -169,17 +175,22 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
         findings += contact_findings(contacts, text)
     assert ctx.lexicon is not None
     findings += ctx.lexicon.scan(norm)
-    m = _CTA_RE.search(c)
-    if m:
-        findings.append(_shape("spam", 0.45, "shape.call_to_action", "asks to be contacted", norm, m.span()))
-    m = _OFFER_RE.search(c)
-    if m:
-        findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
-    m = _RMT_RE.search(c)
-    if m:
-        findings.append(_shape("spam", 0.45, "shape.rmt", "real money for virtual goods", norm, m.span()))
     folded = norm.folded
-    if folded.isascii() or "£" in folded:
+    ascii_only = folded.isascii()
+    has_digit = _DIGIT_RE.search(c) is not None
+    if not ascii_only:  # the Chinese ad shapes need Chinese words
+        m = _CTA_RE.search(c)
+        if m:
+            findings.append(_shape("spam", 0.45, "shape.call_to_action", "asks to be contacted", norm, m.span()))
+    if not ascii_only or has_digit:
+        m = _OFFER_RE.search(c)
+        if m:
+            findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
+    if has_digit:
+        m = _RMT_RE.search(c)
+        if m:
+            findings.append(_shape("spam", 0.45, "shape.rmt", "real money for virtual goods", norm, m.span()))
+    if (ascii_only or "£" in folded) and (has_digit or _EN_GATE_RE.search(folded)):
         m = _EN_CTA_RE.search(folded)
         if m:
             s, e = norm.original_span_folded(*m.span())
@@ -187,7 +198,7 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
                 Finding("spam", 0.55, "shape.sms_cta", "premium-rate call to action", (Evidence(s, e, text[s:e], "call to action"),))
             )
     if contacts and any(k.kind == "url" for k in contacts):
-        if folded.isascii():
+        if ascii_only:
             m = _LINK_PUSH_RE.search(folded)
             if m:
                 s, e = norm.original_span_folded(*m.span())
@@ -196,7 +207,7 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
             m = _LINK_PUSH_ZH_RE.search(c)
             if m:
                 findings.append(_shape("spam", 0.35, "shape.link_push", "pushes a link", norm, m.span()))
-    if folded.isascii() and ("$" in folded or "£" in folded or "€" in folded or "made" in folded or "earn" in folded):
+    if ascii_only and ("$" in folded or "£" in folded or "€" in folded or "made" in folded or "earn" in folded):
         m = _INCOME_RE.search(folded)
         if m:
             s, e = norm.original_span_folded(*m.span())
@@ -286,6 +297,14 @@ def _decide(findings: list[Finding], policy: Policy, damp: float = 1.0) -> Verdi
     flagged = [
         c for c, s in sorted(scores.items(), key=lambda kv: -kv[1]) if policy.rule_for(c).decide(s) is not Action.ALLOW
     ]
+    # Also name the other categories seen in a flagged family (strongest first): the ladder
+    # needs to know about aggravated ones such as spam.coordinated_ad even when a lexicon hit
+    # scored higher.
+    for lead in list(flagged):
+        fam = taxonomy.family(lead)
+        for f in sorted(by_family[fam], key=lambda f: -f.score):
+            if f.category not in flagged:
+                flagged.append(f.category)
     if action.rank >= Action.DELETE.rank:
         verdict = BLOCK
     elif action is Action.REVIEW:
