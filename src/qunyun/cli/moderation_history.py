@@ -1,4 +1,5 @@
-"""``qunyun moderation history --community SLUG [--limit N] [--record]``.
+"""``qunyun moderation history --community SLUG [--limit N] [--record]`` and
+``qunyun moderation examples --community SLUG --out FILE``.
 
 Runs the community's moderation policy over its imported history in shadow mode and lists the
 worst offenders. Nothing is sent and no penalty is created; ``--record`` also stores the
@@ -27,6 +28,12 @@ def register_history(moderation_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--record", action="store_true",
                    help="also store the would-be cases as shadow cases (reviewable in the console)")
     p.set_defaults(func=cmd_history)
+    if "examples" not in moderation_subparsers.choices:
+        e = moderation_subparsers.add_parser(
+            "examples", help="export the moderators' decisions as labelled JSONL (input of `moderation train`)")
+        e.add_argument("--community", required=True, metavar="SLUG")
+        e.add_argument("--out", required=True, metavar="FILE", help='JSONL file to write ({"text", "label"} lines)')
+        e.set_defaults(func=cmd_examples)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +45,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         if isinstance(action, argparse._SubParsersAction):
             register_history(action)
             return
+
+
+def cmd_examples(args: argparse.Namespace) -> int:
+    """Write the community's moderator-labelled examples for ``qunyun moderation train``."""
+    from .bootstrap import django_ready
+    from .communities import get_community
+
+    django_ready()
+    from qunyun.moderation.services import training_examples_export
+
+    community = get_community(args.community)
+    try:
+        with open(args.out, "w", encoding="utf-8") as out:
+            n = training_examples_export(community=community, out=out)
+    except OSError as exc:
+        raise UserError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    print(f"{n} labelled example(s) of {community.slug} written to {args.out}")
+    return 0
 
 
 def _excerpt(text: str, width: int = 60) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.utils import translation
+
 from qunyun.bus.models import Notification, OutboxItem
 from qunyun.bus.outbox import outbox_enqueue
 from qunyun.communities.models import Community, Event, Group, Identity
@@ -72,8 +74,9 @@ def appeal_record(item: OutboxItem, decision: Decision) -> dict[str, Any]:
         result = {"appeal": None, "error": "no such case of this member"}
     else:
         try:
-            appeal = services.appeal_submit(case=case, text=decision.text or "(no reason given)", via="bot",
-                                            account_id=decision.member)
+            with translation.override(notices.member_language(community)):
+                appeal = services.appeal_submit(case=case, text=decision.text or "(no reason given)", via="bot",
+                                                account_id=decision.member)
         except services.ModerationError as exc:
             reply, result = str(exc), {"appeal": None, "error": str(exc)}
         else:

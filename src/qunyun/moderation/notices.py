@@ -67,7 +67,7 @@ def penalty_notice(case, *, community, until: datetime | None) -> str:
         else:
             what = _("%(name)s, your message was removed and you are muted until %(until)s.") % {
                 "name": name, "until": _when(until, community) if until else "?"}
-        how = _("Case #%(number)s. To appeal, open %(url)s or write: 申诉 %(number)s <your reason>") % {
+        how = _("Case #%(number)s. To appeal, open %(url)s or write: /appeal %(number)s <your reason>") % {
             "number": case.number, "url": appeal_url(case)}
         return f"{what} {how}"
 

@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from qunyun.bus.models import OutboxItem
 from qunyun.bus.outbox import outbox_enqueue
@@ -142,7 +143,7 @@ def case_confirm(*, case: Case, by, penalize: bool = True, note: str = "", now: 
     now = now or utcnow()
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status == Case.Status.OVERTURNED:
-        raise ModerationError(f"case #{case.number} was overturned; open a new case instead")
+        raise ModerationError(_("case #%(n)s was overturned; open a new case instead") % {"n": case.number})
     community = case.community
     if case.needs_review and not case.shadow and not case.step and case.action == "review":
         decisions, until = [], None
@@ -234,18 +235,20 @@ def appeal_submit(*, case: Case, text: str, via: str, account_id: str = "") -> A
     """Record a member's appeal against a case (one open appeal per case)."""
     text = (text or "").strip()
     if not text:
-        raise ModerationError("write why the decision was wrong")
+        raise ModerationError(_("write why the decision was wrong"))
     if len(text) > 4000:
-        raise ModerationError("the appeal is too long (at most 4,000 characters)")
+        raise ModerationError(_("the appeal is too long (at most 4,000 characters)"))
     if case.shadow:
-        raise ModerationError(f"case #{case.number} took no action; there is nothing to appeal")
+        raise ModerationError(_("case #%(n)s took no action; there is nothing to appeal") % {"n": case.number})
     if case.status == Case.Status.OVERTURNED:
-        raise ModerationError(f"case #{case.number} was already overturned")
+        raise ModerationError(_("case #%(n)s was already overturned") % {"n": case.number})
     if case.opened_at and case.opened_at < utcnow() - timedelta(days=notices.APPEAL_DAYS):
-        raise ModerationError(f"case #{case.number} is older than {notices.APPEAL_DAYS} days and can no longer be appealed")
+        raise ModerationError(_("case #%(n)s is older than %(days)s days and can no longer be appealed") % {
+            "n": case.number, "days": notices.APPEAL_DAYS})
     with transaction.atomic():
         if Appeal.objects.select_for_update().filter(case=case, status=Appeal.Status.OPEN).exists():
-            raise ModerationError(f"an appeal against case #{case.number} is already waiting for a moderator")
+            raise ModerationError(_("an appeal against case #%(n)s is already waiting for a moderator") % {
+                "n": case.number})
         return Appeal.objects.create(community_id=case.community_id, case=case, text=text, via=via,
                                      account_id=account_id or case.account_id)
 
@@ -257,7 +260,7 @@ def appeal_decide(*, appeal: Appeal, accept: bool, by, note: str = "", now: date
     now = now or utcnow()
     appeal = Appeal.objects.select_for_update().select_related("case", "case__community").get(pk=appeal.pk)
     if appeal.status != Appeal.Status.OPEN:
-        raise ModerationError("this appeal was already decided")
+        raise ModerationError(_("this appeal was already decided"))
     case = appeal.case
     if accept:
         case = case_overturn(case=case, by=by, note=note or "appeal accepted", now=now)

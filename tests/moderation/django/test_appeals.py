@@ -103,3 +103,18 @@ def test_rejecting_an_appeal_keeps_the_penalty_and_tells_the_member(live_path, m
     assert "not accepted" in live_path.calls("send")[-1].text
     with pytest.raises(ModerationError, match="already decided"):
         appeal_decide(appeal=appeal, accept=True, by=moderator)
+
+
+def test_members_are_told_in_the_communitys_language(live_path, community):
+    community.settings = {"language": "zh-hans"}
+    community.save()
+    live_path.ingest([message(1, 7, at(), SPAM)], now=at())
+    live_path.run(at(1))
+    notice = live_path.calls("send")[0].text
+    assert "你的消息已被删除，这是一次警告" in notice and "申诉 1 理由" in notice
+    live_path.ingest([message(2, 7, at(5), "申诉 1 我是卖自己的东西")], now=at(5))
+    live_path.run(at(6))
+    assert "已收到你对案件 #1 的申诉" in live_path.calls("send")[-1].text
+    live_path.ingest([message(3, 7, at(7), "申诉 1 再说一次")], now=at(7))
+    live_path.run(at(8))
+    assert "已有一条申诉在等待管理员处理" in live_path.calls("send")[-1].text

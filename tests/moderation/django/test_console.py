@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def login(community, role="owner", name="boss"):
-    user = get_user_model().objects.create_user(name, password="x" * 12, is_superuser=(role == "owner"))
+    user = get_user_model().objects.create_user(name, password="x" * 12, is_superuser=(role == "owner"),
+                                                is_staff=(role == "owner"))
     if role != "owner":
         access_grant(user=user, community=community, role=role)
     client = Client()
@@ -154,3 +155,11 @@ def _policy_form(page) -> dict:
     for name in ("allow_domains", "deny_domains", "lexicons"):
         form.setdefault(name, "")
     return form
+
+
+def test_the_queue_in_chinese_and_the_admin_lists(community, cases):
+    client, _ = login(community)
+    html = client.get("/c/tea/moderation/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "复核队列" in html and "确认，不处罚" in html
+    assert client.get("/admin/moderation/case/").status_code == 200
+    assert client.get("/admin/moderation/penalty/").status_code == 200

@@ -69,3 +69,21 @@ def test_history_of_an_unknown_community_is_one_line(community, capsys):
 def test_history_with_no_messages(community, capsys):
     assert main(["moderation", "history", "--community", "tea"]) == 0
     assert "no messages in the event log yet" in capsys.readouterr().out
+
+
+def test_examples_command_writes_what_moderators_decided(community, capsys, tmp_path, live_path):
+    import json
+
+    from django.contrib.auth import get_user_model
+
+    from qunyun.moderation.services import case_overturn
+
+    live_path.ingest([message(1, 7, at(), SPAM)], now=at())
+    live_path.run(at(1))
+    case_overturn(case=Case.objects.get(), by=get_user_model().objects.create_user("m"), now=at(2))
+    out = tmp_path / "ex.jsonl"
+    assert main(["moderation", "examples", "--community", "tea", "--out", str(out)]) == 0
+    assert "1 labelled example(s)" in capsys.readouterr().out
+    assert [json.loads(line) for line in out.read_text().splitlines()] == [{"text": SPAM, "label": "ok"}]
+    assert main(["moderation", "examples", "--community", "tea", "--out", str(tmp_path / "no" / "x.jsonl")]) == 1
+    assert "cannot write" in capsys.readouterr().err

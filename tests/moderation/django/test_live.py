@@ -34,7 +34,7 @@ def test_a_spam_message_is_deleted_and_opens_case_number_one_with_a_warning(live
     assert (penalty.step, penalty.start, penalty.end) == ("warning", at(0.2), at(0.2))
     # The member is told, with the case number and both ways to appeal.
     notice = live_path.calls("send")[0]
-    assert notice.to_member == "fake:u7" and "#1" in notice.text and "/appeal/" in notice.text and "申诉 1" in notice.text
+    assert notice.to_member == "fake:u7" and "#1" in notice.text and "/appeal/" in notice.text and "/appeal 1 " in notice.text
     assert live_path.calls("mute") == []
 
 
