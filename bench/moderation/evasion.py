@@ -17,7 +17,13 @@ _CN_FORMAL = dict(zip("0123456789", "零壹贰叁肆伍陆柒捌玖"))
 _LOOKALIKE = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у", "i": "і", "v": "ѵ", "q": "ԛ"}
 _SEPARATORS = [" ", ".", "-", "·", "*", "/", "☆", "|", "_", "♥"]
 _ZW = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
-_CONTACT_WORDS = {"微信": ["薇信", "威信", "v信", "vx", "V❤"], "QQ": ["扣扣", "qq", "Q"], "加": ["+", "➕", "加"]}
+_CONTACT_WORDS = {
+    "微信": ["薇信", "威信", "v信", "vx", "V❤", "威芯", "徽信", "wx"],
+    "QQ": ["扣扣", "qq", "Q", "企鹅", "抠抠"],
+    "qq": ["扣扣", "Q", "企鹅"],
+    "加": ["+", "➕", "加", "嘉"],
+}
+_HOMOPHONE_DIGITS = dict(zip("0123456789", ["玲", "衣", "尔", "伞", "寺", "伍", "溜", "柒", "扒", "酒"]))
 
 
 def fullwidth(text: str, rng: random.Random) -> str:
@@ -31,6 +37,10 @@ def circled_digits(text: str, rng: random.Random) -> str:
 
 def lookalikes(text: str, rng: random.Random) -> str:
     return "".join(_LOOKALIKE.get(c.lower(), c) if rng.random() < 0.7 else c for c in text)
+
+
+def homophone_digits(text: str, rng: random.Random) -> str:
+    return "".join(_HOMOPHONE_DIGITS.get(c, c) for c in text)
 
 
 def spacing(text: str, rng: random.Random) -> str:
@@ -55,6 +65,7 @@ def contact_words(text: str, rng: random.Random) -> str:
 TRANSFORMS = {
     "fullwidth": fullwidth,
     "circled_digits": circled_digits,
+    "homophone_digits": homophone_digits,
     "lookalikes": lookalikes,
     "spacing": spacing,
     "zero_width": zero_width,

@@ -23,15 +23,33 @@ __all__ = ["Contact", "LinkPolicy", "find_contacts", "contact_findings", "decode
 
 _O_ZERO_RE = re.compile(r"(?<=\d)o+(?=[\do]*\d)|(?<=\d)o+(?![a-z])|(?<![a-z])o+(?=\d\d)")
 _DIGIT_RUN_RE = re.compile(r"\d{5}")
-_WECHAT_GATE_RE = re.compile(r"\d|[微威薇徽维唯为胃魏嶶信芯心号泡]")
-_DIGITS = str.maketrans("零〇一二三四五六七八九壹贰叁肆伍陆柒捌玖两幺", "001234567891234567892" "1")
+_WECHAT_GATE_RE = re.compile(r"\d|[微威薇徽维唯为胃魏嶶信芯心号泡围伟危]")
+# Chinese numerals and the homophones spammers use for digits in ids ("衣伍扒伍尔溜玲玲"):
+# one character each, so offsets are unchanged. Only contact-id patterns read this view, and
+# they need long runs after a cue, so ordinary words made of these characters do not matter.
+_DIGIT_CHARS = {
+    "0": "零〇玲铃灵洞令",
+    "1": "一壹幺衣依伊医",
+    "2": "二贰两尔儿",
+    "3": "三叁伞散",
+    "4": "四肆寺似",
+    "5": "五伍捂舞吾",
+    "6": "六陆溜遛",
+    "7": "七柒妻期漆",
+    "8": "八捌扒巴吧",
+    "9": "九玖酒久就",
+}
+_DIGITS = str.maketrans({ch: d for d, chars in _DIGIT_CHARS.items() for ch in chars})
 
 # Cue words for WeChat, in their folded (simplified, lower-case) form. Homophones and
 # nicknames are what spammers use once 微信 itself is filtered. Latin cues ("v", "vx") are
 # everywhere in English words, so after them an id must carry digits (see _plausible_id).
-WECHAT_CJK_CUES = "微信号|微信|威信|薇信|徽信|维信|唯信|为信|胃信|魏信|嶶信|v信|v芯|v心|wei信|v号|绿泡泡|微|薇|威|徽"
+WECHAT_CJK_CUES = (
+    "微信号|微信|威信|薇信|徽信|维信|唯信|为信|胃信|魏信|嶶信|围信|伟信|危信|微芯|威芯|薇芯|"
+    "v信|v芯|v心|wei信|v号|绿泡泡|微|薇|威|徽"
+)
 WECHAT_LATIN_CUES = "weixin|wechat|vchat|vx|wx|v"
-QQ_CUES = "qq号|qq|扣扣|抠抠|口口|企鹅号|企鹅|球球|q号|q群|qq群|群号|q|扣|加群|进群"
+QQ_CUES = "qq号|qq|扣扣|抠抠|寇寇|口口|企鹅号|企鹅|球球|q号|q群|qq群|群号|q|扣|加群|进群"
 
 _WECHAT_RE = re.compile(
     rf"(?:({WECHAT_CJK_CUES})|({WECHAT_LATIN_CUES})) ?(?:号|号码|id)?(?:是|为)? ?"
@@ -203,6 +221,8 @@ def _plausible_id(value: str, *, cue: str) -> bool:
     if cue:
         if cue == "v" and not value[0].isdigit():
             return False
+        if cue == "v" and value.isdigit() and len(value) < 8:
+            return False  # "v11，2700钻石": a VIP level glued to a price, not an id
         return digits >= 3 and len(value) >= 6
     return len(value) >= 6 and (digits >= 2 or value.isdigit() or len(value) >= 8)
 

@@ -41,11 +41,13 @@ _PRICE_RE = re.compile(r"\d+(?:元|块|rmb|万|亿|w)|[¥$£€]\d+|\d+(?:%|折)
 # ("出 700 元宝", "低价出售", "1比400"). Either alone stays under review; together with a
 # contact id or a sales word they push the spam score up.
 _CTA_RE = re.compile(
-    r"(?:要的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板)(?:的|得|者)?(?:老板|朋友|宝宝|亲|来)?(?:请|速度|快)?"
-    r"(?:滴+|dd+|私聊|私信|私我|私|密我?|加我|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|来撩)"
+    r"(?:要的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板)(?:的|得|者)?(?:老板|朋友|宝宝|亲|来)?(?:可以|请|速度|快|直接)?"
+    r"(?:滴+|dd+|私聊|私信|私我|私|密我?|加我|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|扣1|回1|来撩)"
 )
 _OFFER_RE = re.compile(
-    r"(?:出售|低价|便宜|批发|代理|加盟|一件代发|招聘|招募|兼职|大量|长期|诚招|专业|包过|代做|代写|代发)"
+    # (sales words that are also lexicon terms — 出售, 代理, 兼职 … — are left to the lexicon,
+    # so one word is not counted twice)
+    r"(?:便宜|大量|长期|诚招|专业|包过|代做|代写|代发)"
     r"|(?:出|卖|收)[^,，。!！?？]{0,4}\d|1比\d|\d+比\d|\d[:=]\d{3,}"
 )
 # Real money for virtual goods, the signature of game-currency sellers: "1元八万钻",
