@@ -9,5 +9,7 @@ urlpatterns = [
     path("", include("qunyun.onboarding.urls")),
     path("hooks/", include("qunyun.connections.urls")),
     path("", include("qunyun.moderation.urls")),
+    path("api/", include("qunyun.api.urls")),
+    path("", include("qunyun.analytics.urls")),
     path("", include("qunyun.console.urls")),
 ]

@@ -6,3 +6,8 @@ class AnalyticsConfig(AppConfig):
     name = "qunyun.analytics"
     label = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self) -> None:
+        from .panels import panels_register
+
+        panels_register()

@@ -487,3 +487,22 @@ def inviter_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date]
         f"AND e.day BETWEEN %s AND %s AND bm.is_bot = %s{where}",
         [scope.cid, _d(first), _d(last), False, *scope.group_ids])
     return [(actor, days(day)) for actor, day in rows]
+
+
+def member_days_of(scope: Scope, member_id: int, first: date, last: date) -> list[tuple[date, int, int, int]]:
+    """``(day, messages, reactions, replies)`` of one member between two days (scope's groups), by day."""
+    days = _Days()
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    rows = _query(
+        "SELECT day, SUM(messages), SUM(reactions), SUM(replies) FROM qunyun_member_day WHERE member_id = %s "
+        f"AND day BETWEEN %s AND %s{where} GROUP BY day ORDER BY day",
+        [member_id, _d(first), _d(last), *scope.group_ids])
+    return [(days(day), int(m), int(r), int(p)) for day, m, r, p in rows]
+
+
+def first_active_of(scope: Scope, member_id: int, last: date) -> date | None:
+    """The member's first day with activity in the scope's groups, up to ``last``."""
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    rows = _query(f"SELECT MIN(day) FROM qunyun_member_day WHERE member_id = %s AND day <= %s{where}",
+                  [member_id, _d(last), *scope.group_ids])
+    return _Days()(rows[0][0])

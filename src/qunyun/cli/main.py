@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "qunyun.cli.moderation_history",  # after qunyun.cli.moderation: adds its "history" subcommand
     "qunyun.cli.importing",
     "qunyun.cli.report",
+    "qunyun.api.cli",
     "qunyun.operators.cli",
 ]
 

@@ -34,7 +34,7 @@ COMMUNITY_NAV: list[NavItem] = [
     NavItem("members", _("Members"), "console:members", also=("console:member",)),
     NavItem("groups", _("Groups"), "console:groups", also=("console:group",)),
     NavItem("moderation", _("Moderation"), "console:placeholder", {"section": "moderation"}, role="moderator"),
-    NavItem("analytics", _("Analytics"), "console:placeholder", {"section": "analytics"}),
+    NavItem("analytics", _("Analytics"), "analytics:dashboard", also=("analytics:layer", "analytics:thresholds")),
     NavItem("audit", _("Audit log"), "console:audit", role="admin"),
 ]
 

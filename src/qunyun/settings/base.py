@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "qunyun.connections",
     "qunyun.onboarding",
     "qunyun.operators",
+    "ninja",  # its Swagger UI files are served from the package (no CDN)
+    "qunyun.api",
 ]
 
 MIDDLEWARE = [
@@ -103,8 +105,9 @@ TIME_ZONE = "UTC"
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = QUNYUN_HOME / "static"
-# Serve the files straight from the installed packages: nothing to collect, nothing from a CDN.
+# Serve the files straight from the installed packages (whitenoise with finders): nothing to
+# collect, nothing from a CDN. STATIC_ROOT stays unset because nothing is ever collected.
+STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
 
