@@ -51,12 +51,13 @@ _OP_NOTICE = re.compile(rf"^\((?P<nick>{_NICK})/[#&]\S+\)\s(?P<text>.*)$")
 _DAY_LINE = re.compile(r"^--- (?:Day changed|Log opened) (?P<when>.+)$")
 _MARKER = re.compile(r"^(?P<marker>===|-!-|\*\*\*|\*|-->|<--|--)\s+(?P<rest>.*)$")
 _HOST = r"(?:\s+[\[(][^\])]*[\])])?"
-_JOIN = re.compile(rf"^(?:Joins:\s+(?P<n1>\S+)|(?P<n2>\S+){_HOST}\s+has joined\b)")
-_PART = re.compile(rf"^(?:Parts:\s+(?P<n1>\S+)|(?P<n2>\S+){_HOST}\s+has left\b)")
-_QUIT = re.compile(rf"^(?:Quits:\s+(?P<n1>\S+)|(?P<n2>\S+){_HOST}\s+has quit\b)")
-_KICK = re.compile(r"^(?:(?P<nick>\S+) was kicked (?:off|from) [#&]\S+ by (?P<by>\S+)"
+# The nick runs up to the host in brackets; it may hold a space (seen in real logs, mangled nicks).
+_JOIN = re.compile(rf"^(?:Joins:\s+(?P<n1>\S+)|(?P<n2>\S+?|.+?(?=\s+[\[(])){_HOST}\s+has joined\b)")
+_PART = re.compile(rf"^(?:Parts:\s+(?P<n1>\S+)|(?P<n2>\S+?|.+?(?=\s+[\[(])){_HOST}\s+has left\b)")
+_QUIT = re.compile(rf"^(?:Quits:\s+(?P<n1>\S+)|(?P<n2>\S+?|.+?(?=\s+[\[(])){_HOST}\s+has quit\b)")
+_KICK = re.compile(r"^(?:(?P<nick>.+?) was kicked (?:off|from) [#&]\S+ by (?P<by>\S+)"
                    r"|(?P<by2>\S+) has kicked (?P<nick2>\S+) from [#&]\S+)")
-_NICK_CHANGE = re.compile(r"^(?P<old>\S+) is now known as (?P<new>\S+)")
+_NICK_CHANGE = re.compile(r"^(?P<old>.+?) is now known as (?P<new>\S+)")
 _SYSTEM_WORDS = re.compile(r"^(mode/|Mode |Topic|topic|\S+ (changed|sets|set) (the )?(topic|mode)|"
                            r"netsplit|netjoin|Netsplit|\S+: |Irssi|ServerMode|Log (opened|closed))")
 
@@ -175,7 +176,8 @@ class _Log:
         else:
             key = stable_id(content)
             event_id = f"{self.day.isoformat()}/{key}/{self.untimed_ranks.rank(self.day, key)}"
-        yield from self._classify(body, content, event_id, at, f"{self.label}:{number}")
+        tabbed = stamp is not None and stamp["d2"] is not None and "\t" in body  # WeeChat's layout
+        yield from self._classify(body, content, event_id, at, f"{self.label}:{number}", tabbed)
 
     def _set_day(self, text: str) -> None:
         text = text.strip()
@@ -191,8 +193,9 @@ class _Log:
         return ev.MessagePosted(chat=self.chat, event_id=event_id, at=at, source_tz=self.tz,
                                 author=self.person(nick), text=text, kind=_kind(text))
 
-    def _classify(self, body: str, content: str, event_id: str, at: datetime, location: str) -> Iterator[ev.Event]:
-        if "\t" in body:  # WeeChat: prefix <TAB> text
+    def _classify(self, body: str, content: str, event_id: str, at: datetime, location: str,
+                  tabbed: bool) -> Iterator[ev.Event]:
+        if tabbed:  # WeeChat: prefix <TAB> text
             prefix, _tab, text = body.strip("\t ").partition("\t")
             prefix = prefix.strip()
             if prefix in ("-->", "<--", "--", "=!=", "*") or not prefix:

@@ -220,6 +220,8 @@ class _Workspace:
             name = m.get("username") or (m.get("bot_profile") or {}).get("name")
             return self.ctx.account(f"{PLATFORM}:{bot}", name, is_bot=True)
         user = m.get("user")
+        if not user and isinstance(m.get("comment"), dict):  # old 'file_comment': the comment's author
+            user = m["comment"].get("user")
         if not isinstance(user, str) or not user:
             return None
         return self.person(user, m.get("user_profile"))
@@ -309,6 +311,8 @@ class _Workspace:
             yield ev.MemberLeft(event_id=str(ts), member=author, reason=ev.LeaveReason.LEFT, **common)
             return
         text = m.get("text") if isinstance(m.get("text"), str) else ""
+        if not text and isinstance(m.get("comment"), dict):
+            text = str(m["comment"].get("comment") or "")
         if subtype in _SYSTEM:
             yield ev.MessagePosted(event_id=str(ts), author=author, text=text or subtype,
                                    kind=ev.MessageKind.SYSTEM, **common)
