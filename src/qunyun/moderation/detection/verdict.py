@@ -52,7 +52,9 @@ _OFFER_RE = re.compile(
 )
 # Real money for virtual goods, the signature of game-currency sellers: "1元八万钻",
 # "50元=10万钻", "30=50w", "1比400".
-_RMT_RE = re.compile(r"\d+(?:元|块|rmb)=*[\d一二三四五六七八九十两]+(?:万|w|千|k)|\d+=+\d+(?:万|w|千|k)|1[比:]\d{2,}")
+_RMT_RE = re.compile(
+    r"\d+(?:元|块|rmb)=*[\d一二三四五六七八九十两]+(?:万|w|千|k)|\d+(?:元|块|rmb)=+\d{3,}|\d+=+\d+(?:万|w|千|k)|1[比:]\d{2,}"
+)
 # An English link with an imperative around it: "check out …", "visit …", "click …".
 _LINK_PUSH_RE = re.compile(r"\b(?:check|visit|click|go to|watch|join|download|sign up|register|buy|order|shop)\b")
 _LINK_PUSH_ZH_RE = re.compile(r"点击|戳|复制|打开|进入|访问|登录|注册|下载|领取")
