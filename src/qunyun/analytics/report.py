@@ -97,8 +97,8 @@ def report_build(scope: Scope) -> dict:
     }
 
 
-def report_charts(report: dict) -> dict[str, str]:
-    """The report's charts as SVG markup, by name."""
+def report_charts(report: dict, *, narrow: int = 760) -> dict[str, str]:
+    """The report's charts as SVG markup, by name (``narrow`` = width of the bar lists, for half-width cards)."""
     daily = report["daily"]
     labels = [row["date"][5:] for row in daily]
     weekly = report["lifecycle_weekly"]
@@ -127,11 +127,11 @@ def report_charts(report: dict) -> dict[str, str]:
             (_("dormant"), [-r["dormant"] for r in weekly]),
         ], title=_("Lifecycle per week"), empty=empty),
         "layers": charts.hbar_chart([str(LAYER_LABELS[k]) for k in layers], list(layers.values()), title=_("Members per layer"),
-                                    empty=empty),
+                                    empty=empty, width=narrow),
         "funnel": charts.hbar_chart(
             [_("joined"), _("first message"), _("active in weeks 2–4"), _("paid"), _("brought someone")],
             [funnel["acquired"], funnel["activated"], funnel["retained"], funnel["converted"], funnel["referred"]],
-            title=_("Funnel"), empty=empty,
+            title=_("Funnel"), empty=empty, width=narrow,
             note=["", "", _("of %(n)d eligible") % {"n": funnel["retention_eligible"]}, "", ""]),
     }
 

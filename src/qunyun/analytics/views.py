@@ -116,10 +116,21 @@ def dashboard(request, slug):
         for row in figures["retention"]["cohorts"]
     ]
     longest = max((len(r["periods"]) for r in retention), default=0)
+    drawn = report_charts(report_like, narrow=480)
+    dist = figures["overview"]["active_days"]["last_30_days"]
+    drawn["active_days"] = charts.bar_chart(list(dist), [(_("members"), list(dist.values()))],
+                                            title=_("Members by active days in the last 30 days"), height=180, width=480,
+                                            empty=_("no data in this range"))
+    talk_daily = figures["talk"]["daily"]
+    drawn["conversations"] = charts.line_chart([d["date"][5:] for d in talk_daily], [
+        (_("conversations"), [d["conversations"] for d in talk_daily]),
+        (_("answered messages"), [d["answered"] for d in talk_daily]),
+    ], title=_("Conversations and answered messages per day"), height=180, width=480,
+        empty=_("no data in this range"))
     return render(request, "analytics/dashboard.html", {
         "community": community, "section": "analytics", "error": error,
         **_filters_context(community, scope, request),
-        "f": figures, "charts": report_charts(report_like), "retention_rows": retention,
+        "f": figures, "charts": drawn, "retention_rows": retention,
         "retention_columns": list(range(longest)), "period": period, "basis": basis,
         "layer_rows": [(key, LAYER_LABELS[key], figures["layers"]["counts"][key]) for key in LAYERS],
         "exports": EXPORTS,
