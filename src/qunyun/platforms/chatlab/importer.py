@@ -171,7 +171,8 @@ class _Chat:
             return
         content = m.get("content")
         text = content if isinstance(content, str) else ""
-        name = m.get("groupNickname") or m.get("accountName") or self.names.get(sender)
+        # The group nickname is what members see; without one on the message, the members list's.
+        name = m.get("groupNickname") or self.names.get(sender) or m.get("accountName")
         author = self.ctx.account(f"{PLATFORM}:{self.platform}:{sender}", str(name) if name else None)
         message_id = m.get("platformMessageId")
         if message_id in (None, ""):
