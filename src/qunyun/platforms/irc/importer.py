@@ -43,7 +43,7 @@ _STAMP = re.compile(
     r"|(?P<t3>\d{1,2}:\d{2}(?::\d{2})?)(?=\s))\s?"
 )
 _NICK = r"[A-Za-z0-9\[\]\\`_^{|}\-]+"
-_VALID_NICK = re.compile(rf"^[A-Za-z\[\]\\`_^{{|}}][A-Za-z0-9\[\]\\`_^{{|}}\-]*$")
+_VALID_NICK = re.compile(r"^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}\-]*$")
 _MESSAGE = re.compile(r"^<[~&@%+ ]?(?P<nick>[^>]*[^>\s])\s*>(?: (?P<text>.*))?$")
 _ACTION = re.compile(rf"^\*\s+(?P<nick>{_NICK}) (?P<text>.*)$")
 _NOTICE = re.compile(rf"^-(?P<nick>{_NICK})(?::[#&]\S+)?-\s?(?P<text>.*)$")

@@ -1,0 +1,264 @@
+"""Import benchmark: a generated Telegram Desktop export into SQLite, against ``chat-analytics``.
+
+    .venv/bin/python bench/import/run.py                 # 100k and 1M messages, with the peer
+    .venv/bin/python bench/import/run.py --sizes 100000 --no-peer --profile
+
+For each size it writes a Telegram Desktop export (streamed to a temporary file), then in a
+fresh child process per run (pinned to one CPU core, its own empty QUNYUN_HOME):
+
+* ``parse``: ``qunyun import telegram --dry-run`` — the importer alone (ijson + conversion);
+* ``import``: the full import into SQLite through the runtime's store (what users run);
+
+and reports messages/s and the child's peak memory (``ru_maxrss``). The peer is the
+``chat-analytics`` npm CLI (``chat-analytics -p telegram -i FILE -o report.html``) on the same
+file, installed on first use into ``bench/import/node_modules`` (git-ignored); the ratio is
+qunyun's import rate over the peer's. ``--profile`` adds a cProfile breakdown of one import by
+stage (parse, convert, store sub-steps). Results also go to ``bench/out/import.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PEER_VERSION = "1.1.2"
+PEER_CLI = os.path.join(HERE, "node_modules", "chat-analytics", "dist", "lib", "CLI.js")
+
+
+# --------------------------------------------------------------------------- child side
+
+
+def _pin() -> None:
+    try:
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    except (AttributeError, OSError):
+        pass
+
+
+def child(mode: str, path: str, home: str, batch_size: int, profile: bool) -> None:
+    """Run one import in this (fresh) process and print one JSON line of figures."""
+    _pin()
+    os.environ["QUNYUN_HOME"] = home
+    os.environ["DJANGO_SETTINGS_MODULE"] = "qunyun.settings.default"
+    os.environ.pop("QUNYUN_DATABASE_URL", None)
+    sys.path.insert(0, os.path.join(ROOT, "src"))
+    from qunyun.cli.bootstrap import django_ready
+
+    django_ready()
+    from qunyun.communities.services import community_create
+    from qunyun.platforms.importing import ImportOptions
+    from qunyun.platforms.runner import import_run
+
+    community = community_create(slug="bench", name="Bench", time_zone="Asia/Shanghai")
+    options = ImportOptions(tz="Asia/Shanghai", keep_raw=False)
+
+    def go():
+        return import_run(community=community, format_name="telegram", paths=[path], options=options,
+                          dry_run=(mode == "parse"), batch_size=batch_size, progress=False)
+
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        summary = profiler.runcall(go)
+        seconds = time.perf_counter() - started
+        stats = pstats.Stats(profiler)
+        stages = _stages(stats)
+    else:
+        started = time.perf_counter()
+        summary = go()
+        seconds = time.perf_counter() - started
+        stages = None
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"mode": mode, "messages": summary.parsed["message"], "events": sum(summary.parsed.values()),
+                      "stored": sum(summary.stored.values()), "skipped": summary.report.skipped,
+                      "seconds": seconds, "peak_rss_mb": rss_kb / 1024, "stages": stages}))
+
+
+_STAGES = [
+    ("ijson parse + telegram convert (importer)", "telegram/importer.py", "_single_chat"),
+    ("  telegram convert only", "telegram/importer.py", "convert"),
+    ("runtime.ingest_batch (store, one transaction each)", "bus/runtime.py", "ingest_batch"),
+    ("  store.store", "bus/store.py", "store"),
+    ("    _resolve_accounts", "bus/store.py", "_resolve_accounts"),
+    ("    _track_names", "bus/store.py", "_track_names"),
+    ("    _reply_authors", "bus/store.py", "_reply_authors"),
+    ("    _insert (INSERT … ON CONFLICT DO NOTHING RETURNING)", "bus/store.py", "_insert"),
+    ("    _apply_memberships", "bus/store.py", "_apply_memberships"),
+    ("    _apply_rollups", "bus/store.py", "_apply_rollups"),
+    ("  transaction commit", "django/db/backends/base/base.py", "commit"),
+]
+
+
+def _stages(stats) -> dict[str, float]:
+    """Cumulative seconds of the named functions (cProfile adds its own overhead to all)."""
+    out: dict[str, float] = {}
+    for label, file_part, function in _STAGES:
+        total = 0.0
+        for (filename, _line, name), row in stats.stats.items():
+            if name == function and file_part in filename.replace(os.sep, "/"):
+                total += row[3]
+        out[label] = round(total, 3)
+    return out
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+def _run_child(mode: str, path: str, batch_size: int, profile: bool = False) -> dict:
+    home = tempfile.mkdtemp(prefix="qunyun-bench-home-")
+    try:
+        proc = subprocess.run([sys.executable, __file__, "--child", mode, path, home, str(batch_size),
+                               "1" if profile else "0"], capture_output=True, text=True, timeout=7200)
+        if proc.returncode != 0:
+            raise SystemExit(f"child {mode} failed:\n{proc.stderr[-3000:]}")
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _ensure_peer() -> str | None:
+    if os.path.exists(PEER_CLI):
+        return None
+    npm = shutil.which("npm")
+    if npm is None:
+        return "npm is not installed"
+    proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", HERE,
+                           f"chat-analytics@{PEER_VERSION}"], capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0 or not os.path.exists(PEER_CLI):
+        return "npm install chat-analytics failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
+    return None
+
+
+def _run_peer(path: str, out_dir: str) -> dict:
+    """The peer on the same file: wall time and its peak memory (``wait4`` on the process)."""
+    node = shutil.which("node")
+    report = os.path.join(out_dir, "report.html")
+    cmd = [node, "--max-old-space-size=8192", PEER_CLI, "-p", "telegram", "-i", path, "-o", report]
+    out_path, err_path = os.path.join(out_dir, "peer.out"), os.path.join(out_dir, "peer.err")
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child: one core, output to files, then become node
+        try:
+            _pin()
+            with open(out_path, "wb") as out, open(err_path, "wb") as err:
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+            os.execv(node, cmd)
+        finally:
+            os._exit(127)
+    _pid, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    stdout = open(out_path, encoding="utf-8", errors="replace").read()
+    stderr = open(err_path, encoding="utf-8", errors="replace").read()
+    messages = None
+    for line in stdout.splitlines():
+        if line.strip().endswith(" messages") and "[*]" in line:
+            messages = int(line.split("[*]")[1].split()[0].replace(",", ""))
+    return {"ok": code == 0, "seconds": seconds, "messages": messages, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "error": None if code == 0 else (stderr.strip().splitlines() or [f"exit {code}"])[-1][:300]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100000,1000000", help="message counts, comma-separated")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size (the median is reported)")
+    parser.add_argument("--batch-size", type=int, default=10000)
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="a cProfile breakdown of the smallest size")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, path, home, batch, profile = args.child
+        child(mode, path, home, int(batch), profile == "1")
+        return
+    sys.path.insert(0, HERE)
+    from generate import generate
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    work = tempfile.mkdtemp(prefix="qunyun-bench-import-")
+    results: dict = {"sizes": {}, "cpu": os.cpu_count(), "load_before": os.getloadavg()}
+    peer_problem = None if args.no_peer else _ensure_peer()
+    try:
+        for size in sizes:
+            path = os.path.join(work, f"result_{size}.json")
+            started = time.perf_counter()
+            generate(path, size)
+            print(f"generated {size:,} messages ({os.path.getsize(path) / 2**20:,.0f} MB) "
+                  f"in {time.perf_counter() - started:.1f} s", flush=True)
+            runs = {"parse": [], "import": []}
+            for _ in range(args.repeat):
+                for mode in ("parse", "import"):
+                    runs[mode].append(_run_child(mode, path, args.batch_size))
+                    r = runs[mode][-1]
+                    print(f"  qunyun {mode:6} {r['messages']:>9,} messages in {r['seconds']:7.1f} s = "
+                          f"{r['messages'] / r['seconds']:>9,.0f} msg/s, peak {r['peak_rss_mb']:6.0f} MB", flush=True)
+            entry = {mode: {"seconds": statistics.median(r["seconds"] for r in rs),
+                            "messages": rs[0]["messages"], "stored": rs[0]["stored"],
+                            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs)} for mode, rs in runs.items()}
+            if not args.no_peer and peer_problem is None:
+                peer = _run_peer(path, work)
+                entry["peer"] = peer
+                if peer["ok"]:
+                    print(f"  chat-analytics {peer['messages'] or 0:>9,} messages in {peer['seconds']:7.1f} s = "
+                          f"{(peer['messages'] or size) / peer['seconds']:>9,.0f} msg/s, peak {peer['peak_rss_mb']:6.0f} MB",
+                          flush=True)
+                else:
+                    print(f"  chat-analytics FAILED: {peer['error']}", flush=True)
+            results["sizes"][size] = entry
+            os.remove(path)
+        if args.profile:
+            size = sizes[0]
+            path = os.path.join(work, f"result_{size}.json")
+            generate(path, size)
+            profiled = _run_child("import", path, args.batch_size, profile=True)
+            results["profile"] = profiled
+            print(f"\nprofile of one {size:,}-message import (cProfile; its overhead inflates every figure):")
+            for label, seconds in profiled["stages"].items():
+                print(f"  {label:58} {seconds:7.2f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results["load_after"] = os.getloadavg()
+    if peer_problem:
+        results["peer_problem"] = peer_problem
+        print(f"peer not run: {peer_problem}")
+    _report(results)
+    os.makedirs(os.path.join(ROOT, "bench", "out"), exist_ok=True)
+    with open(os.path.join(ROOT, "bench", "out", "import.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+
+def _report(results: dict) -> None:
+    print("\nsummary (one core; SQLite; keep_raw off):")
+    print(f"  {'messages':>10} {'qunyun import':>16} {'parse only':>14} {'peak MB':>8} {'chat-analytics':>16} "
+          f"{'peer MB':>8} {'ratio':>7}")
+    for size, entry in results["sizes"].items():
+        rate = entry["import"]["messages"] / entry["import"]["seconds"]
+        parse = entry["parse"]["messages"] / entry["parse"]["seconds"]
+        peer = entry.get("peer")
+        if peer and peer["ok"]:
+            peer_rate = (peer["messages"] or int(size)) / peer["seconds"]
+            peer_text, peer_mb, ratio = f"{peer_rate:,.0f}/s", f"{peer['peak_rss_mb']:.0f}", f"{rate / peer_rate:.2f}×"
+        else:
+            peer_text, peer_mb, ratio = "—", "—", "—"
+        print(f"  {int(size):>10,} {rate:>14,.0f}/s {parse:>12,.0f}/s {entry['import']['peak_rss_mb']:>8.0f} "
+              f"{peer_text:>16} {peer_mb:>8} {ratio:>7}")
+    print(f"  load average before/after: {results['load_before'][0]:.1f} / {results['load_after'][0]:.1f} "
+          f"on {results['cpu']} CPUs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,367 @@
+"""One chat of a Telegram Desktop export: its messages as normalized events.
+
+Ids are those of the Bot API (see :func:`chat_id`, :func:`account_id`), so that imported history
+and the live bot's events land on the same group and members. The quirks handled are listed
+in :mod:`.importer` and docs/import.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from qunyun.core import events as ev
+from qunyun.core.timeutil import UTC
+
+from ..importing import ImportContext, NameBook
+
+PLATFORM = "telegram"
+_GROUP_TYPES = {"private_group", "private_supergroup", "public_supergroup"}
+_CHANNEL_TYPES = {"private_channel", "public_channel"}
+_MEDIA_KINDS = {
+    "sticker": ev.MessageKind.STICKER,
+    "voice_message": ev.MessageKind.VOICE,
+    "video_message": ev.MessageKind.VIDEO,
+    "video_file": ev.MessageKind.VIDEO,
+    "animation": ev.MessageKind.VIDEO,
+    "audio_file": ev.MessageKind.FILE,
+}
+_OTHER_MEDIA = ("poll", "location_information", "contact_information", "game_title",
+                "invoice_information", "place_name", "todo_list", "giveaway_information")
+_NOT_PLAIN = frozenset({"photo", "media_type", "file", *_OTHER_MEDIA})  # keys that make a message not plain text
+_JOIN_ACTIONS = {"create_group", "create_channel", "invite_members", "join_group_by_link",
+                 "join_group_by_request"}
+
+
+def chat_id(raw_id: Any, chat_type: str | None) -> str:
+    """The qualified Bot API id of an exported chat."""
+    local = str(raw_id)
+    if chat_type in _GROUP_TYPES - {"private_group"} or chat_type in _CHANNEL_TYPES:
+        return f"{PLATFORM}:-100{local}"
+    if chat_type == "private_group":
+        return f"{PLATFORM}:-{local}"
+    return f"{PLATFORM}:{local}"
+
+
+def account_id(from_id: str) -> str:
+    """``user123`` → ``telegram:123``; ``channel123`` → ``telegram:-100123``; ``chat123`` → ``telegram:-123``."""
+    if from_id.startswith("user"):
+        return PLATFORM + ":" + from_id[4:]
+    if from_id.startswith("channel"):
+        return PLATFORM + ":-100" + from_id[7:]
+    if from_id.startswith("chat"):
+        return PLATFORM + ":-" + from_id[4:]
+    return PLATFORM + ":" + from_id
+
+
+def _name_fallback(name: str) -> str:
+    # Someone Telegram names only in a service message (added, removed, never posted): the
+    # export gives no id, so the name stands in for one. Documented in docs/import.md.
+    return f"{PLATFORM}:name:{name}"
+
+
+class ChatState:
+    """Converts the messages of one exported chat, remembering names and pending service events."""
+
+    def __init__(self, raw_id: Any, chat_type: str | None, name: str | None, ctx: ImportContext) -> None:
+        self.chat = chat_id(raw_id, chat_type)
+        self.is_channel = chat_type in _CHANNEL_TYPES
+        self.ctx = ctx
+        self.report = ctx.report
+        self.names = NameBook(fallback=_name_fallback)
+        self.keep_raw = ctx.keep_raw
+        ctx.name_chat(self.chat, name)
+
+    def finish(self) -> Iterator[ev.Event]:
+        yield from self.names.flush()
+
+    # ---- times
+
+    def _time(self, m: dict[str, Any], location: str) -> tuple[datetime, str | None] | None:
+        unix = m.get("date_unixtime")
+        if unix is not None:
+            try:
+                return datetime.fromtimestamp(int(unix), UTC), None
+            except (TypeError, ValueError, OverflowError):
+                self.report.skip(location, f"'date_unixtime' {unix!r} is not a Unix time")
+                return None
+        local = m.get("date")
+        if isinstance(local, str):
+            try:
+                return self.ctx.local(datetime.fromisoformat(local)), self.ctx.options.tz
+            except ValueError:
+                self.report.skip(location, f"'date' {local!r} is not a date and time")
+                return None
+        self.report.skip(location, "no 'date_unixtime' or 'date'")
+        return None
+
+    def _wall_clock(self, m: dict[str, Any], text: Any, default: datetime) -> datetime:
+        """A time the export gives only as wall-clock text (reaction dates, old 'edited')."""
+        if not isinstance(text, str):
+            return default
+        try:
+            naive = datetime.fromisoformat(text)
+        except ValueError:
+            return default
+        if naive.tzinfo is not None:
+            return naive.astimezone(UTC)
+        try:  # the exporting computer's offset, measured on this very message
+            offset = datetime.fromisoformat(m["date"]) - datetime.fromtimestamp(
+                int(m["date_unixtime"]), UTC).replace(tzinfo=None)
+            return (naive - offset).replace(tzinfo=UTC)
+        except (KeyError, TypeError, ValueError):
+            return self.ctx.local(naive)
+
+    # ---- one message
+
+    def convert(self, m: Any, label: str, index: int) -> ev.Event | list[ev.Event] | None:
+        """The event(s) of one exported message: one event, a list, or None when left out."""
+        if m.__class__ is not dict:
+            self.report.skip(_where(label, index), "not a JSON object")
+            return None
+        mid = m.get("id")
+        if mid is None or isinstance(mid, (dict, list)):
+            self.report.skip(_where(label, index), "no message 'id'")
+            return None
+        kind = m.get("type")
+        if kind == "message":
+            return self._message(m, str(mid), label, index)
+        if kind == "service":
+            return list(self._service(m, str(mid), _where(label, index)))
+        if kind == "unsupported":
+            self.report.ignore("messages Telegram Desktop could not export ('unsupported')")
+        else:
+            self.report.skip(_where(label, index), f"unknown message type {kind!r}")
+        return None
+
+    def _message(self, m: dict[str, Any], mid: str, label: str, index: int) -> ev.Event | list[ev.Event] | None:
+        unix = m.get("date_unixtime")
+        source_tz = None
+        if unix.__class__ is str:
+            try:
+                at = datetime.fromtimestamp(int(unix), UTC)
+            except (ValueError, OverflowError):
+                self.report.skip(_where(label, index), f"'date_unixtime' {unix!r} is not a Unix time")
+                return None
+        else:
+            when = self._time(m, _where(label, index))
+            if when is None:
+                return None
+            at, source_tz = when
+        from_id = m.get("from_id")
+        if from_id.__class__ is not str or not from_id:
+            if self.is_channel and m.get("from"):
+                from_q = self.chat  # an old channel export: posts are the channel's own
+            else:
+                self.report.skip(_where(label, index), "no 'from_id' (who sent it)")
+                return None
+        else:
+            from_q = account_id(from_id)
+        name = m.get("from")
+        if name.__class__ is not str:
+            name = None
+        self.names.learn(name, from_q)
+        author = self.ctx.account(from_q, name)
+        text = m.get("text", "")
+        if text.__class__ is str:
+            mentions: tuple[str, ...] = ()
+            links = 0
+        else:
+            text, mentions, links = _flatten(text)
+        kind = _kind(m, text, links) if (links or not _NOT_PLAIN.isdisjoint(m)) else ev.MessageKind.TEXT
+        reply = m.get("reply_to_message_id")
+        forwarded = "forwarded_from" in m
+        edited_at = None
+        if "edited_unixtime" in m or "edited" in m:
+            try:
+                edited_at = datetime.fromtimestamp(int(m["edited_unixtime"]), UTC)
+            except (KeyError, TypeError, ValueError):
+                edited_at = self._wall_clock(m, m.get("edited"), at)
+        if (reply is None and not mentions and not forwarded and edited_at is None and source_tz is None
+                and not self.keep_raw):
+            # The common case, with only the fields that differ from the defaults: building a
+            # frozen dataclass costs per keyword, and this runs once per message.
+            message = ev.MessagePosted(chat=self.chat, event_id=mid, at=at, author=author, text=text, kind=kind)
+        else:
+            message = ev.MessagePosted(
+                chat=self.chat, event_id=mid, at=at, source_tz=source_tz, author=author, text=text, kind=kind,
+                reply_to=str(reply) if reply is not None and "reply_to_peer_id" not in m else None,
+                mentions=mentions, forwarded=forwarded, edited_at=edited_at, raw=m if self.keep_raw else None,
+            )
+        reactions = m.get("reactions")
+        if reactions:
+            return [message, *self._reactions(m, mid, at, reactions, _where(label, index))]
+        return message
+
+    def _reactions(self, m, mid: str, at: datetime, reactions: Any, location: str) -> Iterator[ev.Event]:
+        if not isinstance(reactions, list):
+            self.report.skip(f"{location}.reactions", "not a list")
+            return
+        for r in reactions:
+            if not isinstance(r, dict):
+                continue
+            emoji = r.get("emoji") or (f"custom:{r['document_id']}" if r.get("document_id") else r.get("type"))
+            recent = r.get("recent") or []
+            named = 0
+            for who in recent:
+                if not isinstance(who, dict) or not isinstance(who.get("from_id"), str):
+                    continue
+                reactor = account_id(who["from_id"])
+                name = who.get("from") if isinstance(who.get("from"), str) else None
+                self.names.learn(name, reactor)
+                named += 1
+                yield ev.ReactionAdded(
+                    chat=self.chat, event_id=f"{mid}:{emoji}:{reactor.partition(':')[2]}",
+                    at=self._wall_clock(m, who.get("date"), at), message_id=mid,
+                    author=self.ctx.account(reactor, name), emoji=str(emoji),
+                )
+            try:
+                unnamed = int(r.get("count", 0)) - named
+            except (TypeError, ValueError):
+                unnamed = 0
+            if unnamed > 0:
+                self.report.ignore("reactions the export counts without saying who reacted", unnamed)
+
+    def _service(self, m: dict[str, Any], mid: str, location: str) -> Iterator[ev.Event]:
+        action = m.get("action")
+        actor_raw = m.get("actor_id")
+        if not isinstance(actor_raw, str) or not actor_raw:
+            self.report.ignore("service messages without an actor (payments, proximity…)")
+            return
+        when = self._time(m, location)
+        if when is None:
+            return
+        at, source_tz = when
+        actor_q = account_id(actor_raw)
+        actor_name = m.get("actor") if isinstance(m.get("actor"), str) else None
+        self.names.learn(actor_name, actor_q)
+        actor = self.ctx.account(actor_q, actor_name)
+        raw = m if self.keep_raw else None
+        common = {"chat": self.chat, "at": at, "source_tz": source_tz, "raw": raw}
+        if action in _JOIN_ACTIONS:
+            if action in ("create_group", "create_channel"):
+                yield ev.MemberJoined(event_id=f"{mid}/creator", member=actor, via=ev.JoinMethod.CREATOR, **common)
+                if action == "create_channel":
+                    return
+            if action == "join_group_by_link":
+                inviter = m.get("inviter") if isinstance(m.get("inviter"), str) else None
+                yield from self._when_named([inviter] if inviter else [], lambda book: iter([ev.MemberJoined(
+                    event_id=f"{mid}/0", member=actor, via=ev.JoinMethod.INVITE_LINK,
+                    inviter=self.ctx.account(book.id_for(inviter)) if inviter else None, **common)]))
+                return
+            if action == "join_group_by_request":
+                yield ev.MemberJoined(event_id=f"{mid}/0", member=actor, via=ev.JoinMethod.REQUEST, **common)
+                return
+            names = self._member_names(m, location)
+            if names is None:
+                return
+
+            def joins(book: NameBook) -> Iterator[ev.Event]:
+                for i, name in enumerate(names):
+                    if name is None:
+                        continue
+                    if name == actor_name:  # joined by themselves (a public group, or rejoining)
+                        yield ev.MemberJoined(event_id=f"{mid}/{i}", member=actor, via=ev.JoinMethod.UNKNOWN,
+                                              **common)
+                    else:
+                        yield ev.MemberJoined(event_id=f"{mid}/{i}", member=self.ctx.account(book.id_for(name), name),
+                                              via=ev.JoinMethod.INVITED, inviter=actor, **common)
+
+            yield from self._when_named([n for n in names if n and n != actor_name], joins)
+        elif action == "remove_members":
+            names = self._member_names(m, location)
+            if names is None:
+                return
+
+            def leaves(book: NameBook) -> Iterator[ev.Event]:
+                for i, name in enumerate(names):
+                    if name is None:
+                        continue
+                    if name == actor_name:  # "removed" themselves: they left
+                        yield ev.MemberLeft(event_id=f"{mid}/{i}", member=actor, reason=ev.LeaveReason.LEFT,
+                                            **common)
+                    else:
+                        yield ev.MemberLeft(event_id=f"{mid}/{i}", member=self.ctx.account(book.id_for(name), name),
+                                            reason=ev.LeaveReason.REMOVED, by=actor, **common)
+
+            yield from self._when_named([n for n in names if n and n != actor_name], leaves)
+        else:
+            title = m.get("title") or m.get("new_title")
+            text = f"{action}: {title}" if isinstance(title, str) and title else str(action or "service")
+            yield ev.MessagePosted(event_id=mid, author=actor, text=text, kind=ev.MessageKind.SYSTEM, **common)
+
+    def _member_names(self, m: dict[str, Any], location: str) -> list[str | None] | None:
+        names = m.get("members")
+        if not isinstance(names, list):
+            self.report.skip(location, f"'{m.get('action')}' without a 'members' list")
+            return None
+        out = [n if isinstance(n, str) and n else None for n in names]
+        missing = sum(1 for n in out if n is None)
+        if missing:
+            self.report.ignore("members named by no name in service messages (deleted accounts)", missing)
+        return out
+
+    def _when_named(self, names: list[str], build) -> Iterator[ev.Event]:
+        """Emit now when every name has a known id, else at the end of the chat."""
+        if self.names.knows(names):
+            yield from build(self.names)
+        else:
+            self.names.later(build)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _where(label: str, index: int) -> str:
+    return f"{label}: messages[{index}]"
+
+
+def _flatten(text: Any) -> tuple[str, tuple[str, ...], int]:
+    """``(plain text, mentioned account ids, link count)`` of an exported ``text`` value."""
+    if isinstance(text, str):
+        return text, (), 0
+    if not isinstance(text, list):
+        return "", (), 0
+    parts: list[str] = []
+    mentions: list[str] = []
+    links = 0
+    link_chars = 0
+    for part in text:
+        if isinstance(part, str):
+            parts.append(part)
+            continue
+        if not isinstance(part, dict):
+            continue
+        piece = part.get("text")
+        piece = piece if isinstance(piece, str) else ""
+        parts.append(piece)
+        kind = part.get("type")
+        if kind == "mention_name" and part.get("user_id") is not None:
+            mentions.append(f"{PLATFORM}:{part['user_id']}")
+        elif kind == "mention" and piece:
+            mentions.append(f"{PLATFORM}:{piece}")  # an @username: no id in the export
+        elif kind in ("link", "text_link"):
+            links += 1
+            link_chars += len(piece)
+    joined = "".join(parts)
+    # A text that is nothing but its links is a link message.
+    only_links = links if links and link_chars >= len(joined.strip()) else 0
+    return joined, tuple(dict.fromkeys(mentions)), only_links
+
+
+def _kind(m: dict[str, Any], text: str, only_links: int) -> ev.MessageKind:
+    if "photo" in m:
+        return ev.MessageKind.IMAGE
+    media = m.get("media_type")
+    if media is not None:
+        return _MEDIA_KINDS.get(media, ev.MessageKind.FILE)
+    if "file" in m:
+        mime = m.get("mime_type") or ""
+        return ev.MessageKind.IMAGE if str(mime).startswith("image/") else ev.MessageKind.FILE
+    for key in _OTHER_MEDIA:
+        if key in m:
+            return ev.MessageKind.OTHER
+    if only_links:
+        return ev.MessageKind.LINK
+    return ev.MessageKind.TEXT
