@@ -182,22 +182,31 @@ def test_heavy_tail_core_members_and_lurkers(demo):
     assert len(lurkers) > 0.3 * len(joined)  # a roster shows people who never said a word
 
 
+def _weekend_ratio(local_times) -> float:
+    """Median over full weeks of (messages per weekend day) / (messages per workday): growth cancels out."""
+    days = Counter(t.date() for t in local_times)
+    weeks: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for day, n in days.items():
+        weeks[day.isocalendar()[:2]][day.weekday() >= 5] += n
+    ratios = sorted((weekend / 2) / (workday / 5) for (workday, weekend) in weeks.values() if workday and weekend)
+    return ratios[len(ratios) // 2]
+
+
 def test_daily_and_weekly_rhythm(demo):
-    _sim, events = demo
-    local = [e.at.astimezone(TZ) for e in events if e.type == "message"]
+    sim, events = demo
+    messages = [e for e in events if e.type == "message"]
+    local = [e.at.astimezone(TZ) for e in messages]
     by_hour = Counter(t.hour for t in local)
     night = sum(by_hour[h] for h in (2, 3, 4, 5)) / 4
     evening = sum(by_hour[h] for h in (20, 21, 22)) / 3
     assert evening > 8 * night
     assert max(by_hour, key=by_hour.get) in (20, 21, 22)
-    days = Counter(t.date() for t in local)
-    weekend = [n for d, n in days.items() if d.weekday() >= 5]
-    workday = [n for d, n in days.items() if d.weekday() < 5]
-    assert sum(weekend) / len(weekend) > 1.1 * sum(workday) / len(workday)
-    # the weekly live session: the QQ group is busiest on Wednesday evenings
-    group = "onebot:qq:635920118"
-    at8 = Counter(t.weekday() for e, t in zip([e for e in events if e.type == "message"], local)
-                  if e.chat == group and t.hour == 20)
+    # weekends differ: the big Telegram group is busier, the paid class (homework on workdays) quieter
+    small, middle, big = (g.chat_id for g in sim.plan.groups)
+    assert _weekend_ratio([t for e, t in zip(messages, local) if e.chat == big]) > 1.15
+    assert _weekend_ratio([t for e, t in zip(messages, local) if e.chat == small]) < 0.95
+    # the weekly live session: the middle group is busiest on Wednesday evenings
+    at8 = Counter(t.weekday() for e, t in zip(messages, local) if e.chat == middle and t.hour == 20)
     assert max(at8, key=at8.get) == 2
 
 

@@ -198,7 +198,14 @@ class _GroupBuilder:
         day = min(day, span_days - 1e-6)
         midnight = self.start + math.floor((founded - self.start) / DAY + day) * DAY
         weekend = self.hours.is_weekend(midnight)
-        return max(founded + 60, self.at_local_hour(midnight, weekend)), component
+        return self.before_end(max(founded + 60, self.at_local_hour(midnight, weekend)), founded + 60), component
+
+    def before_end(self, at: float, earliest: float) -> float:
+        """``at``, or a moment in the last hour before the end when ``at`` is still in the future."""
+        if at < self.end:
+            return at
+        low = min(max(earliest, self.end - 3600), self.end - 1)
+        return low + self.rng.random() * (self.end - low)
 
     def _campaign_day(self, founded: float, fraction: float) -> float:
         return max(0.0, (self.start + self.plan.days * DAY * fraction - founded) / DAY)
@@ -232,7 +239,8 @@ class _GroupBuilder:
             leader = self.person(prefix, name if index < 3 else f"{name}{index}", LEADER, channel)
             pop.leaders[index].append(leader)
             midnight = self.start + math.floor((founded - self.start) / DAY + r.random() * 6) * DAY
-            stints.append(self.channel_stint(leader, index, max(founded + 300, self.at_local_hour(midnight, False)), channel))
+            join = self.before_end(max(founded + 300, self.at_local_hour(midnight, False)), founded + 300)
+            stints.append(self.channel_stint(leader, index, join, channel))
         for _ in range(group.chatty):
             join, component = self.join_time(founded)
             channel = self.pick_channel(component)
@@ -320,7 +328,7 @@ class _GroupBuilder:
         name = SPAM_NAMES[int(r.random() * len(SPAM_NAMES))]
         person = self.person(prefix, name, SPAM, channel)
         span = self.end - founded - 3 * DAY
-        join = founded + DAY + r.random() * max(DAY, span)
+        join = self.before_end(founded + DAY + r.random() * max(DAY, span), founded + 60)
         stint = self.stint(person, index, join, JoinMethod.INVITE_LINK if channel else JoinMethod.REQUEST)
         stint.link = channel.invite_link if channel else None
         first = join + 120 + r.expovariate(1 / 20000)

@@ -121,7 +121,7 @@ class CommunityPlan:
     overlaps: tuple[OverlapPlan, ...] = ()
     days: int = 90
     end: datetime = field(default_factory=lambda: datetime.now(UTC))
-    target_messages: int = 100_000
+    target_messages: int = 70_000
     organic_share: float = 0.08  # joins through no channel (found the group by search)
     rename_share: float = 0.1
     payment_share: float = 0.01  # members of any group who buy something (a tea-ware order)
@@ -182,7 +182,7 @@ def demo_plan(*, seed: int = 1, days: int = 90, end: datetime | None = None, sca
                   spam_accounts=max(1, _scaled(3, scale)), weekly_event=(2, 20), weekend_factor=1.2),
         GroupPlan("telegram:-1001876543210", "Tea & Coffee Lab 茶咖实验室", size=_scaled(400, scale),
                   chattiness=0.9, activation=0.7, water=0.4, english=0.25, admins=2, leaders=4, chatty=5,
-                  spam_accounts=max(2, _scaled(7, scale)), weekend_factor=1.3,
+                  spam_accounts=max(2, _scaled(7, scale)), weekend_factor=1.4,
                   lurker_cleanup_day=int(days * 0.75) if days >= 30 else None),
     )
     overlaps = (
@@ -192,7 +192,7 @@ def demo_plan(*, seed: int = 1, days: int = 90, end: datetime | None = None, sca
     goals = (
         GoalPlan("社群成员达到 800 人 / 800 members", "members", 800, due_in_days=75),
         GoalPlan("周活跃率 ≥ 35% / weekly active ≥ 35%", "weekly_active_rate", 35, due_in_days=30),
-        GoalPlan("日均消息 3,000 条 / 3,000 messages a day", "messages_per_day", 3000, due_in_days=120),
+        GoalPlan("日均消息 2,000 条 / 2,000 messages a day", "messages_per_day", 2000, due_in_days=120),
     )
     return CommunityPlan(
         slug="demo",
@@ -210,7 +210,7 @@ def demo_plan(*, seed: int = 1, days: int = 90, end: datetime | None = None, sca
         overlaps=overlaps,
         days=days,
         end=end,
-        target_messages=max(200, int(100_000 * scale * days / 90)),
+        target_messages=max(200, int(70_000 * scale * days / 90)),
     )
 
 

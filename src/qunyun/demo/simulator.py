@@ -45,6 +45,7 @@ _CATEGORIES = {
 }
 _EN = {"question": "en_question", "share": "en_share", "water": "en_water", "answer": "en_answer",
        "response": "en_response"}
+LIVE_MINUTES = 5  # the live tail's share of the end of the window
 _WINDOW = 16  # recent messages a reply may answer (older ones weigh < 9 %)
 _REPLY_HORIZON = 3 * 3600.0
 
@@ -71,9 +72,11 @@ class Simulator:
         tz = zone(plan.time_zone)
         self.start = plan.start.timestamp()
         self.end = plan.end.timestamp()
+        # The history stops a few minutes before ``end``: those minutes belong to the live tail.
+        self.history_end = self.end - LIVE_MINUTES * 60
         self.hours = HourSampler(self.start, plan.start.astimezone(tz).weekday())
         self.texts = TextMaker(seed)
-        self.population: Population = build_population(plan, seed, self.start, self.end, self.hours)
+        self.population: Population = build_population(plan, seed, self.start, self.history_end, self.hours)
         self._next_id = [1000 for _ in plan.groups]
         self._windows: list[list[tuple]] = [[] for _ in plan.groups]
         self._ad_ids: dict[tuple[int, int, int], str] = {}
@@ -162,7 +165,7 @@ class Simulator:
                     out.append((item[0], seq[0], event))
             out.sort(key=lambda row: (row[0], row[1]))
             for ts, _seq, event in out:
-                if ts >= self.end:
+                if ts >= self.history_end:
                     continue
                 if ts >= next_day:
                     carry.append((ts, _seq, event))
@@ -172,7 +175,7 @@ class Simulator:
                 on_day(day, self.plan.days)
         carry.sort(key=lambda row: (row[0], row[1]))
         for ts, _seq, event in carry:
-            if ts < self.end:
+            if ts < self.history_end:
                 yield event
         self.history_done = True
 
@@ -213,7 +216,7 @@ class Simulator:
         react_base = 0.025 if is_qq else 0.05
         tables = self._tables[g]
         for ts, who, category in messages:
-            if ts >= self.end:
+            if ts >= self.history_end:
                 continue
             reply_to: str | None = None
             mentions: tuple[str, ...] = ()
