@@ -119,3 +119,13 @@ def test_text_before_the_first_dated_line_is_reported(community, tmp_path):
     summary = run(community, "whatsapp", path)
     assert summary.report.skipped == 1 and summary.report.skips[0].location.endswith("chat.txt:1")
     assert db_counts(community)["messages"] == 1
+
+
+def test_ios_system_lines_in_other_languages_are_not_messages(community, tmp_path):
+    path = tmp_path / "WhatsApp Chat - Teegruppe.txt"
+    path.write_text("[13.03.24, 09:00:00] Teegruppe: \u200eAnn hat Bob hinzugef\u00fcgt.\n"
+                    "[13.03.24, 09:01:00] Ann: Hallo!\n"
+                    "\u200e[13.03.24, 09:02:00] Bob: \u200eBild weggelassen\n", encoding="utf-8")
+    summary = run(community, "whatsapp", path)
+    assert db_counts(community)["messages"] == 2  # Ann's and Bob's picture, not the group's notice
+    assert sum(summary.report.ignored.values()) == 1

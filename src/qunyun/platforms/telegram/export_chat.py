@@ -71,6 +71,7 @@ class ChatState:
         self.report = ctx.report
         self.names = NameBook(fallback=_name_fallback)
         self.keep_raw = ctx.keep_raw
+        self._authors: dict[tuple[Any, Any], ev.Account] = {}
         ctx.name_chat(self.chat, name)
 
     def finish(self) -> Iterator[ev.Event]:
@@ -150,19 +151,25 @@ class ChatState:
                 return None
             at, source_tz = when
         from_id = m.get("from_id")
-        if from_id.__class__ is not str or not from_id:
-            if self.is_channel and m.get("from"):
-                from_q = self.chat  # an old channel export: posts are the channel's own
-            else:
-                self.report.skip(_where(label, index), "no 'from_id' (who sent it)")
-                return None
-        else:
-            from_q = account_id(from_id)
         name = m.get("from")
-        if name.__class__ is not str:
-            name = None
-        self.names.learn(name, from_q)
-        author = self.ctx.account(from_q, name)
+        try:
+            author = self._authors.get((from_id, name))  # one lookup for the usual case: a known sender
+        except TypeError:  # a list or an object where an id or a name belongs
+            author = None
+            from_id = from_id if from_id.__class__ is str else None
+            name = name if name.__class__ is str else None
+        if author is None:
+            if from_id.__class__ is not str or not from_id:
+                if self.is_channel and name:
+                    from_q = self.chat  # an old channel export: posts are the channel's own
+                else:
+                    self.report.skip(_where(label, index), "no 'from_id' (who sent it)")
+                    return None
+            else:
+                from_q = account_id(from_id)
+            clean = name if name.__class__ is str else None
+            self.names.learn(clean, from_q)
+            author = self._authors[(from_id, name)] = self.ctx.account(from_q, clean)
         text = m.get("text", "")
         if text.__class__ is str:
             mentions: tuple[str, ...] = ()

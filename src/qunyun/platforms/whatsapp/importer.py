@@ -119,6 +119,12 @@ def _chat_name(path: str, member: str | None) -> str:
     return stem.strip() or "whatsapp chat"
 
 
+def _chat_name_only(label: str) -> str:
+    """The group name the file name carries (iOS system lines are "said" by it)."""
+    path, _sep, member = label.partition(".zip:")
+    return _chat_name(path + ".zip", member) if member else _chat_name(label, None)
+
+
 def _locate(path: str) -> tuple[str, str | None]:
     require_file(path)
     if os.path.isdir(path):
@@ -206,6 +212,7 @@ class _ChatReader:
         self.label = label
         self.tz = ctx.options.tz
         self.ranks = Occurrences()
+        self.subject = _chat_name_only(label)
 
     def read(self, lines: Iterator[str]) -> Iterator[ev.Event]:
         current: tuple[int, re.Match[str], list[str]] | None = None
@@ -264,7 +271,9 @@ class _ChatReader:
         system_text = None
         if not sep or not author_clean or _NOTICES.search(author):
             system_text = _clean(rest).strip()
-        elif body.startswith(("\u200e", "\u200f")) and _is_system(_clean(body).strip()):
+        elif body.startswith(("\u200e", "\u200f")) and (
+                _is_system(_clean(body).strip()) or author_clean == self.subject):
+            # iOS writes system lines as said by the group itself, text behind a mark.
             system_text = _clean(body).strip()
         stamp = local.isoformat()
         if system_text is not None:
