@@ -91,10 +91,9 @@ def retention_get(scope: Scope, *, period: str = "month", basis: str = "activity
         raise ValueError(f"retention basis is one of {', '.join(BASES)}")
     cohorts = periods_between(scope.start, scope.end, period)
     last = period_start(scope.end, period)
-    firsts = sources.first_days(scope, scope.end)
-    position = {"activity": 0, "message": 1, "join": 2}[basis]
-    cohort_of = {m: period_start(v[position], period) for m, v in firsts.items() if v[position] is not None}
-    rows = sources.member_periods(scope, period, cohorts[0], scope.end)
+    firsts = sources.cohort_members(scope, basis, cohorts[0], scope.end)
+    cohort_of = {m: period_start(day, period) for m, day in firsts.items()}
+    rows = sources.cohort_periods(scope, period, basis, cohorts[0], scope.end)
     active = _active_sets(rows, messages_only=basis == "message")
     table = retention_table(cohort_of=cohort_of, active=active, cohorts=cohorts, last=last, period=period)
     return {
@@ -109,7 +108,7 @@ def _by_channel(scope, cohort_of, active, cohorts, last, period) -> list[dict]:
     """Per acquisition channel: members in the cohorts and the share active in periods 1…6."""
     wanted = set(cohorts)
     members = [m for m, c in cohort_of.items() if c in wanted]
-    channel_of = sources.channels_of(scope)
+    channel_of = sources.channels_for(scope, members)
     names = sources.channel_names(scope)
     spans = min(period_index(last, cohorts[0], period), MAX_CHANNEL_PERIODS) if cohorts else 0
     table: dict[int | None, dict] = {}
@@ -139,19 +138,21 @@ def _by_channel(scope, cohort_of, active, cohorts, last, period) -> list[dict]:
 
 
 def lifecycle_get(scope: Scope, *, period: str = "week") -> list[dict]:
-    """Lifecycle counts for each week or month overlapping the range (whole periods, up to ``to``)."""
+    """Lifecycle counts for each week or month overlapping the range (whole periods, up to ``to``).
+
+    Counted in the database (:func:`sources.period_lifecycle`); :func:`lifecycle_table` is the same
+    rule on sets, used by the tests to check it.
+    """
     if period not in ("week", "month"):
         raise ValueError("lifecycle period is week or month")
-    periods = periods_between(scope.start, scope.end, period)
-    rows = sources.member_periods(scope, period, previous_period(periods[0], period), scope.end)
-    active_by_period: dict[date, set[int]] = defaultdict(set)
-    for member, start, messages, reactions in rows:
-        if messages > 0 or reactions > 0:
-            active_by_period[start].add(member)
-    firsts = sources.first_days(scope, scope.end)
-    first_period = {m: period_start(v[0], period) for m, v in firsts.items() if v[0] is not None}
-    table = lifecycle_table(active_by_period=active_by_period, first_period=first_period, periods=periods,
-                            period=period)
-    for row, start in zip(table, periods):
-        row["partial"] = period_end(start, period) > scope.end
-    return table
+    rows = []
+    for start in periods_between(scope.start, scope.end, period):
+        before = previous_period(start, period)
+        active, new, returning = sources.period_lifecycle(scope, period, start, before)
+        rows.append({
+            "period": period_label(start, period), "start": start.isoformat(), "active": active, "new": new,
+            "returning": returning, "resurrecting": active - new - returning,
+            "dormant": sources.period_active(scope, period, before) - returning,
+            "partial": period_end(start, period) > scope.end,
+        })
+    return rows

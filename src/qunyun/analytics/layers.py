@@ -55,11 +55,35 @@ def layers_compute(scope: Scope, as_of: date, thresholds: LayerThresholds) -> di
     return out
 
 
+def layers_count(scope: Scope, as_of: date, thresholds: LayerThresholds) -> Counter:
+    """Members per layer, the same as counting :func:`layers_compute`, without listing everyone.
+
+    Members active in the window are classified one by one; the silent ones are counted in SQL:
+    lurkers are the current members who did not post, the churned the rest of those ever in.
+    """
+    first, last = window_of(as_of, thresholds)
+    window = sources.member_window(scope, first, last)
+    counts: Counter = Counter()
+    posters = 0
+    for days, messages, replies, _reactions in window.values():
+        if messages >= 1:
+            posters += 1
+            counts[layer_of(active_days=days, messages=messages, replies=replies, current=True,
+                            thresholds=thresholds)] += 1
+    now = sources.members_now(scope)
+    current_posters = sources.current_posters(scope, first, last)
+    counts["lurker"] = now - current_posters
+    counts["churned"] = sources.members_ever(scope) - now - (posters - current_posters)
+    return counts
+
+
 def layers_get(scope: Scope, *, computed: dict | None = None) -> dict:
     """Members per layer as of the scope's end, with the thresholds and window used."""
     thresholds = layer_thresholds(scope.community)
-    computed = computed if computed is not None else layers_compute(scope, scope.end, thresholds)
-    counts = Counter(layer for layer, _f, _c in computed.values())
+    if computed is not None:
+        counts = Counter(layer for layer, _f, _c in computed.values())
+    else:
+        counts = layers_count(scope, scope.end, thresholds)
     first, last = window_of(scope.end, thresholds)
     return {
         "as_of": scope.end.isoformat(),

@@ -6,7 +6,6 @@ Definitions: docs/metrics.md "Overview". Every number is computed from rollups f
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 
 from . import sources
@@ -56,16 +55,8 @@ def period_series(scope: Scope, daily: list[dict], period: str) -> list[dict]:
 def active_days_distribution(scope: Scope) -> dict[str, dict[str, int]]:
     """For the last 7 and 30 days to the as-of date: members by number of active days."""
     end = scope.end
-    rows = sources.member_active_days(scope, end - timedelta(days=29), end)
-    per_30: Counter[int] = Counter()
-    per_7: Counter[int] = Counter()
-    week_start = end - timedelta(days=6)
-    for member, day, _messages in rows:
-        per_30[member] += 1
-        if day >= week_start:
-            per_7[member] += 1
-    dist7 = Counter(per_7.values())
-    dist30 = Counter(per_30.values())
+    dist7 = sources.active_days_histogram(scope, end - timedelta(days=6), end)
+    dist30 = sources.active_days_histogram(scope, end - timedelta(days=29), end)
     return {
         "last_7_days": {str(n): dist7.get(n, 0) for n in range(1, 8)},
         "last_30_days": {str(n): dist30.get(n, 0) for n in range(1, 31)},

@@ -26,8 +26,7 @@ from .definitions import DEFINITIONS, definition_url
 from .funnel import funnel_get
 from .health import health_get
 from .heatmap import heatmap_get
-from .layers import LAYER_LABELS, layers_compute, layers_get
-from .config import layer_thresholds
+from .layers import LAYER_LABELS, layers_get
 from .leaders import leaders_get
 from .overview import growth_get, overview_get, daily_series
 from .scope import Scope
@@ -51,12 +50,15 @@ def goals_get(scope: Scope) -> list[dict]:
 
 def report_build(scope: Scope) -> dict:
     """Every figure of the scope, keyed as documented in docs/metrics.md and docs/analytics.md."""
+    with sources.memo():
+        return _report_build(scope)
+
+
+def _report_build(scope: Scope) -> dict:
     daily = daily_series(scope)
     overview = overview_get(scope, daily=daily)
     growth = growth_get(scope, daily)
     rows = sources.message_rows(scope, scope.start - timedelta(days=1), scope.end)
-    thresholds = layer_thresholds(scope.community)
-    computed = layers_compute(scope, scope.end, thresholds)
     retention = retention_get(scope, period="month", basis="message")
     return {
         "scope": scope.describe(),
@@ -89,7 +91,7 @@ def report_build(scope: Scope) -> dict:
         "lifecycle_weekly": lifecycle_get(scope, period="week"),
         "lifecycle_monthly": lifecycle_get(scope, period="month"),
         "funnel": funnel_get(scope),
-        "layers": layers_get(scope, computed=computed),
+        "layers": layers_get(scope),
         "opinion_leaders": leaders_get(scope, rows=rows),
         "conversations": talk_get(scope, rows=rows),
         "health": health_get(scope),

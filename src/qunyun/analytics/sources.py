@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
+from functools import wraps
 from typing import Any, Iterable
 
 from django.db import connection
@@ -17,6 +21,39 @@ from django.db import connection
 from . import sql
 from .periods import period_start
 from .scope import Scope
+
+
+_memo: ContextVar[dict | None] = ContextVar("qunyun_analytics_memo", default=None)
+
+
+@contextmanager
+def memo() -> Iterator[None]:
+    """Within this block, each read below is done once per distinct arguments (one page, one report).
+
+    The figures of a dashboard ask the same questions several times (the DAU of the last 30 days
+    is both a series and the stickiness); outside a block nothing is cached, so nothing goes stale.
+    """
+    if _memo.get() is not None:
+        yield
+        return
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _memoized(fn):
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        cache = _memo.get()
+        if cache is None:
+            return fn(*args, **kwargs)
+        key = (fn.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in cache:
+            cache[key] = fn(*args, **kwargs)
+        return cache[key]
+    return wrapper
 
 
 class _Days:
@@ -65,6 +102,7 @@ def _params(scope: Scope, join_params: list[Any], *rest: Any) -> list[Any]:
 # ----------------------------------------------------------------- daily totals
 
 
+@_memoized
 def day_totals(scope: Scope, first: date, last: date) -> dict[date, list[int]]:
     """``{day: [messages, reactions, joins, leaves]}`` for days with any of them."""
     days = _Days()
@@ -100,6 +138,7 @@ def day_totals(scope: Scope, first: date, last: date) -> dict[date, list[int]]:
 # ----------------------------------------------------------------- member activity
 
 
+@_memoized
 def daily_active(scope: Scope, first: date, last: date) -> dict[date, tuple[int, int]]:
     """``{day: (active members, members who posted)}`` for days with activity."""
     days = _Days()
@@ -128,6 +167,7 @@ def _single_group(scope: Scope) -> bool:
     return cache <= 1
 
 
+@_memoized
 def distinct_members(scope: Scope, first: date, last: date, *, posting: bool = False) -> int:
     """Members active (or, with ``posting``, who posted) between two days."""
     join, where, jp = scope_filter(scope, "md")
@@ -139,6 +179,7 @@ def distinct_members(scope: Scope, first: date, last: date, *, posting: bool = F
     return int(rows[0][0])
 
 
+@_memoized
 def member_window(scope: Scope, first: date, last: date) -> dict[int, list[int]]:
     """``{member: [active days, messages, replies, reactions]}`` between two days (all groups of the scope)."""
     join, where, jp = scope_filter(scope, "md")
@@ -195,6 +236,7 @@ def member_periods(scope: Scope, period: str, first: date, last: date) -> list[t
     return out
 
 
+@_memoized
 def first_days(scope: Scope, last: date) -> dict[int, tuple[date | None, date | None, date | None]]:
     """``{member: (first active day, first message day, first join day)}`` as known on ``last``."""
     days = _Days()
@@ -232,6 +274,7 @@ def first_days(scope: Scope, last: date) -> dict[int, tuple[date | None, date | 
     return {m: tuple(v) for m, v in firsts.items()}
 
 
+@_memoized
 def memberships(scope: Scope) -> dict[int, bool]:
     """``{member: currently in at least one group of the scope}`` for non-bot members with a membership."""
     join, where, jp = scope_filter(scope, "ms")
@@ -243,28 +286,73 @@ def memberships(scope: Scope) -> dict[int, bool]:
     return {m: bool(current) for m, current in rows}
 
 
+@_memoized
 def members_now_by_group(scope: Scope) -> dict[int, int]:
     """``{group: members currently in it}`` (non-bot) for the scope's groups."""
     join, where, jp = scope_filter(scope, "ms")
-    rows = _query(
-        "SELECT ms.group_id, COUNT(*) FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id "
-        f"JOIN qunyun_member bm ON bm.id = ms.member_id{join} "
-        f"WHERE g.community_id = %s AND ms.is_member = %s AND bm.is_bot = %s{where} GROUP BY ms.group_id",
-        _params(scope, jp, scope.cid, True, False))
-    return {g: int(n) for g, n in rows}
+    base = (f"FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id{join} "
+            f"WHERE g.community_id = %s AND ms.is_member = %s{where}")
+    counts = {g: int(n) for g, n in _query(f"SELECT ms.group_id, COUNT(*) {base} GROUP BY ms.group_id",
+                                           _params(scope, jp, scope.cid, True))}
+    # Bots are few: subtract theirs rather than look up every member's flag.
+    for g, n in _query(f"SELECT ms.group_id, COUNT(*) {base} AND ms.member_id IN "
+                       "(SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s) GROUP BY ms.group_id",
+                       _params(scope, jp, scope.cid, True) + [scope.cid, True]):
+        counts[g] -= int(n)
+    return counts
 
 
+@_memoized
 def members_now(scope: Scope) -> int:
     """Distinct non-bot members currently in at least one group of the scope."""
     join, where, jp = scope_filter(scope, "ms")
+    base = (f"SELECT COUNT(DISTINCT ms.member_id) FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id"
+            f"{join} WHERE g.community_id = %s AND ms.is_member = %s{where}")
+    total = _query(base, _params(scope, jp, scope.cid, True))[0][0]
+    bots = _query(base + " AND ms.member_id IN (SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s)",
+                  _params(scope, jp, scope.cid, True) + [scope.cid, True])[0][0]
+    return int(total) - int(bots)
+
+
+@_memoized
+def members_ever(scope: Scope) -> int:
+    """Distinct non-bot members with a membership (current or past) in a group of the scope."""
+    join, where, jp = scope_filter(scope, "ms")
+    base = (f"SELECT COUNT(DISTINCT ms.member_id) FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id"
+            f"{join} WHERE g.community_id = %s{where}")
+    total = _query(base, _params(scope, jp, scope.cid))[0][0]
+    bots = _query(base + " AND ms.member_id IN (SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s)",
+                  _params(scope, jp, scope.cid) + [scope.cid, True])[0][0]
+    return int(total) - int(bots)
+
+
+@_memoized
+def current_posters(scope: Scope, first: date, last: date) -> int:
+    """Members who posted between two days and are in a group of the scope now."""
+    join, where, jp = scope_filter(scope, "ms")
+    md_where = f" AND md.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
     rows = _query(
-        "SELECT COUNT(DISTINCT ms.member_id) FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id "
-        f"JOIN qunyun_member bm ON bm.id = ms.member_id{join} "
-        f"WHERE g.community_id = %s AND ms.is_member = %s AND bm.is_bot = %s{where}",
-        _params(scope, jp, scope.cid, True, False))
+        f"SELECT COUNT(DISTINCT ms.member_id) FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id{join} "
+        f"WHERE g.community_id = %s AND ms.is_member = %s{where} AND ms.member_id IN ("
+        f"SELECT md.member_id FROM qunyun_member_day md WHERE md.community_id = %s AND md.day BETWEEN %s AND %s "
+        f"AND md.messages > 0{md_where})",
+        _params(scope, jp, scope.cid, True) + [scope.cid, _d(first), _d(last), *scope.group_ids])
     return int(rows[0][0])
 
 
+@_memoized
+def active_days_histogram(scope: Scope, first: date, last: date) -> dict[int, int]:
+    """``{number of active days: members}`` for members active between two days."""
+    join, where, jp = scope_filter(scope, "md")
+    distinct_days = "COUNT(*)" if not scope.group_ids and _single_group(scope) else "COUNT(DISTINCT md.day)"
+    rows = _query(
+        f"SELECT n, COUNT(*) FROM (SELECT md.member_id, {distinct_days} AS n FROM qunyun_member_day md{join} "
+        f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.member_id) x GROUP BY n",
+        _params(scope, jp, scope.cid, _d(first), _d(last)))
+    return {int(n): int(c) for n, c in rows}
+
+
+@_memoized
 def hour_cells(scope: Scope, first: date, last: date) -> tuple[dict[tuple[date, int], int], dict[tuple[date, int], int]]:
     """Messages and distinct active members per (local day, hour) between two days."""
     days = _Days()
@@ -296,6 +384,7 @@ def hour_cells(scope: Scope, first: date, last: date) -> tuple[dict[tuple[date, 
     return messages, active
 
 
+@_memoized
 def top_members(scope: Scope, first: date, last: date, limit: int | None = 20) -> list[tuple[int, str, int]]:
     """``(member, name, messages)`` by messages between two days, most first, ties by name."""
     join, where, jp = scope_filter(scope, "md")
@@ -321,6 +410,7 @@ def names(member_ids: Iterable[int]) -> dict[int, str]:
     return out
 
 
+@_memoized
 def group_names(scope: Scope) -> dict[int, str]:
     rows = _query("SELECT id, name FROM qunyun_group WHERE community_id = %s", [scope.cid])
     return {g: name for g, name in rows if not scope.group_ids or g in scope.group_ids}
@@ -329,6 +419,7 @@ def group_names(scope: Scope) -> dict[int, str]:
 # ----------------------------------------------------------------- the event log
 
 
+@_memoized
 def message_rows(scope: Scope, first: date, last: date) -> list[tuple]:
     """Messages between two days, per group in time order, for conversations, answers and the graph.
 
@@ -418,6 +509,7 @@ def _as_datetime(value: Any) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+@_memoized
 def new_member_days(scope: Scope, first: date, last: date) -> dict[date, int]:
     """``{day: members whose first join or first activity in the scope is that day}`` between two days."""
     days = _Days()
@@ -438,12 +530,14 @@ def new_member_days(scope: Scope, first: date, last: date) -> dict[date, int]:
     return dict(out)
 
 
+@_memoized
 def channels_of(scope: Scope) -> dict[int, int]:
     """``{member: acquisition channel id}`` (``Member.channel``) for members that have one."""
     return dict(_query("SELECT id, channel_id FROM qunyun_member WHERE community_id = %s AND channel_id IS NOT NULL",
                        [scope.cid]))
 
 
+@_memoized
 def channel_names(scope: Scope) -> dict[int, str]:
     """``{channel id: code}`` of the community's channels."""
     return {pk: code for pk, code in _query("SELECT id, code FROM qunyun_channel WHERE community_id = %s", [scope.cid])}
@@ -465,6 +559,7 @@ def last_message_days(scope: Scope, member_ids: list[int], last: date) -> dict[i
     return out
 
 
+@_memoized
 def bot_ids(scope: Scope) -> set[int]:
     """Members of the community that are bots."""
     return {r[0] for r in _query("SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s",
@@ -506,3 +601,105 @@ def first_active_of(scope: Scope, member_id: int, last: date) -> date | None:
     rows = _query(f"SELECT MIN(day) FROM qunyun_member_day WHERE member_id = %s AND day <= %s{where}",
                   [member_id, _d(last), *scope.group_ids])
     return _Days()(rows[0][0])
+
+
+# ----------------------------------------------------------------- cohorts and lifecycle in SQL
+
+_BASIS_COLUMN = {"activity": "first_active_day", "message": "first_message_day", "join": "first_join_day"}
+
+
+def cohort_members(scope: Scope, basis: str, first: date, last: date) -> dict[int, date]:
+    """``{member: day of their first <basis> event}`` for members whose first falls between two days.
+
+    (``last`` is also the as-of day: nothing later is known.)
+    """
+    days = _Days()
+    if scope.group_ids:
+        position = {"activity": 0, "message": 1, "join": 2}[basis]
+        return {m: v[position] for m, v in first_days(scope, last).items()
+                if v[position] is not None and first <= v[position] <= last}
+    column = _BASIS_COLUMN[basis]
+    join, _where, jp = scope_filter(scope, "s")
+    rows = _query(f"SELECT s.member_id, s.{column} FROM qunyun_member_stats s{join} WHERE s.community_id = %s "
+                  f"AND s.{column} BETWEEN %s AND %s", [*jp, scope.cid, _d(first), _d(last)])
+    return {m: days(d) for m, d in rows}
+
+
+def cohort_periods(scope: Scope, period: str, basis: str, first: date, last: date) -> list[tuple[int, date, int, int]]:
+    """:func:`member_periods` rows of the members in :func:`cohort_members` only, from ``first``'s period."""
+    if scope.group_ids:
+        members = cohort_members(scope, basis, first, last)
+        return [r for r in member_periods(scope, period, first, last) if r[0] in members]
+    days = _Days()
+    column = _BASIS_COLUMN[basis]
+    first_start, last_start = period_start(first, period), period_start(last, period)
+    table, pcol = ("qunyun_member_week", "week") if period == "week" else ("qunyun_member_month", "month")
+    join, _where, jp = scope_filter(scope, "p")
+    out = [(m, days(p), n, r) for m, p, n, r in _query(
+        f"SELECT p.member_id, p.{pcol}, p.messages, p.reactions FROM {table} p "
+        f"JOIN qunyun_member_stats s ON s.member_id = p.member_id{join} WHERE p.community_id = %s "
+        f"AND p.{pcol} >= %s AND p.{pcol} < %s AND s.{column} BETWEEN %s AND %s",
+        [*jp, scope.cid, _d(first_start), _d(last_start), _d(first), _d(last)])]
+    join, _where, jp = scope_filter(scope, "md")
+    out.extend((m, last_start, int(n), int(r)) for m, n, r in _query(
+        f"SELECT md.member_id, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_day md "
+        f"JOIN qunyun_member_stats s ON s.member_id = md.member_id{join} WHERE md.community_id = %s "
+        f"AND md.day BETWEEN %s AND %s AND s.{column} BETWEEN %s AND %s GROUP BY md.member_id",
+        [*jp, scope.cid, _d(last_start), _d(last), _d(first), _d(last)]))
+    return out
+
+
+def _period_members(scope: Scope, period: str, start: date) -> tuple[str, list[Any]]:
+    """SQL of the distinct members active in the period starting ``start`` (only days up to the scope's end)."""
+    from .periods import period_end
+
+    end = period_end(start, period)
+    if not scope.group_ids and end <= scope.end:
+        table, pcol = ("qunyun_member_week", "week") if period == "week" else ("qunyun_member_month", "month")
+        join, _where, jp = scope_filter(scope, "p")
+        return (f"SELECT p.member_id FROM {table} p{join} WHERE p.community_id = %s AND p.{pcol} = %s",
+                [*jp, scope.cid, _d(start)])
+    join, where, jp = scope_filter(scope, "md")
+    return (f"SELECT DISTINCT md.member_id FROM qunyun_member_day md{join} WHERE md.community_id = %s "
+            f"AND md.day BETWEEN %s AND %s{where}",
+            _params(scope, jp, scope.cid, _d(start), _d(min(end, scope.end))))
+
+
+@_memoized
+def period_active(scope: Scope, period: str, start: date) -> int:
+    """How many members were active in the period starting ``start`` (up to the scope's end)."""
+    if start > scope.end:
+        return 0
+    sql_a, pa = _period_members(scope, period, start)
+    return int(_query(f"SELECT COUNT(*) FROM ({sql_a}) a", pa)[0][0])
+
+
+@_memoized
+def period_lifecycle(scope: Scope, period: str, start: date, before: date) -> tuple[int, int, int]:
+    """``(active, new, returning)`` for the period at ``start``; ``before`` is the previous period's start."""
+    sql_a, pa = _period_members(scope, period, start)
+    sql_b, pb = _period_members(scope, period, before)
+    active = period_active(scope, period, start)
+    returning = int(_query(f"SELECT COUNT(*) FROM ({sql_a}) a JOIN ({sql_b}) b ON b.member_id = a.member_id",
+                           pa + pb)[0][0])
+    if scope.group_ids:
+        groups = ", ".join(["%s"] * len(scope.group_ids))
+        new = _query(f"SELECT COUNT(*) FROM ({sql_a}) a WHERE NOT EXISTS (SELECT 1 FROM qunyun_member_day x "
+                     f"WHERE x.member_id = a.member_id AND x.day < %s AND x.group_id IN ({groups}))",
+                     pa + [_d(start), *scope.group_ids])[0][0]
+    else:
+        new = _query(f"SELECT COUNT(*) FROM ({sql_a}) a JOIN qunyun_member_stats s ON s.member_id = a.member_id "
+                     "WHERE s.first_active_day >= %s", pa + [_d(start)])[0][0]
+    return active, int(new), returning
+
+
+def channels_for(scope: Scope, member_ids: list[int]) -> dict[int, int]:
+    """``{member: acquisition channel id}`` of the given members that have one."""
+    if len(member_ids) > 20_000:
+        return channels_of(scope)
+    out: dict[int, int] = {}
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        out.update(_query(f"SELECT id, channel_id FROM qunyun_member WHERE id IN ({', '.join(['%s'] * len(chunk))}) "
+                          "AND channel_id IS NOT NULL", chunk))
+    return out

@@ -7,8 +7,6 @@ same filters. Access goes through the console's one check (:func:`community_for_
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -19,20 +17,14 @@ from qunyun.communities.models import Channel, Group
 from qunyun.console.export import csv_response
 from qunyun.operators.selectors import community_for_operator, role_at_least
 
-from . import charts, sources
-from .cohorts import lifecycle_get, retention_get
+from . import charts
+from .dashboard import dashboard_figures
 from .config import SettingsError, layer_thresholds, layer_thresholds_set
 from .definitions import DEFINITIONS
 from .exports import EXPORTS, dashboard_table
-from .funnel import funnel_get
-from .health import health_get
-from .heatmap import heatmap_get
 from .layers import LAYER_LABELS, LAYERS, layer_members, layers_compute, layers_get
-from .leaders import leaders_get
-from .overview import daily_series, growth_get, overview_get
-from .report import goals_get, report_charts
+from .report import report_charts
 from .scope import AnalyticsError, scope_build
-from .talk import talk_get
 
 PER_PAGE = 100
 
@@ -59,34 +51,6 @@ def _filters_context(community, scope, request) -> dict:
         "chosen_groups": set(scope.group_ids),
         "query": query.urlencode(),
     }
-
-
-def dashboard_figures(scope, *, period: str, basis: str) -> dict:
-    """Everything the dashboard shows, computed once (the CSV exports use the same dict)."""
-    daily = daily_series(scope)
-    rows = sources.message_rows(scope, scope.start - timedelta(days=1), scope.end)
-    thresholds = layer_thresholds(scope.community)
-    computed = layers_compute(scope, scope.end, thresholds)
-    growth = growth_get(scope, daily)
-    figures = {
-        "overview": overview_get(scope, daily=daily),
-        "daily": daily,
-        "weekly": growth["weekly"],
-        "monthly": growth["monthly"],
-        "heatmap": heatmap_get(scope),
-        "retention": retention_get(scope, period=period, basis=basis),
-        "lifecycle_weekly": lifecycle_get(scope, period="week"),
-        "lifecycle_monthly": lifecycle_get(scope, period="month"),
-        "funnel": funnel_get(scope),
-        "layers": layers_get(scope, computed=computed),
-        "top_members": [{"member_id": m, "member": n, "messages": c}
-                        for m, n, c in sources.top_members(scope, scope.start, scope.end, 20)],
-        "leaders": leaders_get(scope, rows=rows),
-        "talk": talk_get(scope, rows=rows),
-        "health": health_get(scope),
-        "goals": goals_get(scope),
-    }
-    return figures
 
 
 @login_required

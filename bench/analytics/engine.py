@@ -1,0 +1,274 @@
+"""One database engine's half of the analytics benchmark (run by bench/analytics/run.py).
+
+    python bench/analytics/engine.py --engine sqlite|postgres --messages N --members M --days D
+
+Builds (or reuses) the benchmark community — the demo simulator's scaled community, loaded
+through the bus store in import mode without raw payloads — then measures, and prints one JSON
+line: the dashboard's figures from the rollups (cold and warm), the figures read from the event
+log, a full rollup rebuild (and that it gives the same figures), and the incremental update for
+1,000 new events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "bench" / "out" / "analytics"
+END = datetime(2026, 6, 1, tzinfo=timezone.utc)
+SEED = 7
+
+
+def tag(args) -> str:
+    return f"{args.members}m-{args.messages}msg-{args.days}d"
+
+
+def database_url(args) -> str:
+    if args.engine == "sqlite":
+        return f"sqlite:///{OUT / f'bench-{tag(args)}.sqlite3'}"
+    return f"postgresql://root@127.0.0.1:5432/qunyun_bench_{tag(args).replace('-', '_')}"
+
+
+def ensure_postgres_database(url: str, *, fresh: bool) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect("postgresql://root@127.0.0.1:5432/test", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and fresh:
+            conn.execute(f'DROP DATABASE "{name}"')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def build(args) -> dict:
+    """The benchmark community, built on first use and then kept (marked complete in its settings)."""
+    from qunyun.bus.runtime import Runtime
+    from qunyun.communities.models import Community
+    from qunyun.demo import make_plan, simulate
+    from qunyun.demo.build import demo_create
+
+    params = {"messages": args.messages, "members": args.members, "days": args.days, "seed": SEED}
+    found = Community.objects.filter(slug="big").first()
+    if found is not None and (found.settings or {}).get("bench", {}).get("params") == params \
+            and found.settings["bench"].get("complete"):
+        say(f"reusing the {args.engine} database built earlier ({found.settings['bench']['seconds']:.0f} s to build)")
+        return found.settings["bench"]
+    if found is not None:
+        raise SystemExit("an incomplete benchmark database is in the way: run again with --fresh")
+    plan = make_plan(seed=SEED, days=args.days, end=END, members=args.members, target_messages=args.messages)
+    community = demo_create(plan=plan, seed=SEED, scale=1.0)
+    runtime = Runtime(community, mode="import", keep_raw=False)
+    started = time.perf_counter()
+    stored = 0
+
+    def progress(day: int, total: int) -> None:
+        if day % 15 == 0 or day == total:
+            rate = stored / max(1e-9, time.perf_counter() - started)
+            say(f"  day {day}/{total}: {stored:,} events stored ({rate:,.0f}/s)")
+
+    batch: list = []
+    for event in simulate(seed=SEED, days=args.days, end=END, members=args.members,
+                          target_messages=args.messages, on_day=progress):
+        batch.append(event)
+        if len(batch) >= 5000:
+            stored += runtime.ingest_batch(batch).stored
+            batch = []
+    if batch:
+        stored += runtime.ingest_batch(batch).stored
+    seconds = time.perf_counter() - started
+    info = {"params": params, "complete": True, "seconds": round(seconds, 1), "events": stored}
+    community.settings = {**(community.settings or {}), "bench": info}
+    community.save(update_fields=["settings"])
+    say(f"built: {stored:,} events in {seconds:.0f} s ({stored / seconds:,.0f} events/s)")
+    return info
+
+
+def timed(fn, runs: int) -> tuple[float, list[float], object]:
+    """(first run, the following runs, result); times in seconds."""
+    started = time.perf_counter()
+    result = fn()
+    first = time.perf_counter() - started
+    warm = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        warm.append(time.perf_counter() - started)
+    return first, warm, result
+
+
+def new_events(community, index: int, n: int = 1000) -> list:
+    """``n`` events after the history: messages by existing members (a fifth replying), 10 % reactions."""
+    from qunyun.communities.models import Group, Identity
+    from qunyun.core import events as ev
+
+    groups = list(Group.objects.filter(community=community).order_by("pk").values_list("chat_id", flat=True)[:20])
+    accounts = list(Identity.objects.filter(community=community, is_bot=False).order_by("pk")
+                    .values_list("account_id", "display_name")[index * 500:index * 500 + 400])
+    at = END + timedelta(days=index, hours=1)
+    out = []
+    for i in range(n):
+        chat = groups[i % len(groups)]
+        who = ev.Account(*accounts[(i * 7) % len(accounts)])
+        at += timedelta(seconds=3)
+        if i % 10 == 9:
+            out.append(ev.ReactionAdded(chat=chat, event_id=f"bench-r{index}-{i}", at=at,
+                                        message_id=f"bench-{index}-{i - 1}", author=who, emoji="👍"))
+        else:
+            reply = f"bench-{index}-{i - 20}" if i % 5 == 0 and i >= 20 else None
+            out.append(ev.MessagePosted(chat=chat, event_id=f"bench-{index}-{i}", at=at, author=who,
+                                        text="新到的凤凰单丛，大家试试？", reply_to=reply))
+    return out
+
+
+def incremental(community, runs: int = 5) -> dict:
+    """Ingest 1,000 new events, ``runs`` times (each rolled back), timing the whole and the rollups."""
+    from django.db import transaction
+
+    import qunyun.bus.store as store_module
+    from qunyun.bus.runtime import Runtime
+
+    spent = {"rollups": 0.0}
+    original_apply = store_module.rollups_apply
+    original_store_rollups = store_module.EventStore._apply_rollups
+
+    def timed_apply(**kwargs):
+        started = time.perf_counter()
+        original_apply(**kwargs)
+        spent["rollups"] += time.perf_counter() - started
+
+    def timed_store_rollups(self, fresh):
+        started = time.perf_counter()
+        original_store_rollups(self, fresh)
+        spent["rollups"] += time.perf_counter() - started
+
+    store_module.rollups_apply = timed_apply
+    store_module.EventStore._apply_rollups = timed_store_rollups
+    totals, rollups = [], []
+
+    class Undo(Exception):
+        pass
+
+    try:
+        runtime = Runtime(community, mode="import", keep_raw=False)
+        # Warm the store's caches the way a running process has them (groups, accounts).
+        for index in range(runs + 1):
+            batch = new_events(community, index)
+            spent["rollups"] = 0.0
+            try:
+                with transaction.atomic():
+                    started = time.perf_counter()
+                    result = runtime.ingest_batch(batch)
+                    elapsed = time.perf_counter() - started
+                    assert result.stored == len(batch), result
+                    raise Undo
+            except Undo:
+                pass  # rolled back: the history stays as built (the batch only used existing members)
+            if index:  # the first run fills the caches
+                totals.append(elapsed)
+                rollups.append(spent["rollups"])
+    finally:
+        store_module.rollups_apply = original_apply
+        store_module.EventStore._apply_rollups = original_store_rollups
+    return {"ingest_1000_median_s": statistics.median(totals), "ingest_1000_runs_s": totals,
+            "rollups_1000_median_s": statistics.median(rollups), "rollups_1000_runs_s": rollups}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--engine", choices=("sqlite", "postgres"), required=True)
+    parser.add_argument("--messages", type=int, default=10_000_000)
+    parser.add_argument("--members", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--fresh", action="store_true", help="rebuild the cached database")
+    parser.add_argument("--no-rebuild", action="store_true", help="skip the full rollup rebuild")
+    parser.add_argument("--build-only", action="store_true", help="build (or check) the database and stop")
+    args = parser.parse_args()
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    url = database_url(args)
+    if args.engine == "sqlite" and args.fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    if args.engine == "postgres":
+        ensure_postgres_database(url, fresh=args.fresh)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "qunyun.settings.default"
+    os.environ["QUNYUN_HOME"] = str(OUT / "home")
+    os.environ["QUNYUN_DATABASE_URL"] = url
+    from qunyun.cli.bootstrap import django_ready
+
+    django_ready()
+    from django.db import connection
+
+    from qunyun.analytics.dashboard import log_figures, rollup_figures
+    from qunyun.analytics.rollups import rollups_rebuild
+    from qunyun.analytics.scope import scope_build
+    from qunyun.communities.models import Community
+
+    info = build(args)
+    if args.build_only:
+        print(json.dumps({"engine": args.engine, "build": info}))
+        return 0
+    community = Community.objects.get(slug="big")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    scope = scope_build(community=community)  # the dashboard's default: the last 30 days with data
+    result = {"engine": args.engine, "build": info, "range": [scope.start.isoformat(), scope.end.isoformat()]}
+    with connection.cursor() as cursor:
+        for table in ("qunyun_event", "qunyun_member", "qunyun_member_day", "qunyun_member_hour",
+                      "qunyun_member_week", "qunyun_member_month", "qunyun_group"):
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")
+            result.setdefault("rows", {})[table] = cursor.fetchone()[0]
+    say(f"{args.engine}: rows {result['rows']}")
+
+    first, warm, figures = timed(lambda: rollup_figures(scope), 3)
+    result["dashboard_rollups_first_s"] = first
+    result["dashboard_rollups_warm_s"] = warm
+    result["dashboard_rollups_median_s"] = statistics.median(warm)
+    say(f"{args.engine}: dashboard from rollups: first {first:.3f} s, median {statistics.median(warm):.3f} s")
+    first, warm, _ = timed(lambda: log_figures(scope), 2)
+    result["dashboard_log_first_s"] = first
+    result["dashboard_log_median_s"] = statistics.median(warm)
+    say(f"{args.engine}: conversations and leaders from the log: median {statistics.median(warm):.3f} s")
+    overview = figures["overview"]
+    result["figures"] = {k: overview[k] for k in ("messages", "authors", "active_members", "joins", "leaves",
+                                                   "members_now", "dau", "wau", "mau", "dau_mau")}
+    result["figures"]["layers"] = figures["layers"]["counts"]
+    result["figures"]["retention_sizes"] = [c["size"] for c in figures["retention"]["cohorts"]]
+    result["figures"]["heatmap_messages_total"] = sum(map(sum, figures["heatmap"]["messages"]))
+
+    result.update(incremental(community))
+    say(f"{args.engine}: 1,000 new events: ingest {result['ingest_1000_median_s'] * 1000:.1f} ms "
+        f"(rollups {result['rollups_1000_median_s'] * 1000:.1f} ms)")
+
+    if not args.no_rebuild:
+        started = time.perf_counter()
+        steps = rollups_rebuild(community)
+        result["rebuild_s"] = time.perf_counter() - started
+        result["rebuild_steps_s"] = steps
+        say(f"{args.engine}: full rollup rebuild {result['rebuild_s']:.1f} s")
+        again = rollup_figures(scope)
+        for key in ("overview", "daily", "heatmap", "retention", "lifecycle_weekly", "layers", "funnel"):
+            same = again[key] == figures[key]
+            result.setdefault("rebuild_same_figures", {})[key] = same
+            if not same:
+                say(f"{args.engine}: WARNING: {key} differs after the rebuild")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The fast paths agree with the plain rules: SQL counts vs. the same definitions applied to sets.
+
+A seeded six-week history of a lively group (the browser test's), many scopes and as-of dates.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from qunyun.analytics import sources
+from qunyun.analytics.cohorts import lifecycle_get, lifecycle_table, retention_get, retention_table
+from qunyun.analytics.config import layer_thresholds
+from qunyun.analytics.layers import layers_compute, layers_count
+from qunyun.analytics.periods import period_start, periods_between, previous_period
+from qunyun.analytics.scope import scope_build
+from qunyun.bus.runtime import Runtime
+from qunyun.communities.models import Group
+from qunyun.communities.services import channel_create
+from tests.analytics.test_dashboard_browser import busy_history
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def busy(community):
+    channel_create(community=community, code="poster", name="Poster", invite_link="https://t.me/+poster")
+    events = busy_history(seed=11)
+    # A second group: the same people, a few weeks of it, so group filters and cross-group distinct matter.
+    second = [replace(e, chat="fake:room2", event_id=f"2-{e.event_id}")
+              for e in events[::3] if e.type in ("message", "join")]
+    Runtime(community, mode="import").ingest(events + second)
+    return community
+
+
+def scopes(community):
+    group = Group.objects.get(community=community, chat_id="fake:room2")
+    for end in ("2026-02-15", "2026-02-28", "2026-03-10"):
+        yield scope_build(community=community, start="2026-01-26", end=end)
+        yield scope_build(community=community, start="2026-02-09", end=end, groups=[group.pk])
+        yield scope_build(community=community, start="2026-02-01", end=end, channel="poster")
+
+
+def test_layer_counts_match_the_full_classification(busy):
+    thresholds = layer_thresholds(busy)
+    for scope in scopes(busy):
+        full = Counter(layer for layer, _f, _c in layers_compute(scope, scope.end, thresholds).values())
+        assert layers_count(scope, scope.end, thresholds) == full, scope
+
+
+def _sets(scope, period):
+    active = defaultdict(set)
+    first = periods_between(scope.start, scope.end, period)[0]
+    for member, start, messages, reactions in sources.member_periods(scope, period, previous_period(first, period),
+                                                                       scope.end):
+        if messages or reactions:
+            active[start].add(member)
+    return active
+
+
+def test_lifecycle_in_sql_matches_the_rule_on_sets(busy):
+    for scope in scopes(busy):
+        for period in ("week", "month"):
+            firsts = sources.first_days(scope, scope.end)
+            expected = lifecycle_table(
+                active_by_period=_sets(scope, period),
+                first_period={m: period_start(v[0], period) for m, v in firsts.items() if v[0]},
+                periods=periods_between(scope.start, scope.end, period), period=period)
+            got = [{k: v for k, v in row.items() if k != "partial"} for row in lifecycle_get(scope, period=period)]
+            assert got == expected, (scope, period)
+
+
+def test_retention_cohort_path_matches_the_rule_on_sets(busy):
+    for scope in scopes(busy):
+        for period in ("week", "month"):
+            for basis, position in (("activity", 0), ("message", 1), ("join", 2)):
+                firsts = sources.first_days(scope, scope.end)
+                cohorts = periods_between(scope.start, scope.end, period)
+                active = defaultdict(set)
+                for member, start, messages, reactions in sources.member_periods(scope, period, cohorts[0], scope.end):
+                    if messages or (basis != "message" and reactions):
+                        active[member].add(start)
+                expected = retention_table(
+                    cohort_of={m: period_start(v[position], period) for m, v in firsts.items() if v[position]},
+                    active=active, cohorts=cohorts, last=period_start(scope.end, period), period=period)
+                assert retention_get(scope, period=period, basis=basis)["cohorts"] == expected, (scope, period, basis)
+
+
+def test_memo_gives_the_same_answers(busy):
+    scope = scope_build(community=busy, start="2026-01-26", end="2026-03-10")
+    from qunyun.analytics.dashboard import rollup_figures
+
+    plain = rollup_figures(scope)
+    with sources.memo():
+        assert rollup_figures(scope) == plain
+    assert date(2026, 3, 10) - timedelta(days=29) == date(2026, 2, 9)
