@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 from qunyun.core import events as ev
 from qunyun.core.decisions import Decision, NotifyOperator
@@ -32,6 +33,10 @@ APPEAL_RE = re.compile(r"^\s*(?:/appeal(?:@\w+)?|申诉|申訴)\s*[#＃]?\s*(\d{
 """``/appeal 12 text`` (Telegram style, ``/appeal@bot`` too) or ``申诉 12 理由``."""
 
 SKIPPED_KINDS = frozenset({ev.MessageKind.SYSTEM})
+
+WAITING_HORIZON = timedelta(hours=1)
+"""Penalties still waiting in the outbox are looked for among the member's messages of this span
+(the worker executes them within seconds; the process also remembers its own for a day)."""
 
 
 def parse_appeal(text: str) -> tuple[str, str] | None:
@@ -70,7 +75,8 @@ def _enforce_message(event: ev.MessagePosted, ctx, verdict: Verdict, config: liv
     shadow = bool(verdict.shadow)
     prior: list[PriorPenalty] = []
     if verdict.action is Action.DELETE_PENALIZE:
-        prior = _prior(ctx.community.id, ctx.member.id, shadow=shadow)
+        prior = _prior(ctx.community.id, ctx.member.id, shadow=shadow, current=event.key,
+                       since=event.at - WAITING_HORIZON)
     outcome = enforce.outcome_for(verdict, ladder=config.ladder, prior=prior, now=ctx.now)
     if outcome is None:
         return
@@ -84,16 +90,23 @@ def _enforce_message(event: ev.MessagePosted, ctx, verdict: Verdict, config: liv
                        "source": "live"})
 
 
-def _prior(community_id: int, member_id: int, *, shadow: bool) -> list[PriorPenalty]:
+def _prior(community_id: int, member_id: int, *, shadow: bool, current: str, since) -> list[PriorPenalty]:
+    """Earlier penalties: recorded ones, waiting ones, and ones decided here moments ago.
+
+    ``current`` is the event being judged: a penalty remembered for it (its batch was rolled
+    back and is being retried) is not its own prior.
+    """
     from .selectors import prior_penalties
 
-    counted, recorded = prior_penalties(community_id=community_id, member_id=member_id, shadow=shadow)
+    counted, recorded = prior_penalties(community_id=community_id, member_id=member_id, shadow=shadow,
+                                        since=since)
     seen: dict[str, PriorPenalty] = {}
     for key, prior in counted:
         seen[key or f"row:{len(seen)}"] = prior
-    for key, prior in live.pending_penalties(community_id, member_id, shadow=shadow):
-        if key not in recorded:  # recorded (perhaps overturned since): the database knows better
+    for key, prior in live.pending_penalties(community_id, member_id, shadow=shadow, recorded=recorded):
+        if key != current:
             seen.setdefault(key, prior)
+    seen.pop(current, None)
     return list(seen.values())
 
 
@@ -141,6 +154,4 @@ def join_verdict(findings, policy) -> Verdict:
 
 
 def _raid_span(window):
-    from datetime import timedelta
-
     return timedelta(seconds=window.config.raid_seconds)

@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 POLICY_TTL = 5.0
 """Seconds a loaded policy is trusted before its version stamp is checked again."""
 
-PENDING_SECONDS = 300.0
-"""How long a penalty decided in this process is remembered while the outbox records it."""
+PENDING_SECONDS = 86400.0
+"""How long, at most, a penalty decided in this process is remembered until the outbox has
+recorded it (it is forgotten as soon as the database has it)."""
 
 WINDOW_REBUILD_LIMIT = 5000
 """At most this many recent events are replayed into a fresh behaviour window."""
@@ -237,13 +238,29 @@ def remember_penalty(community_id: int, member_id: int, event_key: str, prior: P
         state.pending.setdefault(member_id, []).append((time.monotonic(), event_key, prior, shadow))
 
 
-def pending_penalties(community_id: int, member_id: int, *, shadow: bool) -> list[tuple[str, PriorPenalty]]:
-    """Penalties decided in this process lately (``(event key, penalty)``), oldest first."""
+def pending_penalties(community_id: int, member_id: int, *, shadow: bool,
+                      recorded: set[str] = frozenset()) -> list[tuple[str, PriorPenalty]]:
+    """Penalties decided in this process and not yet in the database (``(event key, penalty)``).
+
+    Entries whose event key is in ``recorded`` (the database has them, perhaps overturned since)
+    are dropped for good.
+    """
     state = state_of(community_id)
     entries = state.pending.get(member_id)
     if not entries:
         return []
     horizon = time.monotonic() - PENDING_SECONDS
     with state.lock:
-        entries[:] = [e for e in entries if e[0] >= horizon]
+        entries[:] = [e for e in entries if e[0] >= horizon and e[1] not in recorded]
+        if not entries:
+            state.pending.pop(member_id, None)
         return [(key, prior) for _, key, prior, is_shadow in entries if is_shadow == shadow]
+
+
+def batch_context(community, *, chat: str | None = None, with_window: bool = False) -> Context:
+    """A detector context with a community's stored policy (a group's, with ``chat``), lexicons,
+    links and model — for batch tools such as ``qunyun moderation scan --community``."""
+    config = load_config(community.pk, theme_text=community.theme)
+    return Context(policy=config.policy_for(chat) if chat else config.policy, lexicon=config.lexicon,
+                   links=config.links, window=Window() if with_window else None, theme=config.theme,
+                   model=config.model)

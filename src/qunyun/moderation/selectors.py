@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +16,8 @@ from qunyun.communities.models import Event, Group, Membership
 from .ladder import Ladder, PriorPenalty, Step
 from .models import Appeal, Case, CommunityPolicy, GroupPolicy, Penalty
 from .policy import Policy, PolicyOverride, default_policy
+
+log = logging.getLogger(__name__)
 
 EXEMPT_ROLES = ("owner", "admin")
 """Group roles moderation never acts on (their messages are not judged)."""
@@ -41,8 +44,13 @@ def stored_policy(*, community_id: int) -> StoredPolicy:
     out = StoredPolicy(row=row)
     if row is not None:
         out.enabled = row.enabled
-        out.policy = Policy.from_dict(row.policy) if row.policy else default_policy()
-        out.ladder = Ladder.from_dict(row.ladder or {})
+        try:
+            out.policy = Policy.from_dict(row.policy) if row.policy else default_policy()
+            out.ladder = Ladder.from_dict(row.ladder or {})
+        except (ValueError, TypeError, AttributeError) as exc:  # edited by hand into nonsense
+            log.warning("stored moderation policy of community %s is unusable (%s); using the default", community_id,
+                        exc)
+            out.policy, out.ladder = default_policy(), Ladder()
         out.lexicons = [str(p) for p in row.lexicons or []]
         out.allow_domains = [str(d) for d in row.allow_domains or []]
         out.deny_domains = [str(d) for d in row.deny_domains or []]
@@ -50,7 +58,13 @@ def stored_policy(*, community_id: int) -> StoredPolicy:
     for chat, override in GroupPolicy.objects.filter(group__community_id=community_id).values_list(
             "group__chat_id", "override"):
         if override:
-            out.overrides[chat] = PolicyOverride.from_dict(override)
+            try:
+                merged = PolicyOverride.from_dict(override)
+                out.policy.merged(merged)
+            except (ValueError, TypeError, AttributeError) as exc:
+                log.warning("moderation override of group %s is unusable (%s); ignored", chat, exc)
+                continue
+            out.overrides[chat] = merged
     return out
 
 
@@ -88,13 +102,13 @@ def recent_activity(*, community_id: int, before: datetime, messages_since: date
     return rows
 
 
-def prior_penalties(*, community_id: int, member_id: int,
-                    shadow: bool = False) -> tuple[list[tuple[str, PriorPenalty]], set[str]]:
+def prior_penalties(*, community_id: int, member_id: int, shadow: bool = False,
+                    since: datetime | None = None) -> tuple[list[tuple[str, PriorPenalty]], set[str]]:
     """A member's earlier penalties that count on the ladder, as ``(event key, penalty)``, and
     the event keys of every recorded penalty (overturned ones included).
 
     Counted: recorded penalties that were not overturned, plus penalties decided but not yet
-    recorded (OpenCase decisions still waiting in the outbox).
+    recorded (OpenCase decisions still waiting in the outbox, for messages since ``since``).
     """
     out: list[tuple[str, PriorPenalty]] = []
     recorded: set[str] = set()
@@ -104,10 +118,17 @@ def prior_penalties(*, community_id: int, member_id: int,
         recorded.add(key)
         if overturned is None:
             out.append((key, PriorPenalty(step=Step(step), at=start, category=category or None)))
-    waiting = OutboxItem.objects.filter(
-        community_id=community_id, kind="open_case",
-        status__in=(OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING),
-        payload__details__member_pk=member_id).values_list("payload", "due_at")
+    # Found through the member's recent events (indexed by member and time, then the outbox's
+    # event index), never by scanning the outbox: it may hold a backlog when the worker is down.
+    # (Status and kind are checked here, not in SQL, so that the planner cannot prefer the
+    # status index and walk the whole backlog.)
+    events = Event.objects.filter(member_id=member_id)
+    if since is not None:
+        events = events.filter(at__gte=since)
+    ids = list(events.order_by("-at").values_list("id", flat=True)[:500])
+    waiting_ids = [pk for pk, status in OutboxItem.objects.filter(event_id__in=ids, kind="open_case").values_list(
+        "pk", "status") if status in (OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING)] if ids else []
+    waiting = OutboxItem.objects.filter(pk__in=waiting_ids).values_list("payload", "due_at") if waiting_ids else ()
     for payload, due in waiting:
         details = payload.get("details") or {}
         if details.get("step") and bool(details.get("shadow")) == shadow:

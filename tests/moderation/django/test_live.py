@@ -157,3 +157,20 @@ def test_dry_run_records_decisions_and_opens_no_case(live_path, community):
     live_path.run(at(1))
     assert live_path.adapter.calls == [] and not Case.objects.exists()
     assert set(OutboxItem.objects.values_list("kind", "status")) == {("delete", "dry_run"), ("open_case", "dry_run")}
+
+
+def test_a_policy_edited_into_nonsense_falls_back_to_the_default(live_path, community):
+    from qunyun.moderation.models import CommunityPolicy
+
+    CommunityPolicy.objects.create(community=community, policy={"version": 1, "rules": {"no.such": {}}})
+    live_path.ingest([message(1, 7, at(), SPAM)], now=at())
+    live_path.run(at(1))
+    assert Case.objects.get().action == "delete+warning"
+
+
+def test_batch_context_uses_the_stored_policy(community):
+    from qunyun.moderation.detection.verdict import moderate
+    from qunyun.moderation.live import batch_context
+
+    policy_save(community=community, policy=default_policy(extra=[("spam", Rule(Action.REVIEW))]))
+    assert moderate(SPAM, batch_context(community)).verdict == "review"
