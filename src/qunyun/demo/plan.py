@@ -121,7 +121,7 @@ class CommunityPlan:
     overlaps: tuple[OverlapPlan, ...] = ()
     days: int = 90
     end: datetime = field(default_factory=lambda: datetime.now(UTC))
-    target_messages: int = 70_000
+    target_messages: int = 60_000
     organic_share: float = 0.08  # joins through no channel (found the group by search)
     rename_share: float = 0.1
     payment_share: float = 0.01  # members of any group who buy something (a tea-ware order)
@@ -192,7 +192,7 @@ def demo_plan(*, seed: int = 1, days: int = 90, end: datetime | None = None, sca
     goals = (
         GoalPlan("社群成员达到 800 人 / 800 members", "members", 800, due_in_days=75),
         GoalPlan("周活跃率 ≥ 35% / weekly active ≥ 35%", "weekly_active_rate", 35, due_in_days=30),
-        GoalPlan("日均消息 2,000 条 / 2,000 messages a day", "messages_per_day", 2000, due_in_days=120),
+        GoalPlan("日均消息 1,500 条 / 1,500 messages a day", "messages_per_day", 1500, due_in_days=120),
     )
     return CommunityPlan(
         slug="demo",
@@ -210,7 +210,7 @@ def demo_plan(*, seed: int = 1, days: int = 90, end: datetime | None = None, sca
         overlaps=overlaps,
         days=days,
         end=end,
-        target_messages=max(200, int(70_000 * scale * days / 90)),
+        target_messages=max(200, int(60_000 * scale * days / 90)),
     )
 
 

@@ -9,6 +9,7 @@ a real tea-and-coffee learning group. Ads carry contact ids the way spammers wri
 from __future__ import annotations
 
 import random
+import string
 
 TEAS = ("西湖龙井", "碧螺春", "正山小种", "大红袍", "普洱熟茶", "普洱生茶", "白毫银针", "白牡丹", "凤凰单丛",
         "铁观音", "金骏眉", "六堡茶", "祁门红茶", "武夷肉桂", "老枞水仙", "茉莉花茶", "安吉白茶", "老白茶")
@@ -120,6 +121,21 @@ STAFF_NAMES = {"owner": ("叶子（群主）", "Ye 叶子 | founder"), "admin": 
 SPAM_NAMES = ("福利小助手", "兼职招聘", "茶叶批发-厂家", "优惠券领取", "Crypto Mentor", "免费领豆", "代购小美", "返利客服")
 
 
+_VOCABULARY = {
+    "tea": TEAS, "tea2": TEAS, "coffee": COFFEES, "tool": TOOLS, "tool2": TOOLS, "flavor": FLAVORS, "param": PARAMS,
+    "param2": PARAMS, "skill": SKILLS, "topic": TOPICS, "city": CITIES, "tip": TIPS, "process": PROCESSES,
+    "coffee_en": COFFEES_EN, "tool_en": TOOLS_EN, "tea_en": TEAS_EN,
+}
+_FIELDS: dict[str, tuple[str, ...]] = {}
+
+
+def _fields(template: str) -> tuple[str, ...]:
+    names = _FIELDS.get(template)
+    if names is None:
+        names = _FIELDS[template] = tuple(dict.fromkeys(f for _, f, _, _ in string.Formatter().parse(template) if f))
+    return names
+
+
 class TextMaker:
     """Seeded pools of rendered texts; ``pick(kind, rng)`` returns one."""
 
@@ -141,15 +157,16 @@ class TextMaker:
 
     def _fill(self, template: str) -> str:
         r = self._rng
-        values = {
-            "tea": r.choice(TEAS), "tea2": r.choice(TEAS), "coffee": r.choice(COFFEES), "tool": r.choice(TOOLS),
-            "tool2": r.choice(TOOLS), "flavor": r.choice(FLAVORS), "param": r.choice(PARAMS), "param2": r.choice(PARAMS),
-            "skill": r.choice(SKILLS), "topic": r.choice(TOPICS), "city": r.choice(CITIES), "tip": r.choice(TIPS),
-            "process": r.choice(PROCESSES), "coffee_en": r.choice(COFFEES_EN), "tool_en": r.choice(TOOLS_EN),
-            "tea_en": r.choice(TEAS_EN), "n": r.randint(1, 60), "code": _code(r, 10),
-        }
-        if "{wx" in template or "{qq" in template or "{phone" in template or "{tg" in template:
-            values.update(_contacts(r))
+        values = {}
+        for name in _fields(template):  # draw only what the template uses: rendering stays cheap
+            if name in _VOCABULARY:
+                values[name] = r.choice(_VOCABULARY[name])
+            elif name == "n":
+                values[name] = r.randint(1, 60)
+            elif name == "code":
+                values[name] = _code(r, 10)
+            else:
+                values.update(_contacts(r))
         return template.format(**values)
 
     def _render(self, templates: tuple[str, ...], *, size: int | None = None) -> tuple[str, ...]:
