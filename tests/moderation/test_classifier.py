@@ -56,3 +56,20 @@ def test_not_a_model(tmp_path):
 def test_training_needs_two_labels():
     with pytest.raises(ValueError, match="at least two"):
         train(["a", "b"], ["ok", "ok"])
+
+
+def test_general_scope_model_only_corroborates(tmp_path):
+    from qunyun.moderation.detection.verdict import Context, moderate
+
+    general = train(ADS + OK, ["spam"] * len(ADS) + ["ok"] * len(OK), scope="general")
+    path = tmp_path / "g.npz"
+    general.save(path)
+    general = Model.load(path)
+    assert general.scope == "general"
+    # the model is sure, but a general model alone never flags
+    assert moderate("出元宝要的", Context(model=general)).verdict == "allow"
+    community = train(ADS + OK, ["spam"] * len(ADS) + ["ok"] * len(OK))
+    assert community.scope == "community"
+    assert moderate("出元宝要的", Context(model=community)).verdict != "allow"
+    with pytest.raises(ValueError, match="scope"):
+        train(ADS + OK, ["spam"] * len(ADS) + ["ok"] * len(OK), scope="mine")

@@ -52,7 +52,7 @@ def test_train_then_eval(tmp_path, capsys):
     model = tmp_path / "model.npz"
     assert main(["moderation", "train", "--input", str(data), "--out", str(model)]) == 0
     out = capsys.readouterr()
-    assert "trained on 30 messages" in out.out and "labelled.jsonl:31: label 'nonsense'" in out.err
+    assert "trained a community model on 30 messages" in out.out and "labelled.jsonl:31: label 'nonsense'" in out.err
     assert main(["moderation", "eval", "--input", str(data), "--model", str(model)]) == 0
     report = capsys.readouterr().out
     for word in ("precision", "recall", "f1", "false-positive"):

@@ -45,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = sub.add_parser("train", help="train a model from labelled messages")
     train.add_argument("--input", required=True, help='JSONL, one {"text", "label"} per line; label "ok" or a category id')
     train.add_argument("--out", required=True, help="model file to write")
+    train.add_argument(
+        "--scope",
+        choices=["community", "general"],
+        default="community",
+        help="community: the examples are this community's own history, the model may flag on its own "
+        "(default); general: examples from elsewhere, the model only corroborates the rules",
+    )
     train.set_defaults(func=cmd_train)
 
     ev = sub.add_parser("eval", help="measure precision, recall, F1 and false positives on labelled messages")
@@ -212,13 +219,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     texts, labels, bad = _labelled(args.input)
     if len(set(labels)) < 2:
         raise UserError(f"{args.input}: need examples of at least two labels (e.g. ok and spam), found {sorted(set(labels))}")
-    model = train(texts, labels)
+    model = train(texts, labels, scope=args.scope)
     try:
         model.save(args.out)
     except OSError as exc:
         raise UserError(f"cannot write {args.out}: {exc.strerror or exc}") from None
     per = {lab: labels.count(lab) for lab in sorted(set(labels))}
-    print(f"trained on {len(texts)} messages {per}; {bad} line(s) skipped; model written to {args.out}")
+    print(f"trained a {args.scope} model on {len(texts)} messages {per}; {bad} line(s) skipped; model written to {args.out}")
     return 0
 
 

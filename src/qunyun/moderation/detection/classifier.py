@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -64,6 +65,12 @@ class Model:
     coef: np.ndarray  # (n_labels or 1, n_features) float32
     intercept: np.ndarray
     meta: dict
+
+    @property
+    def scope(self) -> str:
+        """``community`` (trained on the community's own history: a strong signal) or
+        ``general`` (trained elsewhere: a weak, corroborating signal)."""
+        return str(self.meta.get("scope", "community"))
 
     def predict_proba(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Probabilities per label for each text (labels as trained, ``ok`` included)."""
@@ -137,8 +144,19 @@ def _sklearn_version() -> str:
     return sklearn.__version__
 
 
-def train(texts: Sequence[str], labels: Sequence[str], *, seed: int = 13) -> Model:
-    """Train a model on labelled texts (``ok`` or category ids). Needs at least two labels."""
+SCOPES = ("community", "general")
+
+
+def train(texts: Sequence[str], labels: Sequence[str], *, scope: str = "community", seed: int = 13) -> Model:
+    """Train a model on labelled texts (``ok`` or category ids). Needs at least two labels.
+
+    ``scope``: ``community`` when the examples are the community's own reviewed history (the
+    model may then flag on its own and overrule the rules), ``general`` when they come from
+    elsewhere (the model only corroborates the rules).
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import SGDClassifier
 
     if len(texts) != len(labels):
@@ -147,8 +165,10 @@ def train(texts: Sequence[str], labels: Sequence[str], *, seed: int = 13) -> Mod
     if len(classes) < 2:
         raise ValueError(f"need at least two different labels to train, got {classes}")
     x = _vectorizer().transform(_prepare(texts))
-    clf = SGDClassifier(loss="log_loss", alpha=2e-6, max_iter=30, tol=1e-4, random_state=seed, class_weight="balanced")
-    clf.fit(x, list(labels))
+    clf = SGDClassifier(loss="log_loss", alpha=2e-6, max_iter=50, tol=1e-4, random_state=seed, class_weight="balanced")
+    with warnings.catch_warnings():  # a few more epochs would not change the verdicts
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(x, list(labels))
     meta = {
         "format": _MAGIC,
         "format_version": FORMAT_VERSION,
@@ -159,5 +179,6 @@ def train(texts: Sequence[str], labels: Sequence[str], *, seed: int = 13) -> Mod
         "ngrams": list(_NGRAMS),
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "examples": len(texts),
+        "scope": scope,
     }
     return Model(tuple(str(c) for c in clf.classes_), clf.coef_.astype(np.float32), clf.intercept_.astype(np.float32), meta)

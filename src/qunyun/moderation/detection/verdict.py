@@ -32,6 +32,9 @@ __all__ = ["Message", "Context", "Verdict", "moderate", "ALLOW", "REVIEW", "BLOC
 
 ALLOW, REVIEW, BLOCK = "allow", "review", "block"
 
+#: Largest score a ``general``-scope model (not trained on this community) may add.
+GENERAL_MODEL_WEIGHT = 0.35
+
 #: Text detectors read at most this many characters; a longer message is itself flooding.
 MAX_CHARS = 20_000
 
@@ -102,7 +105,9 @@ class Context:
     ``lexicon`` defaults to the shipped starter lists; ``window`` enables the behaviour
     detectors; ``theme`` the off-topic signal; ``model`` the learned signal, which counts from
     probability ``model_floor`` and is scaled by ``model_trust``; when the model is more than
-    ``model_veto_from`` sure a message is ``ok``, rule scores are damped (at most halved).
+    ``model_veto_from`` sure a message is ``ok``, rule scores are damped (at most halved). That
+    is for a model of scope ``community`` (trained on this community's history); a ``general``
+    model only adds up to ``GENERAL_MODEL_WEIGHT`` to the rules' evidence.
     """
 
     policy: Policy = field(default_factory=default_policy)
@@ -273,7 +278,13 @@ def moderate(message: Message | str, context: Context | None = None) -> Verdict:
         findings.append(Finding("spam", 0.7, "behaviour.mentions", f"{message.mentions} mentions"))
 
     damp = 1.0
-    if ctx.model is not None and text:
+    if ctx.model is not None and text and ctx.model.scope == "general":
+        # A model trained elsewhere memorises its own data: it may only add a little weight to
+        # what the rules already see, never flag on its own.
+        for label, p in ctx.model.predict_proba([text])[0].items():
+            if label != taxonomy.OK and p > 0.5:
+                findings.append(Finding(label, GENERAL_MODEL_WEIGHT * (p - 0.5) / 0.5, "model.general", f"model probability {p:.2f}"))
+    elif ctx.model is not None and text:
         probs = ctx.model.predict_proba([text])[0]
         for label, p in probs.items():
             if label != taxonomy.OK and p >= ctx.model_floor:
