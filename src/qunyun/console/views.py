@@ -11,10 +11,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from qunyun.communities.models import Group, Member, Membership
+from qunyun.communities.models import Group, Member
 from qunyun.communities.selectors import (
     DEFAULT_MEMBER_SORT, DUNBAR_ADVICE, DUNBAR_BANDS, MEMBER_SORTS, MEMBER_STATUSES,
-    community_figures, community_today, goals_progress, group_rows, member_order, member_rows, member_rows_iter,
+    community_figures, community_today, in_a_group_now, goals_progress, group_rows, member_ordered_ids, member_rows, member_rows_iter,
     member_search,
 )
 from qunyun.core.timeutil import zone
@@ -36,9 +36,8 @@ def home(request):
         group_count=Count("groups", distinct=True)).order_by("name"))
     ids = [c.pk for c in communities]
     members = dict(
-        Membership.objects.filter(group__community_id__in=ids, is_member=True, member__is_bot=False)
-        .values("group__community_id").annotate(n=Count("member_id", distinct=True))
-        .values_list("group__community_id", "n")
+        Member.objects.filter(community_id__in=ids, is_bot=False, merged_into__isnull=True)
+        .filter(in_a_group_now()).values("community_id").annotate(n=Count("id")).values_list("community_id", "n")
     )
     for c in communities:
         c.members_now = members.get(c.pk, 0)
@@ -81,14 +80,14 @@ def _member_table(request, community, *, today, group=None) -> dict:
     qs = member_search(community, q=q, group=filter_group, status=status)
     total = qs.count()
     page = page_info(request, total)
-    ordered = member_order(qs, sort=sort, today=today).select_related("channel")
-    rows = member_rows(ordered[page.offset:page.offset + page.per_page], today=today)
+    ids = member_ordered_ids(community, qs, sort=sort, today=today, offset=page.offset, limit=page.per_page)
+    rows = member_rows(ids, today=today)
     return {
         "q": q, "status": status, "statuses": MEMBER_STATUSES, "sort": sort,
         "sort_key": sort.lstrip("-"), "sort_desc": sort.startswith("-"),
         "groups_choice": groups, "filter_group": filter_group, "fixed_group": group,
         "rows": rows, "page": page, "total": total, "per_page_choices": PER_PAGE_CHOICES,
-        "ordered": ordered,
+        "queryset": qs,
     }
 
 
@@ -102,8 +101,9 @@ def _members_csv(request, community, table: dict, *, today, filename: str):
     audit_record(user=request.user, community=community, action="members.export",
                  detail={"rows": table["total"], "q": table["q"], "status": table["status"],
                          "group": table["filter_group"].pk if table["filter_group"] else None})
+    ids = member_ordered_ids(community, table["queryset"], sort=table["sort"], today=today)
     rows = ((r.id, r.name, r.is_bot, r.accounts, r.groups, r.channel, r.first_seen_at, r.messages, r.last_active)
-            for r in member_rows_iter(table["ordered"], today=today))
+            for r in member_rows_iter(ids, today=today))
     return csv_response(request, filename=filename, header=MEMBER_CSV_HEADER(), rows=rows,
                         tz=zone(community.time_zone))
 
