@@ -17,7 +17,7 @@ from qunyun.communities.handlers import rules_on_request
 from qunyun.core import events as ev
 from qunyun.core.decisions import Decision, Later
 from qunyun.guard import guard_message
-from qunyun.moderation.handlers import moderate_join, moderate_message
+from qunyun.moderation.handlers import moderate_edit, moderate_join, moderate_message
 from qunyun.onboarding.handlers import faq_answer, screening_answer, welcome_newcomer
 
 from .context import HandlerContext
@@ -26,7 +26,7 @@ Handler = Callable[[ev.Event, HandlerContext], Iterable[Decision | Later]]
 
 EVENT_HANDLERS: dict[type[ev.Event], tuple[Handler, ...]] = {
     ev.MessagePosted: (moderate_message, guard_message, rules_on_request, screening_answer, faq_answer),
-    ev.MessageEdited: (),
+    ev.MessageEdited: (moderate_edit,),
     ev.MessageDeleted: (),
     ev.ReactionAdded: (),
     ev.ReactionRemoved: (),

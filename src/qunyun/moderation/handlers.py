@@ -4,6 +4,7 @@
   the decisions (delete, ladder step, case; only the case in shadow mode). A message that is
   an appeal command (``/appeal 12 why`` or ``申诉 12 理由``) is not judged but recorded as an
   appeal (:class:`~qunyun.moderation.decisions.RecordAppeal`).
+* :func:`moderate_edit` — judge the new text of an edited message the same way.
 * :func:`moderate_join` — feed joins to the behaviour window; a wave of joins (raid) opens a
   case (review by default) or removes the newcomers when the policy says to act.
 
@@ -71,7 +72,29 @@ def moderate_message(event: ev.Event, ctx) -> Iterator[Decision]:
     yield from _enforce_message(event, ctx, verdict, config)
 
 
-def _enforce_message(event: ev.MessagePosted, ctx, verdict: Verdict, config: live.Config) -> Iterator[Decision]:
+def moderate_edit(event: ev.Event, ctx) -> Iterator[Decision]:
+    """Judge an edited message's new text (an ad added after posting is still an ad).
+
+    The edit is judged by the text detectors only: it is not a new message for the flood and
+    duplicate windows.
+    """
+    if not isinstance(event, ev.MessageEdited) or event.author.is_bot or not event.text:
+        return
+    if ctx.member is None or ctx.member.is_bot:
+        return
+    config = live.config_for(ctx.community.id, theme_text=ctx.community.theme)
+    if not config.enabled or (event.chat, ctx.member.id) in config.exempt:
+        return
+    context = config.context_for(event.chat, live.window_for(ctx.community.id, before=event.at))
+    verdict = moderate(Message(text=event.text, member=live.member_key(ctx.member.id), group=event.chat, at=None),
+                       context)
+    if verdict.action is Action.ALLOW:
+        return
+    yield from _enforce_message(event, ctx, verdict, config)
+
+
+def _enforce_message(event: ev.MessagePosted | ev.MessageEdited, ctx, verdict: Verdict,
+                     config: live.Config) -> Iterator[Decision]:
     shadow = bool(verdict.shadow)
     prior: list[PriorPenalty] = []
     if verdict.action is Action.DELETE_PENALIZE:

@@ -174,3 +174,16 @@ def test_batch_context_uses_the_stored_policy(community):
 
     policy_save(community=community, policy=default_policy(extra=[("spam", Rule(Action.REVIEW))]))
     assert moderate(SPAM, batch_context(community)).verdict == "review"
+
+
+def test_an_ad_added_by_editing_a_message_is_caught(live_path):
+    from qunyun.core import events as ev
+    from tests.factories import account
+
+    live_path.ingest([message(1, 7, at(), "大家好，我是新来的")], now=at())
+    edit = ev.MessageEdited(chat=CHAT, event_id="e1", at=at(2), message_id="1", author=account(7), text=SPAM)
+    live_path.ingest([edit], now=at(2))
+    live_path.run(at(3))
+    assert [d.message_id for d in live_path.calls("delete")] == ["1"]
+    case = Case.objects.get()
+    assert (case.message_id, case.text, case.step) == ("1", SPAM, "warning")
