@@ -102,6 +102,8 @@ def test_the_member_page_shows_identities_over_time_groups_and_activity(tea, ope
     week, month, ever = response.context["activity"].windows
     assert (week["messages"], week["replies"], week["days"]) == (3, 1, 3)
     assert (ever["messages"], ever["days"]) == (3, 3)
+    assert [w["window"] for w in (week, month, ever)] == [7, 30, None]
+    assert "Last 7 days" in html and "Last 30 days" in html and "All time" in html
     cheng = operator.get(f"/c/tea/members/{ids['Cheng 程']}/").context["activity"].windows
     assert (cheng[0]["messages"], cheng[1]["messages"], cheng[2]["messages"]) == (0, 1, 3)
     eve = operator.get(f"/c/tea/members/{ids['Eve']}/")

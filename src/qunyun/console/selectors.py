@@ -87,7 +87,7 @@ def channel_rows(community: Community) -> list[tuple]:
 class ActivitySummary:
     """A member's activity over the last 7 and 30 days and in all the history we have."""
 
-    windows: list[dict] = field(default_factory=list)  # [{label_days, messages, reactions, replies, mentions, days}]
+    windows: list[dict] = field(default_factory=list)  # [{window, messages, reactions, replies, mentions, days}]
     first_active: date | None = None
     last_active: date | None = None
     daily: list[dict] = field(default_factory=list)  # last 30 days: {day, messages, reactions, percent}
@@ -113,7 +113,7 @@ def member_activity(member: Member, *, today: date) -> ActivitySummary:
     for days, _since in spans:
         suffix = str(days or "all")
         summary.windows.append({
-            "days": days,
+            "window": days,  # None: all the history there is
             **{k: int(totals[f"{k}_{suffix}"] or 0) for k in ("messages", "reactions", "replies", "mentions", "days")},
         })
     summary.first_active, summary.last_active = totals["first"], totals["last"]
