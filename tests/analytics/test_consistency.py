@@ -97,3 +97,44 @@ def test_memo_gives_the_same_answers(busy):
     with sources.memo():
         assert rollup_figures(scope) == plain
     assert date(2026, 3, 10) - timedelta(days=29) == date(2026, 2, 9)
+
+
+def test_reply_edge_rollup_matches_the_rule_on_messages(busy):
+    from qunyun.analytics.leaders import edges_from_rows
+
+    for scope in scopes(busy):
+        if scope.channel_id is not None:
+            continue
+        rows = sources.message_rows(scope, scope.start, scope.end)
+        expected = edges_from_rows(rows, scope.start, scope.end, excluded=sources.bot_ids(scope))
+        assert sorted(sources.reply_edges(scope, scope.start, scope.end)) == expected
+
+
+def test_kept_conversation_figures_match_the_log_and_follow_new_messages(busy):
+    from qunyun.analytics.models import TalkDay
+    from qunyun.analytics.talk import talk_compute, talk_get
+    from qunyun.core import events as ev
+    from tests.analytics.history import local
+
+    for scope in scopes(busy):
+        if scope.channel_id is not None:
+            continue
+        from_log = talk_compute(sources.message_rows(scope, scope.start - timedelta(days=1), scope.end),
+                                scope.start, scope.end)
+        assert talk_get(scope) == from_log  # computed and kept
+        assert talk_get(scope) == from_log  # read back
+    assert TalkDay.objects.filter(community=busy).exists()
+    scope = scope_build(community=busy, start="2026-02-09", end="2026-03-10")
+    before = talk_get(scope)
+    # A question late on Feb 20 and its answer the next morning (a new day invalidates the day before).
+    asker, helper = ev.Account("fake:u3", "Mei"), ev.Account("fake:u4", "老王")
+    Runtime(busy, mode="import").ingest([
+        ev.MessagePosted(chat="fake:room1", event_id="late-q", at=local(2, 20, 23, 50), author=asker, text="有人在吗?"),
+        ev.MessagePosted(chat="fake:room1", event_id="late-a", at=local(2, 21, 8, 0), author=helper, text="在",
+                         reply_to="late-q"),
+    ])
+    after = talk_get(scope)
+    assert after["questions"] == before["questions"] + 1
+    assert after["answered"] == before["answered"] + 1
+    assert after == talk_compute(sources.message_rows(scope, scope.start - timedelta(days=1), scope.end),
+                                 scope.start, scope.end)

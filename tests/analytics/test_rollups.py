@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from qunyun.analytics.models import GroupDayMix, MemberHour, MemberMonth, MemberStats, MemberWeek
+from qunyun.communities.models import Member
 from qunyun.analytics.periods import offset_spans
 from qunyun.analytics.rollups import ROLLUP_TABLES, rollups_rebuild
 from qunyun.bus.runtime import Runtime
@@ -49,7 +50,12 @@ def mixed_history(chat="fake:room1"):
                          text="", kind=ev.MessageKind.STICKER),
         reaction(20, 3, 1, at(8)),
         reaction(21, 1, 2, at(60 * 24)),
-        message(9, 2, at(60 * 24 * 9), "next week"),
+        message(9, 2, at(60 * 24 * 9), "next week", mentions=["fake:u3", "fake:u3", "fake:u1"]),
+        message(11, 3, at(60 * 24 * 9 + 1), "to the bot", mentions=["fake:u9"], reply_to="6"),
+        ev.PaymentMade(chat=chat, event_id="p1", at=at(60 * 24 * 9 + 2), member=ev.Account("fake:u2", "user2"),
+                       amount="9.90"),
+        ev.MemberJoined(chat=chat, event_id="j9", at=at(60 * 24 * 9 + 3), member=ev.Account("fake:u5", "user5"),
+                        inviter=ev.Account("fake:u2", "user2")),
         message(10, 3, at(60 * 24 * 40), "next month"),
         leave(30, 2, at(60 * 24 * 41)),
         deleted,
@@ -64,15 +70,28 @@ def test_rebuild_equals_incremental(community):
     assert snapshot(community) == incremental
 
 
+def test_edges_and_funnel_rollups(community):
+    from qunyun.analytics.models import FunnelDay, ReplyEdgeDay
+
+    Runtime(community, mode="import").ingest(mixed_history())
+    names = {m.pk: m.display_name for m in Member.objects.all()}
+    edges = sorted((names[e.source_id], names[e.target_id], e.replies, e.mentions) for e in ReplyEdgeDay.objects.all())
+    # u2 replies to u1 (and mentions u1: not twice); u2 mentions u3 (twice in one message: once) and u1;
+    # u3 replies to the bot and mentions it: bots are not in the graph.
+    assert edges == [("user2", "user1", 0, 1), ("user2", "user1", 1, 0), ("user2", "user3", 0, 1)]  # two days
+    funnel = sorted((names[f.member_id], f.payments, f.invites) for f in FunnelDay.objects.all())
+    assert funnel == [("user2", 1, 1)]  # paid and brought user5 in, the same day
+
+
 def test_analytics_rollups_count_the_right_things(community):
     Runtime(community, mode="import").ingest(mixed_history())
     stats = {s.member.display_name: s for s in MemberStats.objects.select_related("member")}
-    assert set(stats) == {"user1", "user2", "user3"}  # the bot is not a member
+    assert set(stats) == {"user1", "user2", "user3", "user5"}  # the bot is not a member
     u1 = stats["user1"]
     # 09:00 UTC is 17:00 in Shanghai; the system line does not count.
     assert (u1.first_active_day, u1.first_message_day, u1.messages) == (date(2026, 3, 2), date(2026, 3, 2), 3)
     assert u1.last_active_day == date(2026, 3, 3)  # the reaction a day later
-    assert stats["user3"].first_join_day is None and stats["user3"].messages == 2
+    assert stats["user3"].first_join_day is None and stats["user3"].messages == 3
     assert stats["user2"].first_join_day == date(2026, 3, 2)
     hours = {(h.member.display_name, h.hour): (h.messages, h.reactions) for h in MemberHour.objects.select_related("member")
              if h.day == date(2026, 3, 2)}
@@ -81,7 +100,7 @@ def test_analytics_rollups_count_the_right_things(community):
                    for w in MemberWeek.objects.select_related("member"))
     assert weeks == [
         ("user1", date(2026, 3, 2), 3, 1), ("user2", date(2026, 3, 2), 2, 0), ("user2", date(2026, 3, 9), 1, 0),
-        ("user3", date(2026, 3, 2), 1, 1), ("user3", date(2026, 4, 6), 1, 0),
+        ("user3", date(2026, 3, 2), 1, 1), ("user3", date(2026, 3, 9), 1, 0), ("user3", date(2026, 4, 6), 1, 0),
     ]
     assert MemberMonth.objects.filter(month=date(2026, 4, 1)).count() == 1
     mix = GroupDayMix.objects.get(day=date(2026, 3, 2))

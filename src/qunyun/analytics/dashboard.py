@@ -5,7 +5,6 @@ The benchmark (bench/analytics) times exactly these two functions.
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 from . import sources
 from .cohorts import lifecycle_get, retention_get
@@ -49,10 +48,9 @@ def _rollup_figures(scope: Scope, *, period: str, basis: str) -> dict:
 
 
 def log_figures(scope: Scope) -> dict:
-    """The dashboard's figures read from the event log of the range: conversations and opinion leaders."""
+    """Conversations (kept per group and day, computed from the log when missing) and opinion leaders."""
     with sources.memo():
-        rows = sources.message_rows(scope, scope.start - timedelta(days=1), scope.end)
-        return {"talk": talk_get(scope, rows=rows), "leaders": leaders_get(scope, rows=rows)}
+        return {"talk": talk_get(scope), "leaders": leaders_get(scope)}
 
 
 def dashboard_figures(scope: Scope, *, period: str = "month", basis: str = "activity") -> dict:

@@ -136,7 +136,10 @@ class MemberStats(models.Model):
 
     class Meta:
         db_table = "qunyun_member_stats"
-        indexes = [models.Index(fields=["community", "first_active_day"], name="member_stats_community_first")]
+        indexes = [
+            models.Index(fields=["community", "first_active_day"], name="member_stats_community_first"),
+            models.Index(fields=["community", "first_join_day"], name="member_stats_community_join"),
+        ]
 
 
 class GroupDayMix(models.Model):
@@ -156,3 +159,68 @@ class GroupDayMix(models.Model):
         db_table = "qunyun_group_day_mix"
         constraints = [models.UniqueConstraint(fields=["group", "day"], name="group_day_mix_unique")]
         indexes = [models.Index(fields=["community", "day"], name="group_day_mix_community_day")]
+
+
+class FunnelDay(models.Model):
+    """Payments a member made and members they brought in (as inviter), per local day: the funnel's last steps."""
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    payments = models.IntegerField(default=0)
+    invites = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "qunyun_funnel_day"
+        constraints = [models.UniqueConstraint(fields=["member", "day"], name="funnel_day_unique")]
+        indexes = [models.Index(fields=["community", "day"], name="funnel_day_community_day")]
+
+
+class ReplyEdgeDay(models.Model):
+    """Who answered whom in a group on a day: replies to and mentions of another member (the leaders' graph).
+
+    A mention of the member being replied to is not counted again; bots are left out at both ends.
+    """
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    source = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    replies = models.IntegerField(default=0)
+    mentions = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "qunyun_reply_edge_day"
+        constraints = [
+            models.UniqueConstraint(fields=["group", "day", "source", "target"], name="reply_edge_day_unique")
+        ]
+        indexes = [
+            models.Index(fields=["community", "day", "source", "target", "replies", "mentions"],
+                         name="reply_edge_community_cover"),
+            models.Index(fields=["target", "day"], name="reply_edge_target_day"),
+        ]
+
+
+class TalkDay(models.Model):
+    """Conversation figures of a group's day, computed from the log on first need and kept.
+
+    A cache, not a rollup: the store deletes the rows a new message could change (its day, the
+    day before — answers within 24 hours — and the day after — conversation starts); the next
+    reader computes them again. ``answer_seconds`` lists the time to first answer of each
+    question answered within 24 hours.
+    """
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    conversations = models.IntegerField(default=0)
+    messages = models.IntegerField(default=0)
+    answered = models.IntegerField(default=0)
+    questions = models.IntegerField(default=0)
+    answer_seconds = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "qunyun_talk_day"
+        constraints = [models.UniqueConstraint(fields=["group", "day"], name="talk_day_unique")]
+        indexes = [models.Index(fields=["community", "day"], name="talk_day_community_day")]

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 from django.template.loader import render_to_string
@@ -58,7 +57,6 @@ def _report_build(scope: Scope) -> dict:
     daily = daily_series(scope)
     overview = overview_get(scope, daily=daily)
     growth = growth_get(scope, daily)
-    rows = sources.message_rows(scope, scope.start - timedelta(days=1), scope.end)
     retention = retention_get(scope, period="month", basis="message")
     return {
         "scope": scope.describe(),
@@ -92,8 +90,8 @@ def _report_build(scope: Scope) -> dict:
         "lifecycle_monthly": lifecycle_get(scope, period="month"),
         "funnel": funnel_get(scope),
         "layers": layers_get(scope),
-        "opinion_leaders": leaders_get(scope, rows=rows),
-        "conversations": talk_get(scope, rows=rows),
+        "opinion_leaders": leaders_get(scope),
+        "conversations": talk_get(scope),
         "health": health_get(scope),
         "goals": goals_get(scope),
     }

@@ -41,6 +41,7 @@ LINK_MARKERS = ("http://", "https://", "www.")
 ROLLUP_TABLES = (
     "qunyun_member_hour", "qunyun_member_day", "qunyun_group_hour", "qunyun_group_day",
     "qunyun_group_day_mix", "qunyun_member_week", "qunyun_member_month", "qunyun_member_stats",
+    "qunyun_funnel_day", "qunyun_reply_edge_day", "qunyun_talk_day",
 )
 
 
@@ -75,7 +76,10 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
     # member -> [first_active, last_active, first_message, last_message, first_join, messages]
     stats: dict[int, list[Any]] = {}
     mix: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for event, group, member_id, _channel, local, _reply in fresh:
+    funnel: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])  # payments, invites
+    edges: dict[tuple[int, date, int, int], list[int]] = defaultdict(lambda: [0, 0])  # replies, mentions
+    talk_days: set[tuple[int, date]] = set()
+    for event, group, member_id, _channel, local, reply_member in fresh:
         etype = event.type
         day = local.date()
         if etype == "delete":
@@ -90,10 +94,23 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
         if etype == "join":
             row = stats.setdefault(member_id, [None, None, None, None, None, 0])
             row[4] = day if row[4] is None or day < row[4] else row[4]
+            inviter = accounts.get(event.inviter.id) if event.inviter is not None else None
+            if inviter is not None and inviter.member_id != member_id:
+                funnel[(inviter.member_id, day)][1] += 1
+            continue
+        if etype == "payment":
+            funnel[(member_id, day)][0] += 1
             continue
         if etype == "message":
             if event.kind is ev.MessageKind.SYSTEM:
                 continue
+            talk_days.add((group.id, day))
+            if reply_member is not None and reply_member != member_id:
+                edges[(group.id, day, member_id, reply_member)][0] += 1
+            for account_id in set(event.mentions):
+                mentioned = accounts.get(account_id)
+                if mentioned is not None and mentioned.member_id not in (member_id, reply_member):
+                    edges[(group.id, day, member_id, mentioned.member_id)][1] += 1
             slot = 0
             kind, text = event.kind.value, event.text or ""
             water, link = message_is_water(kind, text), message_has_link(kind, text)
@@ -115,7 +132,7 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
             row[2] = day if row[2] is None or day < row[2] else row[2]
             row[3] = day if row[3] is None or day > row[3] else row[3]
             row[5] += 1
-    if not (hours or stats or mix):
+    if not (hours or stats or mix or funnel or edges):
         return
     cid = store.community.pk
     d = connection.ops.adapt_datefield_value
@@ -154,6 +171,36 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
                 f"messages = {t}.messages + excluded.messages",
                 [(cid, m, *(d(x) if x is not None else None for x in v[:5]), v[5]) for m, v in stats.items()],
             )
+        if funnel:
+            cursor.executemany(
+                "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (member_id, day) DO UPDATE SET "
+                "payments = qunyun_funnel_day.payments + excluded.payments, "
+                "invites = qunyun_funnel_day.invites + excluded.invites",
+                [(cid, m, d(day), *v) for (m, day), v in funnel.items()],
+            )
+        if edges:
+            targets = sorted({t for (_g, _d, _s, t) in edges})
+            bots = set()
+            for start in range(0, len(targets), 500):
+                chunk = targets[start:start + 500]
+                cursor.execute(f"SELECT id FROM qunyun_member WHERE is_bot = %s AND id IN ({', '.join(['%s'] * len(chunk))})",
+                               [True, *chunk])
+                bots.update(r[0] for r in cursor.fetchall())
+            rows = [(cid, g, d(day), source, target, *v) for (g, day, source, target), v in edges.items()
+                    if target not in bots]
+            if rows:
+                cursor.executemany(
+                    "INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, replies, "
+                    "mentions) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (group_id, day, source_id, target_id) "
+                    "DO UPDATE SET replies = qunyun_reply_edge_day.replies + excluded.replies, "
+                    "mentions = qunyun_reply_edge_day.mentions + excluded.mentions",
+                    rows,
+                )
+        if talk_days:
+            stale = {(g, day + timedelta(days=shift)) for g, day in talk_days for shift in (-1, 0, 1)}
+            cursor.executemany("DELETE FROM qunyun_talk_day WHERE group_id = %s AND day = %s",
+                               [(g, d(day)) for g, day in stale])
         if mix:
             cursor.executemany(
                 "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted) "
@@ -274,6 +321,36 @@ def rollups_rebuild(community) -> dict[str, float]:
             "WHERE e.community_id = %s AND e.type = 'join' AND m.is_bot = %s GROUP BY e.member_id"
             ") u GROUP BY member_id"
         ), [cid, cid, cid, False])
+        step("funnel_day", (
+            "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites) "
+            "SELECT %s, member_id, day, SUM(payments), SUM(invites) FROM ("
+            "SELECT e.member_id, e.day, 1 AS payments, 0 AS invites FROM qunyun_event e "
+            "JOIN qunyun_member m ON m.id = e.member_id WHERE e.community_id = %s AND e.type = 'payment' "
+            "AND m.is_bot = %s "
+            "UNION ALL SELECT e.actor_id, e.day, 0, 1 FROM qunyun_event e JOIN qunyun_member m ON m.id = e.member_id "
+            "WHERE e.community_id = %s AND e.type = 'join' AND e.actor_id IS NOT NULL AND e.actor_id <> e.member_id "
+            "AND m.is_bot = %s) u GROUP BY member_id, day"
+        ), [cid, cid, False, cid, False])
+        mention_rows = (
+            "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS BIGINT) AS target, "
+            "e.reply_to_member_id FROM qunyun_event e, jsonb_array_elements_text(e.mentions) j "
+            if sql.is_postgres() else
+            "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS INTEGER) AS target, "
+            "e.reply_to_member_id FROM qunyun_event e, json_each(e.mentions) j "
+        )
+        step("reply_edge_day", (
+            "INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, replies, mentions) "
+            "SELECT %s, u.group_id, u.day, u.source, u.target, SUM(u.replies), SUM(u.mentions) FROM ("
+            "SELECT e.group_id, e.day, e.member_id AS source, e.reply_to_member_id AS target, 1 AS replies, "
+            "0 AS mentions FROM qunyun_event e WHERE e.community_id = %s AND e.type = 'message' "
+            "AND e.kind <> 'system' AND e.reply_to_member_id IS NOT NULL AND e.reply_to_member_id <> e.member_id "
+            "UNION ALL SELECT x.group_id, x.day, x.source, x.target, 0, 1 FROM ("
+            + mention_rows +
+            "WHERE e.community_id = %s AND e.type = 'message' AND e.kind <> 'system' AND e.mentions IS NOT NULL"
+            ") x WHERE x.target <> x.source AND (x.reply_to_member_id IS NULL OR x.target <> x.reply_to_member_id)"
+            ") u JOIN qunyun_member a ON a.id = u.source JOIN qunyun_member t ON t.id = u.target "
+            "WHERE a.is_bot = %s AND t.is_bot = %s GROUP BY u.group_id, u.day, u.source, u.target"
+        ), [cid, cid, cid, False, False])
         cursor.execute("DROP TABLE qunyun_tmp_activity")
     log.info("rollups of %s rebuilt in %.1f s", community.slug, sum(timings.values()))
     return timings

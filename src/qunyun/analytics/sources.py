@@ -420,21 +420,27 @@ def group_names(scope: Scope) -> dict[int, str]:
 
 
 @_memoized
-def message_rows(scope: Scope, first: date, last: date) -> list[tuple]:
+def message_rows(scope: Scope, first: date, last: date, *, between: tuple[datetime, datetime] | None = None) -> list[tuple]:
     """Messages between two days, per group in time order, for conversations, answers and the graph.
 
     ``(group, at, day, member, message_id, reply_to, reply_to_member, mentions, is_question)``;
-    ``mentions`` is a list of member ids (possibly empty).
+    ``mentions`` is a list of member ids (possibly empty). ``between`` (UTC instants covering the
+    days) lets a one-group read use the group's time index.
     """
     days = _Days()
     join, where, jp = scope_filter(scope, "e")
+    at_range, at_params = "", []
+    if between is not None:
+        at_range = " AND e.at >= %s AND e.at < %s"
+        at_params = [connection.ops.adapt_datetimefield_value(between[0]),
+                     connection.ops.adapt_datetimefield_value(between[1])]
     rows = _query(
         "SELECT e.group_id, e.at, e.day, e.member_id, e.message_id, e.reply_to, e.reply_to_member_id, e.mentions, "
         "CASE WHEN e.text LIKE %s OR e.text LIKE %s OR rtrim(e.text) LIKE %s THEN 1 ELSE 0 END "
         f"FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id{join} "
-        "WHERE e.community_id = %s AND e.type = 'message' AND e.kind <> 'system' AND e.day BETWEEN %s AND %s "
-        f"AND bm.is_bot = %s{where} ORDER BY e.group_id, e.at, e.id",
-        ["%?%", "%？%", "%吗", *jp, scope.cid, _d(first), _d(last), False, *scope.group_ids])
+        "WHERE e.community_id = %s AND e.type = 'message' AND e.kind <> 'system' AND e.day BETWEEN %s AND %s"
+        f"{at_range} AND bm.is_bot = %s{where} ORDER BY e.group_id, e.at, e.id",
+        ["%?%", "%？%", "%吗", *jp, scope.cid, _d(first), _d(last), *at_params, False, *scope.group_ids])
     out = []
     for g, at, day, m, mid, reply_to, reply_member, mentions, question in rows:
         if isinstance(mentions, str):
@@ -702,4 +708,36 @@ def channels_for(scope: Scope, member_ids: list[int]) -> dict[int, int]:
         chunk = member_ids[start:start + 500]
         out.update(_query(f"SELECT id, channel_id FROM qunyun_member WHERE id IN ({', '.join(['%s'] * len(chunk))}) "
                           "AND channel_id IS NOT NULL", chunk))
+    return out
+
+
+@_memoized
+def reply_edges(scope: Scope, first: date, last: date) -> list[tuple[int, int, int, int]]:
+    """``(source, target, replies, mentions)`` summed over the days (and groups) of the scope.
+
+    With a channel filter both ends must have come through the channel.
+    """
+    where = f" AND r.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    join, params = "", []
+    if scope.channel_id is not None:
+        join = (" JOIN qunyun_member fs ON fs.id = r.source_id AND fs.channel_id = %s"
+                " JOIN qunyun_member ft ON ft.id = r.target_id AND ft.channel_id = %s")
+        params = [scope.channel_id, scope.channel_id]
+    rows = _query(
+        f"SELECT r.source_id, r.target_id, SUM(r.replies), SUM(r.mentions) FROM qunyun_reply_edge_day r{join} "
+        f"WHERE r.community_id = %s AND r.day BETWEEN %s AND %s{where} GROUP BY r.source_id, r.target_id",
+        [*params, scope.cid, _d(first), _d(last), *scope.group_ids])
+    return [(a, b, int(r), int(m)) for a, b, r, m in rows]
+
+
+def messages_of(scope: Scope, member_ids: list[int], first: date, last: date) -> dict[int, int]:
+    """Messages of the given members between two days (scope's groups)."""
+    out: dict[int, int] = {}
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        out.update((m, int(n)) for m, n in _query(
+            f"SELECT member_id, SUM(messages) FROM qunyun_member_day WHERE community_id = %s AND day BETWEEN %s AND %s "
+            f"AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} GROUP BY member_id",
+            [scope.cid, _d(first), _d(last), *chunk, *scope.group_ids]))
     return out
