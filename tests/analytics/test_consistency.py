@@ -138,3 +138,11 @@ def test_kept_conversation_figures_match_the_log_and_follow_new_messages(busy):
     assert after["answered"] == before["answered"] + 1
     assert after == talk_compute(sources.message_rows(scope, scope.start - timedelta(days=1), scope.end),
                                  scope.start, scope.end)
+
+
+def test_funnel_from_rollups_matches_the_log(busy):
+    from qunyun.analytics.funnel import funnel_get
+
+    for scope in scopes(busy):
+        if not scope.group_ids:
+            assert funnel_get(scope) == funnel_get(scope, from_events=True), scope

@@ -54,19 +54,31 @@ def _rates(row: dict) -> dict:
     }
 
 
-def funnel_get(scope: Scope) -> dict:
-    """Funnel rows per channel (most acquired first) and the total, for members who first joined in the range."""
-    first_join: dict[int, tuple[date, int | None]] = {}
-    for member, day, channel, _inviter, _group in sources.join_rows(scope, scope.start, scope.end):
-        first_join.setdefault(member, (day, channel))
+def _inputs_from_events(scope: Scope) -> tuple[dict, list, list, list]:
+    """The funnel's inputs read from the log (used with a group filter: the rollups are per community)."""
+    first_join: dict[int, date] = {}
+    for member, day, _channel, _inviter, _group in sources.join_rows(scope, scope.start, scope.end):
+        first_join.setdefault(member, day)
     earlier = sources.members_joined_before(scope, list(first_join), scope.start)
-    joiners = {m: v for m, v in first_join.items() if m not in earlier}
-    members = list(joiners)
+    members = [m for m in first_join if m not in earlier]
+    channels = sources.channels_for(scope, members)
+    joiners = {m: (first_join[m], channels.get(m)) for m in members}
+    payments = [(m, day, 1) for m, day, _amount in sources.payment_rows(scope, scope.start, scope.end)]
+    invites = [(m, day, 1) for m, day in sources.inviter_rows(scope, scope.start, scope.end)]
+    return joiners, sources.activity_of(scope, members, scope.start, scope.end), payments, invites
+
+
+def funnel_get(scope: Scope, *, from_events: bool = False) -> dict:
+    """Funnel rows per acquisition channel (most acquired first) and the total, for members who first
+    joined in the range. Read from the rollups; with a group filter (or ``from_events``) from the log."""
+    if scope.group_ids or from_events:
+        joiners, activity, payments, invites = _inputs_from_events(scope)
+    else:
+        joiners, activity, payments, invites = sources.funnel_inputs(scope)
     table = funnel_compute(
-        joiners=joiners,
-        activity=sources.activity_of(scope, members, scope.start, scope.end),
-        payments=sources.payment_rows(scope, scope.start, scope.end),
-        invites=sources.inviter_rows(scope, scope.start, scope.end),
+        joiners=joiners, activity=activity,
+        payments=[(m, day, str(n)) for m, day, n in payments],
+        invites=[(m, day) for m, day, _n in invites],
         as_of=scope.end,
     )
     names = sources.channel_names(scope)

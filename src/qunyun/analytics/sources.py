@@ -741,3 +741,29 @@ def messages_of(scope: Scope, member_ids: list[int], first: date, last: date) ->
             f"AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} GROUP BY member_id",
             [scope.cid, _d(first), _d(last), *chunk, *scope.group_ids]))
     return out
+
+
+def funnel_inputs(scope: Scope) -> tuple[dict, list, list, list]:
+    """The funnel's inputs from the rollups (no group filter): joiners ``{member: (first join day, channel)}``,
+    their activity ``(member, day, messages)`` from the join day on, payments ``(member, day, n)`` and
+    invites ``(inviter, day, n)``, all up to the scope's end."""
+    days = _Days()
+    join, _where, jp = scope_filter(scope, "s")
+    first, last = _d(scope.start), _d(scope.end)
+    joiners = {m: (days(d), ch) for m, d, ch in _query(
+        f"SELECT s.member_id, s.first_join_day, mm.channel_id FROM qunyun_member_stats s "
+        f"JOIN qunyun_member mm ON mm.id = s.member_id{join} WHERE s.community_id = %s "
+        "AND s.first_join_day BETWEEN %s AND %s", [*jp, scope.cid, first, last])}
+    activity = [(m, days(d), int(n)) for m, d, n in _query(
+        f"SELECT md.member_id, md.day, SUM(md.messages) FROM qunyun_member_stats s{join} "
+        "JOIN qunyun_member_day md ON md.member_id = s.member_id AND md.day >= s.first_join_day AND md.day <= %s "
+        "WHERE s.community_id = %s AND s.first_join_day BETWEEN %s AND %s GROUP BY md.member_id, md.day",
+        [*jp, last, scope.cid, first, last])]
+    deeds = _query(
+        f"SELECT f.member_id, f.day, f.payments, f.invites FROM qunyun_member_stats s{join} "
+        "JOIN qunyun_funnel_day f ON f.member_id = s.member_id AND f.day >= s.first_join_day AND f.day <= %s "
+        "WHERE s.community_id = %s AND s.first_join_day BETWEEN %s AND %s",
+        [*jp, last, scope.cid, first, last])
+    payments = [(m, days(d), p) for m, d, p, _i in deeds if p]
+    invites = [(m, days(d), i) for m, d, _p, i in deeds if i]
+    return joiners, activity, payments, invites
