@@ -72,24 +72,27 @@ def run() -> list[str]:
     ctx = Context(lexicon=lex)
 
     # Best of three passes for each, interleaved, so a busy neighbour on a shared machine
-    # hurts both sides alike; the ratio is the figure that travels between machines.
-    raw_s = pipe_s = float("inf")
+    # hurts both sides alike; the ratio is the figure that travels between machines. Time is
+    # CPU time of this process (one core), wall-clock time is shown as well.
+    raw_s = pipe_s = raw_w = pipe_w = float("inf")
     for _ in range(3):
         gc.collect()
-        t0 = time.perf_counter()
+        w0, t0 = time.perf_counter(), time.process_time()
         hits = 0
         for t in texts:
             for _ in raw.iter(t):
                 hits += 1
-        raw_s = min(raw_s, time.perf_counter() - t0)
+        raw_s = min(raw_s, time.process_time() - t0)
+        raw_w = min(raw_w, time.perf_counter() - w0)
 
         gc.collect()
-        t0 = time.perf_counter()
+        w0, t0 = time.perf_counter(), time.process_time()
         findings = 0
         for t in texts:
             f, _, _ = text_findings(t, ctx)
             findings += len(f)
-        pipe_s = min(pipe_s, time.perf_counter() - t0)
+        pipe_s = min(pipe_s, time.process_time() - t0)
+        pipe_w = min(pipe_w, time.perf_counter() - w0)
 
     sample = texts[:20_000]
     lat = []
@@ -107,11 +110,11 @@ def run() -> list[str]:
     out.append(f"lexicon: {len(lex)} normalized terms (starter lists + {len(terms)} public terms), built in {lex_build:.2f} s;"
                f" raw automaton built in {raw_build:.2f} s")
     out.append("")
-    out.append("| measurement | messages/s | per message |")
-    out.append("|---|---|---|")
-    out.append(f"| raw Aho-Corasick scan, same terms, original text ({hits} hits) | {n / raw_s:,.0f} | {raw_s / n * 1e6:.1f} µs |")
-    out.append(f"| normalization + all text detectors + lexicon ({findings} findings) | {n / pipe_s:,.0f} | {pipe_s / n * 1e6:.1f} µs |")
-    out.append(f"| ratio pipeline / raw scan (time) | {pipe_s / raw_s:.2f}× | |")
+    out.append("| measurement | messages/s (CPU time, one core) | per message | messages/s (wall clock) |")
+    out.append("|---|---|---|---|")
+    out.append(f"| raw Aho-Corasick scan, same terms, original text ({hits} hits) | {n / raw_s:,.0f} | {raw_s / n * 1e6:.1f} µs | {n / raw_w:,.0f} |")
+    out.append(f"| normalization + all text detectors + lexicon ({findings} findings) | {n / pipe_s:,.0f} | {pipe_s / n * 1e6:.1f} µs | {n / pipe_w:,.0f} |")
+    out.append(f"| ratio pipeline / raw scan (time) | {pipe_s / raw_s:.2f}× | | {pipe_w / raw_w:.2f}× |")
     out.append("")
     out.append(f"moderate() + evidence latency over {len(sample)} messages: p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {pmax:.2f} ms")
     return out

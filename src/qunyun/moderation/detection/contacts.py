@@ -23,7 +23,8 @@ __all__ = ["Contact", "LinkPolicy", "find_contacts", "contact_findings", "decode
 
 _O_ZERO_RE = re.compile(r"(?<=\d)o+(?=[\do]*\d)|(?<=\d)o+(?![a-z])|(?<![a-z])o+(?=\d\d)")
 _DIGIT_RUN_RE = re.compile(r"\d{5}")
-_WECHAT_GATE_RE = re.compile(r"\d|[微威薇徽维唯为胃魏嶶信芯心号泡围伟危]")
+_ANY_DIGIT_RE = re.compile(r"\d")
+_WECHAT_CJK_GATE_RE = re.compile(r"[微威薇徽维唯为胃魏嶶信芯心号泡围伟危]")
 # Chinese numerals and the homophones spammers use for digits in ids ("衣伍扒伍尔溜玲玲"):
 # one character each, so offsets are unchanged. Only contact-id patterns read this view, and
 # they need long runs after a cue, so ordinary words made of these characters do not matter.
@@ -173,43 +174,49 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
             add_compact("url", m.group(0), m.span(), "spelled")
 
     digits = compact.translate(_DIGITS)
-    if "o" in digits:  # "q373o26oo4": the letter o standing for zero inside a number
+    any_digit = _ANY_DIGIT_RE.search(digits) is not None
+    if any_digit and "o" in digits:  # "q373o26oo4": the letter o standing for zero
         digits = _O_ZERO_RE.sub(lambda m: "0" * len(m.group(0)), digits)
-    # Cheap gates first: every id below needs a run of digits or a Chinese WeChat cue.
-    has_digit = _DIGIT_RUN_RE.search(digits) is not None
-    if not has_digit and not _WECHAT_GATE_RE.search(compact):
-        return out  # ids after Latin cues need digits; without digits only Chinese cues remain
+    # Cheap gates first: ids after Latin cues ("v", "wx") need digits, QQ numbers and phones a
+    # run of five; without digits only a Chinese WeChat cue can still introduce an id.
+    has_digit = any_digit and _DIGIT_RUN_RE.search(digits) is not None
+    if _WECHAT_CJK_GATE_RE.search(compact) or (any_digit and ("v" in digits or "w" in digits)):
+        _find_wechat(digits, add_compact)
+    if not has_digit:
+        return out
+    for m in _QQ_RE.finditer(digits):
+        if _is_word_inside(digits, m.start()):
+            continue
+        add_compact("qq", m.group(1), m.span())
+    for m in _ADD_NUMBER_RE.finditer(digits):
+        if any(c.kind in ("qq", "wechat") and c.value == m.group(2) for c in out):
+            continue
+        # "加 + number" asks to be added; "电话 + number" is a hotline, weaker evidence.
+        kind = "add_number" if m.group(1) else "phone" if _CN_MOBILE_RE.fullmatch(m.group(2)) else "hotline"
+        add_compact(kind, m.group(2), m.span())
+    for m in _CN_MOBILE_RE.finditer(digits):
+        if any(c.value == m.group(1) for c in out):
+            continue
+        add_compact("phone", m.group(1), m.span(1))
+    for m in _SERVICE_RE.finditer(digits):
+        if not any(c.value == m.group(1) for c in out):
+            add_compact("hotline", m.group(1), m.span(1))
+    if not any(c.kind == "phone" for c in out):
+        for m in _INTL_PHONE_RE.finditer(folded):
+            value = re.sub(r"\D", "", m.group(1))
+            if 10 <= len(value) <= 14 and not any(c.value == value for c in out):
+                add_folded("intl_phone", value, m.span(1))
+    return out
+
+
+def _find_wechat(digits: str, add) -> None:
     for m in _WECHAT_RE.finditer(digits):
         cue = m.group(2) or ""
         if cue == "v" and m.start() > 0 and not digits[m.start() - 1].isascii():
             cue = "v after cjk"  # 加V：abc123 — a lone v glued to Chinese is a cue
         if _is_word_inside(digits, m.start()) or not _plausible_id(m.group(3), cue=cue):
             continue
-        add_compact("wechat", m.group(3), m.span())
-    if has_digit:
-        for m in _QQ_RE.finditer(digits):
-            if _is_word_inside(digits, m.start()):
-                continue
-            add_compact("qq", m.group(1), m.span())
-        for m in _ADD_NUMBER_RE.finditer(digits):
-            if any(c.kind in ("qq", "wechat") and c.value == m.group(2) for c in out):
-                continue
-            # "加 + number" asks to be added; "电话 + number" is a hotline, weaker evidence.
-            kind = "add_number" if m.group(1) else "phone" if _CN_MOBILE_RE.fullmatch(m.group(2)) else "hotline"
-            add_compact(kind, m.group(2), m.span())
-        for m in _CN_MOBILE_RE.finditer(digits):
-            if any(c.value == m.group(1) for c in out):
-                continue
-            add_compact("phone", m.group(1), m.span(1))
-        for m in _SERVICE_RE.finditer(digits):
-            if not any(c.value == m.group(1) for c in out):
-                add_compact("hotline", m.group(1), m.span(1))
-        if not any(c.kind == "phone" for c in out):
-            for m in _INTL_PHONE_RE.finditer(folded):
-                value = re.sub(r"\D", "", m.group(1))
-                if 10 <= len(value) <= 14 and not any(c.value == value for c in out):
-                    add_folded("intl_phone", value, m.span(1))
-    return out
+        add("wechat", m.group(3), m.span())
 
 
 def _plausible_id(value: str, *, cue: str) -> bool:

@@ -34,15 +34,6 @@ STARTER_DIR = Path(__file__).resolve().parent.parent / "lexicons"
 _LATIN_RE = re.compile(r"[a-z0-9 ]+")
 
 
-def _same_class(a: str, b: str) -> bool:
-    # Word boundary for Latin terms: a letter next to a letter (or digit next to digit)
-    # continues the word; a digit next to a letter does not, because the compact view glues
-    # "only $19.99, buy now" into "only1999buy now".
-    if not (a.isascii() and a.isalnum()):
-        return False
-    return a.isdigit() == b.isdigit()
-
-
 class LexiconError(ValueError):
     """A lexicon file could not be read; the message names the file and line."""
 
@@ -110,14 +101,16 @@ class Lexicon:
         key = compact(fold(term.term)).strip()
         if not key:
             return
-        whole_word = bool(_LATIN_RE.fullmatch(key))
         existing = self._auto.get(key, None)
-        entry = (term.category, term.weight, term.term, whole_word)
+        entry = (term.category, term.weight)
         if existing is None:
-            self._auto.add_word(key, (key, [entry]))
+            # Stored with the key: its length, whether it must match whole words (Latin), and
+            # whether it starts / ends with a digit (for the boundary test in scan).
+            whole_word = bool(_LATIN_RE.fullmatch(key))
+            self._auto.add_word(key, (key, len(key), whole_word, key[0].isdigit(), key[-1].isdigit(), [entry]))
             self._count += 1
         else:
-            existing[1].append(entry)
+            existing[5].append(entry)
         self._built = False
 
     def build(self) -> "Lexicon":
@@ -162,23 +155,28 @@ class Lexicon:
             self.build()
         hits: dict[str, list] = {}
         n = len(text)
-        for end_index, (key, entries) in self._auto.iter(text):
+        for end_index, (key, klen, whole_word, first_digit, last_digit, entries) in self._auto.iter(text):
             end = end_index + 1
-            start = end - len(key)
-            for category, weight, _term, whole_word in entries:
-                if whole_word and (
-                    (start > 0 and _same_class(text[start - 1], key[0]))
-                    or (end < n and _same_class(text[end], key[-1]))
-                ):
-                    continue
+            start = end - klen
+            if whole_word:
+                # A Latin term inside a longer Latin word is not a hit; a digit next to a
+                # letter is a boundary (the compact view glues "$19.99, buy" into "1999buy").
+                if start > 0:
+                    ch = text[start - 1]
+                    if ch.isascii() and ch.isalnum() and ch.isdigit() == first_digit:
+                        continue
+                if end < n:
+                    ch = text[end]
+                    if ch.isascii() and ch.isalnum() and ch.isdigit() == last_digit:
+                        continue
+            for category, weight in entries:
                 h = hits.get(category)
                 if h is None:
-                    hits[category] = h = [1.0, [], []]
-                elif key in h[2]:
-                    continue
-                h[0] *= 1.0 - weight
-                h[1].append((start, end, "lexicon:" + category))
-                h[2].append(key)
+                    hits[category] = [1.0 - weight, [(start, end, "lexicon:" + category)], [key]]
+                elif key not in h[2]:
+                    h[0] *= 1.0 - weight
+                    h[1].append((start, end, "lexicon:" + category))
+                    h[2].append(key)
         return [
             Finding(cat, 1.0 - left, "lexicon", ", ".join(keys), pending=(norm, tuple(spans)))
             for cat, (left, spans, keys) in hits.items()

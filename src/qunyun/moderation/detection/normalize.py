@@ -168,7 +168,8 @@ def fold(text: str) -> str:
 
 def compact(folded: str) -> str:
     """Step 3 on an already folded string."""
-    return _COLLAPSE_RE.sub(" ", _REMOVE_RE.sub("", folded))
+    kept = _REMOVE_RE.sub("", folded)
+    return kept if kept.isalnum() else _COLLAPSE_RE.sub(" ", kept)
 
 
 @dataclass(slots=True)
@@ -285,7 +286,11 @@ def normalize(text: str) -> Normalized:
     folded = text.translate(TABLE)
     if not folded.isascii():  # OpenCC has nothing to do on ASCII text; skip the round trip
         folded = _T2S.convert(folded)
-    return Normalized(text, folded, _COLLAPSE_RE.sub(" ", _REMOVE_RE.sub("", folded)))
+    if folded.isalnum():  # no separator at all (short Chinese messages): nothing to remove
+        return Normalized(text, folded, folded)
+    kept = _REMOVE_RE.sub("", folded)
+    # Most Chinese messages have no separator left at all: skip the second pass for them.
+    return Normalized(text, folded, kept if kept.isalnum() else _COLLAPSE_RE.sub(" ", kept))
 
 
 # --- obfuscation signals ------------------------------------------------------------------
@@ -308,12 +313,20 @@ class ObfuscationSignals:
     score: float = 0.0
 
 
+_PLAIN = ObfuscationSignals()
+
+
 def obfuscation_signals(text: str) -> ObfuscationSignals:
     """Measure evasion tricks in the original text (script mixing, invisible and spaced chars)."""
     if not text:
         return ObfuscationSignals()
     n = len(text)
     invisible = decorative = fullwidth = 0
+    if text.isascii():  # ASCII can only hide by spacing letters out ("v.x.1.2.3")
+        spans = [m.span() for m in _SPACED_ALNUM_RE.finditer(text)]
+        if not spans:
+            return _PLAIN
+        return ObfuscationSignals(spaced_runs=len(spans), spans=tuple(spans), score=0.4 * min(len(spans), 2) / 2)
     if len(text.translate(_SUSPECT_DEL)) != n:  # one pass decides whether to count at all
         invisible = n - len(text.translate(_INVISIBLE_DEL))
         decorative = n - len(text.translate(_DECOR_DEL))
