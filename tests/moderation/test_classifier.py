@@ -73,3 +73,13 @@ def test_general_scope_model_only_corroborates(tmp_path):
     assert moderate("出元宝要的", Context(model=community)).verdict != "allow"
     with pytest.raises(ValueError, match="scope"):
         train(ADS + OK, ["spam"] * len(ADS) + ["ok"] * len(OK), scope="mine")
+
+
+def test_fast_features_match_scikit_learn():
+    from qunyun.moderation.detection.classifier import _features, _vectorizer
+
+    vec = _vectorizer()
+    for text in ["加微信abc123 免费", "hello  world\tfoo", "a", "", "需要的老板滴滴" * 30, "中文 English 混合 123 ①"]:
+        x = vec.transform([text])
+        idx, val = _features(text)
+        assert dict(zip(idx.tolist(), val.tolist())) == pytest.approx({int(i): float(v) for i, v in zip(x.indices, x.data)})
