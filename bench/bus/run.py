@@ -67,7 +67,7 @@ def run_bus(events, batch: int) -> tuple[float, list[tuple]]:
     with connection.cursor() as cur:
         cur.execute("SELECT sql FROM sqlite_master WHERE tbl_name = 'qunyun_event' AND sql IS NOT NULL")
         ddl = [r[0] for r in cur.fetchall()]
-        cur.execute("SELECT community_id, group_id, type, key, at, day, member_id, actor_id, message_id, kind, "
+        cur.execute("SELECT community_id, group_id, type, key, at, day, member_id, identity_id, actor_id, message_id, kind, "
                     "text, reply_to, reply_to_member_id, mentions, channel_id, detail, source_tz, data "
                     "FROM qunyun_event ORDER BY id")
         rows = cur.fetchall()
@@ -83,9 +83,9 @@ def run_raw(ddl: list[str], rows: list[tuple], path: str) -> float:
         # Foreign keys point at tables the baseline does not have; the indexes stay.
         db.execute(statement.replace("REFERENCES", "-- REFERENCES") if "CREATE TABLE" not in statement
                    else _strip_fks(statement))
-    cols = "community_id, group_id, type, key, at, day, member_id, actor_id, message_id, kind, text, reply_to, " \
+    cols = "community_id, group_id, type, key, at, day, member_id, identity_id, actor_id, message_id, kind, text, reply_to, " \
            "reply_to_member_id, mentions, channel_id, detail, source_tz, data"
-    marks = ", ".join(["?"] * 18)
+    marks = ", ".join(["?"] * 19)
     t0 = time.perf_counter()
     db.execute("BEGIN IMMEDIATE")
     db.executemany(f"INSERT INTO qunyun_event ({cols}) VALUES ({marks})", rows)

@@ -124,3 +124,26 @@ def test_postgresql_is_selected_by_the_database_url(tmp_path, postgres_url):
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_member_merge_and_unmerge_from_the_command_line(tmp_path):
+    import json
+
+    assert qunyun("community", "create", "tea", "--name", "T", home=tmp_path).returncode == 0
+    lines = [{"type": "message", "chat": "fake:a", "event_id": str(i), "at": f"2026-01-0{i}T10:00:00Z",
+              "author": {"id": f"fake:u{i}", "name": f"user{i}"}, "text": "hi"} for i in (1, 2)]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps(line) for line in lines))
+    imported = qunyun("import", "jsonl", str(events), "--community", "tea", home=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    merged = qunyun("member", "merge", "fake:u2", "fake:u1", "--community", "tea", home=tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    assert "merge #1: user2" in merged.stdout and "qunyun member unmerge 1 --community tea" in merged.stdout
+    assert "active" in qunyun("member", "merges", "--community", "tea", home=tmp_path).stdout
+    # fake:u2 is now an account of the merged member.
+    assert_one_line_error(qunyun("member", "merge", "fake:u2", "fake:u1", "--community", "tea", home=tmp_path),
+                          "into itself")
+    assert_one_line_error(qunyun("member", "merge", "fake:nobody", "fake:u1", "--community", "tea", home=tmp_path),
+                          "no member 'fake:nobody'")
+    undone = qunyun("member", "unmerge", "1", "--community", "tea", home=tmp_path)
+    assert undone.returncode == 0 and "two members again" in undone.stdout

@@ -32,11 +32,11 @@ from qunyun.core.timeutil import UTC, zone
 from .context import CommunityInfo, GroupInfo, MemberInfo
 
 EVENT_COLUMNS = (
-    "community_id", "group_id", "type", "key", "at", "day", "member_id", "actor_id", "message_id",
-    "kind", "text", "reply_to", "reply_to_member_id", "mentions", "channel_id", "detail",
+    "community_id", "group_id", "type", "key", "at", "day", "member_id", "identity_id", "actor_id",
+    "message_id", "kind", "text", "reply_to", "reply_to_member_id", "mentions", "channel_id", "detail",
     "source_tz", "data",
 )
-_ROWS_PER_INSERT = 400  # 18 columns × 400 rows stays under SQLite's 32,766 parameters
+_ROWS_PER_INSERT = 400  # 19 columns × 400 rows stays under SQLite's 32,766 parameters
 
 
 @dataclass(slots=True)
@@ -86,6 +86,7 @@ class EventStore:
         self._accounts: dict[str, _Account] = {}
         self._channels_by_link: dict[str, tuple[int, str]] | None = None
         self._channels_by_code: dict[str, tuple[int, str]] | None = None
+        self._identity_version = community.identity_version
         self._sqlite = connection.vendor == "sqlite"
         if self._sqlite:
             # Django stores SQLite datetimes as naive UTC text; events are already UTC, so
@@ -102,6 +103,17 @@ class EventStore:
         self._groups.clear()
         self._accounts.clear()
         self._channels_by_link = self._channels_by_code = None
+
+    def _check_identity_version(self) -> None:
+        """Drop the account cache if a merge moved identities since it was filled.
+
+        One primary-key read per batch; it keeps a long-running bot from writing a merged
+        account's new messages to the member it was merged away from.
+        """
+        version = Community.objects.filter(pk=self.community.pk).values_list("identity_version", flat=True).first()
+        if version is not None and version != self._identity_version:
+            self._accounts.clear()
+            self._identity_version = version
 
     # ----------------------------------------------------------------- resolution
 
@@ -244,6 +256,7 @@ class EventStore:
         if not batch:
             return []
         group_of = {chat: self.group(chat) for chat in {e.chat for e in batch}}
+        self._check_identity_version()
         new_accounts = self._resolve_accounts(batch)
         self._track_names(batch)
         reply_authors = self._reply_authors(batch, group_of)
@@ -257,7 +270,11 @@ class EventStore:
         for event in batch:
             group = group_of[event.chat]
             subject = event.subject
-            member_id = accounts[subject.id].member_id if subject is not None else None
+            if subject is not None:
+                known = accounts[subject.id]
+                member_id, identity_id = known.member_id, known.identity_id
+            else:
+                member_id = identity_id = None
             local = event.at.astimezone(tz)
             message_id = kind = text = reply_to = detail = ""
             actor_id = None
@@ -310,7 +327,7 @@ class EventStore:
                 data = dict(data or {})
                 data["raw"] = event.raw
             rows.append((
-                cid, group.id, etype, event.key, dt(event.at), date_(local.date()), member_id, actor_id,
+                cid, group.id, etype, event.key, dt(event.at), date_(local.date()), member_id, identity_id, actor_id,
                 message_id, kind, text, reply_to, reply_member,
                 js(mentions) if mentions else None, channel[0] if channel else None, detail,
                 event.source_tz or "", js(data) if data is not None else None,

@@ -25,6 +25,79 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=cmd_list)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
+    m = sub.add_parser("member", help="merge members who are one person, or undo a merge")
+    msub = m.add_subparsers(dest="member_command", metavar="ACTION")
+    merge = msub.add_parser("merge", help="fold SOURCE into TARGET (member ids or account ids like telegram:user1)")
+    merge.add_argument("source")
+    merge.add_argument("target")
+    merge.add_argument("--community", required=True)
+    merge.set_defaults(func=cmd_member_merge)
+    undo = msub.add_parser("unmerge", help="undo a merge by its number")
+    undo.add_argument("merge_id", type=int)
+    undo.add_argument("--community", required=True)
+    undo.set_defaults(func=cmd_member_unmerge)
+    ls_merges = msub.add_parser("merges", help="list merges")
+    ls_merges.add_argument("--community", required=True)
+    ls_merges.set_defaults(func=cmd_member_merges)
+    m.set_defaults(func=lambda args: (m.print_help(), 2)[1])
+
+
+def _member(community, ref: str):
+    """A member by its number or by one of its account ids."""
+    from qunyun.communities.models import Identity, Member
+
+    if ref.isdigit():
+        member = Member.objects.filter(community=community, pk=int(ref)).first()
+    else:
+        identity = Identity.objects.filter(community=community, account_id=ref).select_related("member").first()
+        member = identity.member if identity else None
+    if member is None:
+        raise UserError(f"no member {ref!r} in {community.slug} (give a member number or an account id)", exit_code=2)
+    return member
+
+
+def cmd_member_merge(args: argparse.Namespace) -> int:
+    from .bootstrap import django_ready
+
+    django_ready()
+    from qunyun.communities.merging import member_merge
+
+    community = get_community(args.community)
+    source, target = _member(community, args.source), _member(community, args.target)
+    merge = member_merge(source=source, target=target, merged_by="cli")
+    print(f"merge #{merge.pk}: {source} (#{source.pk}) is now part of {target} (#{target.pk}); "
+          f"undo with: qunyun member unmerge {merge.pk} --community {community.slug}")
+    return 0
+
+
+def cmd_member_unmerge(args: argparse.Namespace) -> int:
+    from .bootstrap import django_ready
+
+    django_ready()
+    from qunyun.communities.merging import member_unmerge
+    from qunyun.communities.models import MemberMerge
+
+    community = get_community(args.community)
+    merge = MemberMerge.objects.filter(community=community, pk=args.merge_id).first()
+    if merge is None:
+        raise UserError(f"no merge #{args.merge_id} in {community.slug}", exit_code=2)
+    member_unmerge(merge=merge)
+    print(f"merge #{merge.pk} undone: {merge.source} and {merge.target} are two members again")
+    return 0
+
+
+def cmd_member_merges(args: argparse.Namespace) -> int:
+    from .bootstrap import django_ready
+
+    django_ready()
+    from qunyun.communities.models import MemberMerge
+
+    community = get_community(args.community)
+    for merge in MemberMerge.objects.filter(community=community).select_related("source", "target"):
+        state = f"undone {merge.undone_at:%Y-%m-%d}" if merge.undone_at else "active"
+        print(f"#{merge.pk}\t{merge.source} → {merge.target}\t{merge.created_at:%Y-%m-%d}\t{state}")
+    return 0
+
 
 def cmd_create(args: argparse.Namespace) -> int:
     from .bootstrap import django_ready

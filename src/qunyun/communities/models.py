@@ -28,6 +28,9 @@ class Community(models.Model):
         _("dry run"), default=False, help_text=_("Record decisions without executing them.")
     )
     settings = models.JSONField(_("settings"), default=dict, blank=True)
+    identity_version = models.IntegerField(
+        default=0, help_text="Bumped when identities move between members (a merge), so running "
+        "stores drop their cached account → member map.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -201,6 +204,9 @@ class Event(models.Model):
     at = models.DateTimeField()
     day = models.DateField(help_text="Day in the community's time zone.")
     member = models.ForeignKey(Member, null=True, on_delete=models.CASCADE, related_name="events")
+    identity = models.ForeignKey(
+        "Identity", null=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+        help_text="The account behind ``member``: what lets a merge of members be undone.")
     actor = models.ForeignKey(Member, null=True, on_delete=models.SET_NULL, related_name="+")
     message_id = models.CharField(max_length=128, blank=True)
     kind = models.CharField(max_length=16, blank=True)
@@ -222,3 +228,26 @@ class Event(models.Model):
             models.Index(fields=["group", "message_id"], name="event_group_message"),
             models.Index(fields=["member", "at"], name="event_member_at"),
         ]
+
+
+class MemberMerge(models.Model):
+    """Two members found to be one person: ``source`` folded into ``target``, reversibly.
+
+    What moved is recorded (identities, and the events whose inviter/remover or mentions named
+    the source), so :func:`~qunyun.communities.merging.member_unmerge` can put it back.
+    """
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="merges")
+    source = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="merges_out")
+    target = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="merges_in")
+    identities = models.JSONField(default=list)
+    actor_events = models.JSONField(default=list)
+    mention_events = models.JSONField(default=list)
+    target_before = models.JSONField(default=dict, help_text="The target's channel and first sighting before.")
+    merged_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "qunyun_member_merge"
+        ordering = ["-created_at"]
