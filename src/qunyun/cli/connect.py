@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--secret", metavar="S", help="webhook secret token (A-Z a-z 0-9 _ -); generated if omitted")
     t.add_argument("--api-base", metavar="URL", default="https://api.telegram.org",
                    help="Bot API server (default https://api.telegram.org; a local Bot API server works too)")
+    t.add_argument("--member-updates", choices=("chat_member", "messages"), default="chat_member",
+                   help="where joins and leaves are read from: chat_member updates (the bot is an administrator; "
+                        "carries the invite link) or the service messages")
     t.set_defaults(func=cmd_telegram)
 
     o = psub.add_parser("onebot", help="a QQ bot through OneBot v11 (NapCat, Lagrange…)")
@@ -110,7 +113,7 @@ def cmd_matrix(args) -> int:
 def cmd_telegram(args) -> int:
     if not args.token.startswith("env:") and not _TELEGRAM_TOKEN.match(args.token):
         raise UserError("--token: this is not a bot token as @BotFather gives it (digits:letters)", exit_code=2)
-    settings = {"api_base": _check_url(args.api_base, "--api-base")}
+    settings = {"api_base": _check_url(args.api_base, "--api-base"), "member_updates": args.member_updates}
     secret = args.secret
     if args.webhook_url:
         settings["mode"] = "webhook"

@@ -1,8 +1,14 @@
-"""Live events into the runtime: one cached :class:`~qunyun.bus.runtime.Runtime` per community.
+"""Live events into the runtime: one cached :class:`~qunyun.bus.runtime.Runtime` per community,
+fed by one writer thread per community that commits whatever has arrived together (group commit).
 
-Every connector and webhook calls :func:`ingest_events`. Before storing, joins are attributed
-to a channel when the platform gives no channel of its own: a per-group channel link of the
-channel's routes (活码), or the joiner's recent visit to the channel's /j/ page (Matrix).
+Every connector and webhook calls :func:`ingest_events` (or :func:`ingest_submit` to not wait).
+Events that arrive while a batch is being written go into the next batch, so under load one
+transaction carries many events and a busy group costs a few commits per second instead of one
+per event. Each caller still learns what became of its own events (stored or duplicates).
+
+Before storing, joins are attributed to a channel when the platform gives no channel of its
+own: a per-group channel link of the channel's routes (活码), or the joiner's recent visit to
+the channel's /j/ page (Matrix).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from concurrent.futures import Future
 
 from django.db import close_old_connections
 
@@ -63,19 +70,114 @@ def attribute_join(community_id: int, event: ev.MemberJoined) -> ev.MemberJoined
     return dataclasses.replace(event, channel=code) if code else event
 
 
+#: At most this many events go into one transaction.
+MAX_BATCH = 2000
+
+
+class _Writer:
+    """The one thread that writes a community's live events, a batch at a time."""
+
+    def __init__(self, community_id: int) -> None:
+        self.community_id = community_id
+        self.queue: list[tuple[list[ev.Event], dict[str, str], int | None, Future]] = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name=f"qunyun-ingest-{community_id}", daemon=True)
+        self.thread.start()
+
+    def submit(self, events: list[ev.Event], group_names: dict[str, str], connection_id: int | None) -> Future:
+        future: Future = Future()
+        with self.cond:
+            self.queue.append((events, group_names, connection_id, future))
+            self.cond.notify()
+        return future
+
+    def _take(self):
+        with self.cond:
+            while not self.queue:
+                self.cond.wait()
+            taken, size = [], 0
+            while self.queue and (not taken or size + len(self.queue[0][0]) <= MAX_BATCH):
+                item = self.queue.pop(0)
+                taken.append(item)
+                size += len(item[0])
+            return taken
+
+    def _run(self) -> None:  # pragma: no cover - exercised through ingest_events
+        while True:
+            taken = self._take()
+            try:
+                results = self._write(taken)
+            except BaseException as exc:  # every caller of the batch learns it failed
+                for *_rest, future in taken:
+                    future.set_exception(exc)
+                continue
+            for (_e, _n, _c, future), result in zip(taken, results):
+                future.set_result(result)
+
+    def _write(self, taken) -> list[IngestResult]:
+        close_old_connections()
+        runtime = runtime_for(self.community_id)
+        everything: list[ev.Event] = []
+        for events, names, _conn, _future in taken:
+            runtime.store.group_names.update(names)
+            everything.extend(events)
+        stored_keys: set[str] = set()
+        original = runtime.store.store
+
+        def store_and_note(batch):
+            stored = original(batch)
+            stored_keys.update(item.event.key for item in stored)
+            return stored
+        runtime.store.store = store_and_note
+        try:
+            total = runtime.ingest(everything, batch_size=MAX_BATCH)
+        finally:
+            del runtime.store.store
+        results = []
+        claimed: set[str] = set()
+        for events, _names, _conn, _future in taken:
+            result = IngestResult(received=len(events))
+            for event in events:
+                if event.key in stored_keys and event.key not in claimed:
+                    claimed.add(event.key)
+                    result.stored += 1
+                    result.by_type[event.type] = result.by_type.get(event.type, 0) + 1
+            result.duplicates = result.received - result.stored
+            results.append(result)
+        if results:
+            results[0].decisions = total.decisions  # decisions are per batch, not per caller
+        touched = {conn for _e, _n, conn, _f in taken if conn is not None}
+        if touched:
+            from .services import connection_touch
+
+            for connection_id in touched:
+                connection_touch(connection_id=connection_id)
+        return results
+
+
+_writers: dict[int, _Writer] = {}
+_writers_lock = threading.Lock()
+
+
+def _writer(community_id: int) -> _Writer:
+    with _writers_lock:
+        writer = _writers.get(community_id)
+        if writer is None:
+            writer = _writers[community_id] = _Writer(community_id)
+        return writer
+
+
+def ingest_submit(community_id: int, events: list[ev.Event], *, group_names: dict[str, str] | None = None,
+                  connection_id: int | None = None) -> Future:
+    """Queue live events of one community for the next batch; the future gives an
+    :class:`IngestResult` for these events once they are committed."""
+    events = [attribute_join(community_id, e) if isinstance(e, ev.MemberJoined) else e for e in events]
+    return _writer(community_id).submit(events, dict(group_names or {}), connection_id)
+
+
 def ingest_events(community_id: int, events: list[ev.Event], *, group_names: dict[str, str] | None = None,
                   connection_id: int | None = None) -> IngestResult:
-    """Store and handle live events of one community (from any thread)."""
+    """Store and handle live events of one community (from any thread); returns once committed."""
     if not events:
         return IngestResult()
-    close_old_connections()
-    runtime = runtime_for(community_id)
-    if group_names:
-        runtime.store.group_names.update(group_names)
-    events = [attribute_join(community_id, e) if isinstance(e, ev.MemberJoined) else e for e in events]
-    result = runtime.ingest(events)
-    if connection_id is not None:
-        from .services import connection_touch
-
-        connection_touch(connection_id=connection_id)
-    return result
+    return ingest_submit(community_id, events, group_names=group_names, connection_id=connection_id).result()
