@@ -109,15 +109,35 @@ class LinkPolicy:
         return "plain"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Contact:
-    """A contact id or link found in a message; ``start``/``end`` are ORIGINAL offsets."""
+    """A contact id or link found in a message.
 
-    kind: str  # phone | wechat | qq | email | url | qr
+    ``span`` is in the ``view`` (``compact`` or ``folded``) of the normalized message;
+    :attr:`start` / :attr:`end` give ORIGINAL offsets, mapped on first use.
+    """
+
+    kind: str  # wechat | qq | add_number | phone | hotline | intl_phone | email | url
     value: str
-    start: int
-    end: int
+    span: tuple[int, int]
+    view: str = "compact"
     detail: str = ""  # for URLs: allowed | denied | shortener | plain | spelled
+    norm: Normalized | None = field(default=None, repr=False, compare=False)
+
+    def _original(self) -> tuple[int, int]:
+        if self.norm is None:
+            return self.span
+        if self.view == "folded":
+            return self.norm.original_span_folded(*self.span)
+        return self.norm.original_span(*self.span)
+
+    @property
+    def start(self) -> int:
+        return self._original()[0]
+
+    @property
+    def end(self) -> int:
+        return self._original()[1]
 
 
 _KIND_WEIGHT = {
@@ -142,18 +162,14 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
     folded = norm.folded
 
     def add_compact(kind: str, value: str, span: tuple[int, int], detail: str = "") -> None:
-        if (kind, value) in seen:
-            return
-        seen.add((kind, value))
-        s, e = norm.original_span(*span)
-        out.append(Contact(kind, value, s, e, detail))
+        if (kind, value) not in seen:
+            seen.add((kind, value))
+            out.append(Contact(kind, value, span, "compact", detail, norm))
 
     def add_folded(kind: str, value: str, span: tuple[int, int], detail: str = "") -> None:
-        if (kind, value) in seen:
-            return
-        seen.add((kind, value))
-        s, e = norm.original_span_folded(*span)
-        out.append(Contact(kind, value, s, e, detail))
+        if (kind, value) not in seen:
+            seen.add((kind, value))
+            out.append(Contact(kind, value, span, "folded", detail, norm))
 
     # URLs and e-mail first, on the folded view where dots and slashes survive.
     if "@" in folded:
@@ -166,9 +182,12 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
                 continue  # the domain of an e-mail address
             host = _host(url)
             span = (m.start(), m.start() + len(url))
-            s, e = norm.original_span_folded(*span)
-            # Report the link as written: paths of shortened links are case-sensitive.
-            add_folded("url", norm.original[s:e] if norm.original[s:e].isascii() else url, span, links.classify(host))
+            if url != norm.original[span[0] : span[1]]:
+                # Report the link as written: paths of shortened links are case-sensitive.
+                s, e = norm.original_span_folded(*span)
+                if norm.original[s:e].isascii():
+                    url = norm.original[s:e]
+            add_folded("url", url, span, links.classify(host))
     if "点" in compact or "dot" in compact:
         for m in _SPELLED_URL_RE.finditer(compact):
             add_compact("url", m.group(0), m.span(), "spelled")
@@ -249,7 +268,7 @@ def _host(url: str) -> str:
 _DEFAULT_LINKS = LinkPolicy()
 
 
-def contact_findings(contacts: Iterable[Contact], original: str) -> list[Finding]:
+def contact_findings(contacts: Iterable[Contact], original: str = "") -> list[Finding]:
     """Turn contacts into spam findings (weights above; documented in docs/moderation.md)."""
     out: list[Finding] = []
     for c in contacts:
@@ -261,8 +280,12 @@ def contact_findings(contacts: Iterable[Contact], original: str) -> list[Finding
             category = "spam"
         if weight <= 0:
             continue
-        ev = Evidence(c.start, c.end, original[c.start : c.end], f"{c.kind}{':' + c.detail if c.detail else ''}")
-        out.append(Finding(category, weight, f"contacts.{c.kind}", f"{c.kind} {c.detail}".strip(), (ev,)))
+        note = f"{c.kind}:{c.detail}" if c.detail else c.kind
+        reason = f"{c.kind} {c.detail}".strip()
+        if c.norm is None:
+            out.append(Finding(category, weight, f"contacts.{c.kind}", reason, (Evidence(*c.span, original[slice(*c.span)], note),)))
+        else:  # offsets are mapped only if the evidence is shown
+            out.append(Finding(category, weight, f"contacts.{c.kind}", reason, pending=(c.norm, ((*c.span, note, c.view),))))
     return out
 
 

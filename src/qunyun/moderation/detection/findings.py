@@ -33,7 +33,7 @@ class Finding:
     reason: str = ""
     evidence: tuple[Evidence, ...] = field(default=())
     #: Evidence not yet mapped to original offsets: ``(normalized, ((start, end, note), …))``
-    #: in compact-text coordinates. Mapping costs more than detecting, and most findings of
+    #: in compact-text coordinates (a fourth item ``"folded"`` means folded-text ones). Mapping costs more than detecting, and most findings of
     #: a clean message are never shown, so it is done on demand by :meth:`resolved`.
     pending: Any = field(default=None, compare=False, repr=False)
 
@@ -43,8 +43,11 @@ class Finding:
             return self
         norm, spans = self.pending
         extra = []
-        for start, end, note in spans:
-            s, e = norm.original_span(start, end)
+        for start, end, note, *view in spans:
+            if view and view[0] == "folded":
+                s, e = norm.original_span_folded(start, end)
+            else:
+                s, e = norm.original_span(start, end)
             extra.append(Evidence(s, e, norm.original[s:e], note))
         return replace(self, evidence=self.evidence + tuple(extra), pending=None)
 

@@ -51,8 +51,8 @@ _OFFER_RE = re.compile(
     # (sales words that are also lexicon terms — 出售, 代理, 兼职 … — are left to the lexicon,
     # so one word is not counted twice)
     r"(?:便宜|大量|长期|诚招|专业|包过|代做|代写|代发)"
-    r"|(?:出|卖|收)[^,，。!！?？]{0,4}\d|1比\d|\d+比\d|\d[:=]\d{3,}"
 )
+_OFFER_NUM_RE = re.compile(r"(?:出|卖|收)[^,，。!！?？\d]{0,4}\d|\d比\d|\d[:=]\d{3,}")
 # Real money for virtual goods, the signature of game-currency sellers: "1元八万钻",
 # "50元=10万钻", "30=50w", "1比400".
 _RMT_RE = re.compile(
@@ -191,10 +191,11 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
         m = _CTA_RE.search(c)
         if m:
             findings.append(_shape("spam", 0.45, "shape.call_to_action", "asks to be contacted", norm, m.span()))
-    if not ascii_only or has_digit:
-        m = _OFFER_RE.search(c)
-        if m:
-            findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
+    m = _OFFER_RE.search(c) if not ascii_only else None
+    if m is None and has_digit:
+        m = _OFFER_NUM_RE.search(c)
+    if m:
+        findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
     if has_digit:
         m = _RMT_RE.search(c)
         if m:
