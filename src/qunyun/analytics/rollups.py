@@ -62,6 +62,22 @@ def message_has_link(kind: str, text: str) -> bool:
 
 # ----------------------------------------------------------------- incremental
 
+_ROWS_PER_STATEMENT = 400  # × at most 8 columns stays under SQLite's 32,766 parameters
+
+
+def _upsert(cursor, head: str, width: int, rows: list[tuple], tail: str) -> None:
+    """``head VALUES (…), (…), … tail`` in chunks: one round trip per chunk, not per row.
+
+    (``executemany`` is a statement per row on PostgreSQL; a live batch of a few events then
+    costs a round trip for each rollup row it touches.)
+    """
+    one = "(" + ", ".join(["%s"] * width) + ")"
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start:start + _ROWS_PER_STATEMENT]
+        cursor.execute(f"{head} VALUES {', '.join([one] * len(chunk))} {tail}",
+                       [value for row in chunk for value in row])
+
+
 
 def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
     """Add newly stored events to the analytics-owned rollups (called inside the store's transaction).
@@ -138,21 +154,21 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
     d = connection.ops.adapt_datefield_value
     with connection.cursor() as cursor:
         if hours:
-            cursor.executemany(
-                "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, reactions) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (group_id, member_id, day, hour) DO UPDATE SET "
+            _upsert(
+                cursor, "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, "
+                "reactions)", 7, [(cid, g, m, d(day), hour, *v) for (g, m, day, hour), v in hours.items()],
+                "ON CONFLICT (group_id, member_id, day, hour) DO UPDATE SET "
                 "messages = qunyun_member_hour.messages + excluded.messages, "
                 "reactions = qunyun_member_hour.reactions + excluded.reactions",
-                [(cid, g, m, d(day), hour, *v) for (g, m, day, hour), v in hours.items()],
             )
         for table, column, rows in (("qunyun_member_week", "week", weeks), ("qunyun_member_month", "month", months)):
             if rows:
-                cursor.executemany(
-                    f"INSERT INTO {table} (community_id, member_id, {column}, messages, reactions) "
-                    f"VALUES (%s, %s, %s, %s, %s) ON CONFLICT (member_id, {column}) DO UPDATE SET "
+                _upsert(
+                    cursor, f"INSERT INTO {table} (community_id, member_id, {column}, messages, reactions)", 5,
+                    [(cid, m, d(start), *v) for (m, start), v in rows.items()],
+                    f"ON CONFLICT (member_id, {column}) DO UPDATE SET "
                     f"messages = {table}.messages + excluded.messages, "
                     f"reactions = {table}.reactions + excluded.reactions",
-                    [(cid, m, d(start), *v) for (m, start), v in rows.items()],
                 )
         if stats:
             t = "qunyun_member_stats"
@@ -163,21 +179,21 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
             def latest(col: str) -> str:
                 return f"{col} = COALESCE(CASE WHEN excluded.{col} > {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, excluded.{col})"
 
-            cursor.executemany(
-                f"INSERT INTO {t} (community_id, member_id, first_active_day, last_active_day, first_message_day, "
-                "last_message_day, first_join_day, messages) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            _upsert(
+                cursor, f"INSERT INTO {t} (community_id, member_id, first_active_day, last_active_day, "
+                "first_message_day, last_message_day, first_join_day, messages)", 8,
+                [(cid, m, *(d(x) if x is not None else None for x in v[:5]), v[5]) for m, v in stats.items()],
                 f"ON CONFLICT (member_id) DO UPDATE SET {earliest('first_active_day')}, {latest('last_active_day')}, "
                 f"{earliest('first_message_day')}, {latest('last_message_day')}, {earliest('first_join_day')}, "
                 f"messages = {t}.messages + excluded.messages",
-                [(cid, m, *(d(x) if x is not None else None for x in v[:5]), v[5]) for m, v in stats.items()],
             )
         if funnel:
-            cursor.executemany(
-                "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites) "
-                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (member_id, day) DO UPDATE SET "
+            _upsert(
+                cursor, "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites)", 5,
+                [(cid, m, d(day), *v) for (m, day), v in funnel.items()],
+                "ON CONFLICT (member_id, day) DO UPDATE SET "
                 "payments = qunyun_funnel_day.payments + excluded.payments, "
                 "invites = qunyun_funnel_day.invites + excluded.invites",
-                [(cid, m, d(day), *v) for (m, day), v in funnel.items()],
             )
         if edges:
             targets = sorted({t for (_g, _d, _s, t) in edges})
@@ -190,25 +206,28 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
             rows = [(cid, g, d(day), source, target, *v) for (g, day, source, target), v in edges.items()
                     if target not in bots]
             if rows:
-                cursor.executemany(
-                    "INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, replies, "
-                    "mentions) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (group_id, day, source_id, target_id) "
+                _upsert(
+                    cursor, "INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, "
+                    "replies, mentions)", 7, rows,
+                    "ON CONFLICT (group_id, day, source_id, target_id) "
                     "DO UPDATE SET replies = qunyun_reply_edge_day.replies + excluded.replies, "
                     "mentions = qunyun_reply_edge_day.mentions + excluded.mentions",
-                    rows,
                 )
         if talk_days:
-            stale = {(g, day + timedelta(days=shift)) for g, day in talk_days for shift in (-1, 0, 1)}
-            cursor.executemany("DELETE FROM qunyun_talk_day WHERE group_id = %s AND day = %s",
-                               [(g, d(day)) for g, day in stale])
+            stale: dict[int, set] = defaultdict(set)
+            for g, day in talk_days:
+                stale[g].update(d(day + timedelta(days=shift)) for shift in (-1, 0, 1))
+            for g, stale_days in stale.items():
+                cursor.execute(f"DELETE FROM qunyun_talk_day WHERE group_id = %s AND day IN "
+                               f"({', '.join(['%s'] * len(stale_days))})", [g, *sorted(stale_days)])
         if mix:
-            cursor.executemany(
-                "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (group_id, day) DO UPDATE SET "
+            _upsert(
+                cursor, "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted)", 6,
+                [(cid, g, d(day), *v) for (g, day), v in mix.items()],
+                "ON CONFLICT (group_id, day) DO UPDATE SET "
                 "water = qunyun_group_day_mix.water + excluded.water, "
                 "links = qunyun_group_day_mix.links + excluded.links, "
                 "deleted = qunyun_group_day_mix.deleted + excluded.deleted",
-                [(cid, g, d(day), *v) for (g, day), v in mix.items()],
             )
 
 
@@ -230,8 +249,11 @@ def rollups_rebuild(community) -> dict[str, float]:
 
     with transaction.atomic(), connection.cursor() as cursor:
         started = time.perf_counter()
+        if sql.is_postgres():  # no deferred foreign-key checks left pending: indexes can be dropped
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        recreate: list[str] = []
         for table in ROLLUP_TABLES:
-            cursor.execute(f"DELETE FROM {table} WHERE community_id = %s", [cid])
+            recreate.extend(_clear(cursor, table, cid))
         timings["delete"] = time.perf_counter() - started
         cursor.execute("SELECT MIN(at), MAX(at) FROM qunyun_event WHERE community_id = %s", [cid])
         first, last = cursor.fetchone()
@@ -352,8 +374,48 @@ def rollups_rebuild(community) -> dict[str, float]:
             "WHERE a.is_bot = %s AND t.is_bot = %s GROUP BY u.group_id, u.day, u.source, u.target"
         ), [cid, cid, cid, False, False])
         cursor.execute("DROP TABLE qunyun_tmp_activity")
+        started = time.perf_counter()
+        for statement in recreate:
+            cursor.execute(statement)
+        timings["indexes"] = time.perf_counter() - started
     log.info("rollups of %s rebuilt in %.1f s", community.slug, sum(timings.values()))
     return timings
+
+
+def _clear(cursor, table: str, cid: int) -> list[str]:
+    """Delete the community's rows of a rollup table; returns statements to run once it is refilled.
+
+    When the community is the only one in the table (the usual installation), the table is
+    emptied at once and its secondary indexes are dropped, to be built again after the refill:
+    filling an unindexed table and then indexing it is many times faster than keeping several
+    indexes up to date row by row. Otherwise the community's rows are deleted one by one.
+    """
+    cursor.execute(f"SELECT 1 FROM {table} WHERE community_id <> %s LIMIT 1", [cid])
+    if cursor.fetchone() is not None:
+        cursor.execute(f"DELETE FROM {table} WHERE community_id = %s", [cid])
+        return []
+    if sql.is_postgres():
+        cursor.execute(f"TRUNCATE {table}")
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE conrelid = %s::regclass AND contype = 'u'", [table])
+        constraints = cursor.fetchall()
+        cursor.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND NOT EXISTS "
+                       "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.conrelid = %s::regclass)",
+                       [table, table])
+        indexes = cursor.fetchall()
+        for name, _definition in constraints:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        return ([f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
+                + [definition for _name, definition in indexes])
+    cursor.execute("DELETE FROM " + table)  # no WHERE: SQLite empties the table in one step
+    cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+                   [table])
+    indexes = cursor.fetchall()
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return [definition for _name, definition in indexes]
 
 
 def _as_datetime(value: Any) -> datetime:
