@@ -14,7 +14,6 @@ is due, the member's earlier penalties (one query). Decisions go through the out
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,8 +26,6 @@ from .decisions import RecordAppeal
 from .detection.verdict import ALLOW, BLOCK, REVIEW, Message, Verdict, moderate
 from .ladder import PriorPenalty
 from .policy import Action
-
-log = logging.getLogger(__name__)
 
 APPEAL_RE = re.compile(r"^\s*(?:/appeal(?:@\w+)?|申诉|申訴)\s*[#＃]?\s*(\d{1,9})\s*[:：,，]?\s*(.*)$", re.S | re.I)
 """``/appeal 12 text`` (Telegram style, ``/appeal@bot`` too) or ``申诉 12 理由``."""

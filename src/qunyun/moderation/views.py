@@ -85,7 +85,7 @@ def case_detail(request, slug, number: int):
     case = selectors.case_get(community=community, number=number)
     if case is None:
         raise Http404("no such case")
-    penalty = getattr(case, "penalty", None) if hasattr(case, "penalty") else None
+    penalty = getattr(case, "penalty", None)  # the reverse one-to-one raises when there is none
     return _render(request, community, "moderation/case.html", {
         "case": _case_view(case), "penalty": penalty, "appeals": list(case.appeals.order_by("-created_at")),
         "others": selectors.case_history_of_member(community=community, member_id=case.member_id, exclude=case.pk),
