@@ -94,6 +94,37 @@ def build(members: int, messages: int, say) -> None:
     community.save(update_fields=["settings"])
 
 
+def inflate_member_days(target_rows: int, say) -> None:
+    """Stress variant (SQLite only): copy member-day rows onto neighbouring days until the rollup
+    holds ``target_rows`` rows — the volume a 10,000,000-event history leaves there — so that the
+    queries that grow with the history (30-day sums, 7-day distinct counts) are timed at that size.
+    The figures shown are then not the simulation's any more; only the timings matter."""
+    from django.db import connection, transaction
+
+    from qunyun.communities.models import Community
+
+    community = Community.objects.get(slug=SLUG)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM qunyun_member_day WHERE community_id = %s", [community.pk])
+        rows = cursor.fetchone()[0]
+        cursor.execute("SELECT MAX(day) FROM qunyun_member_day WHERE community_id = %s", [community.pk])
+        last_day = str(cursor.fetchone()[0])
+        shift = 0
+        while rows < target_rows and shift < 60:
+            shift += 1
+            with transaction.atomic():
+                cursor.execute(
+                    "INSERT INTO qunyun_member_day (community_id, group_id, member_id, day, messages, reactions, "
+                    "replies, mentions) SELECT community_id, group_id, member_id, date(day, %s), messages, reactions, "
+                    "replies, mentions FROM qunyun_member_day WHERE community_id = %s AND day <= date(%s, %s) "
+                    "ORDER BY member_id, day LIMIT %s ON CONFLICT DO NOTHING",
+                    [f"+{shift} day", community.pk, last_day, f"-{shift} day",
+                     target_rows - rows])
+            cursor.execute("SELECT COUNT(*) FROM qunyun_member_day WHERE community_id = %s", [community.pk])
+            rows = cursor.fetchone()[0]
+    say(f"member-day rollup inflated to {rows:,} rows (stress variant)")
+
+
 def timed(fn, repeat: int) -> float:
     fn()  # warm the caches once, as a console in use would be
     runs = []
@@ -208,12 +239,28 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", default="", help="default: a SQLite file in bench/out/")
+    parser.add_argument("--inflate-member-days", type=int, default=0, metavar="ROWS",
+                        help="stress variant on a copy of the SQLite database: grow the member-day rollup to ROWS")
     parser.add_argument("--community", default="",
                         help="measure this existing community instead of building one (no build step)")
     args = parser.parse_args()
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    url = args.database_url or f"sqlite:///{out}/console-{args.members}-{args.messages}.sqlite3"
+    db = out / f"console-{args.members}-{args.messages}.sqlite3"
+    if args.inflate_member_days:
+        if not db.exists():
+            raise SystemExit(f"build {db.name} first (run without --inflate-member-days)")
+        import shutil
+
+        copy = out / f"console-{args.members}-{args.messages}-stress{args.inflate_member_days}.sqlite3"
+        if not copy.exists():
+            import sqlite3
+
+            with sqlite3.connect(db) as conn:  # fold the write-ahead log into the file first
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            shutil.copyfile(db, copy)
+        db = copy
+    url = args.database_url or f"sqlite:///{db}"
     setup(url, out / "console-home")
 
     def say(line: str) -> None:
@@ -223,6 +270,8 @@ def main() -> int:
         measure(args.repeat, say, slug=args.community)
     else:
         build(args.members, args.messages, say)
+        if args.inflate_member_days:
+            inflate_member_days(args.inflate_member_days, say)
         measure(args.repeat, say)
     return 0
 

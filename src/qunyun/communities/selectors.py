@@ -407,7 +407,9 @@ def member_rows(ids: Sequence[int], *, today: date, days: int = 30) -> list[Memb
     ids = list(ids)
     if not ids:
         return []
-    members = Member.objects.select_related("channel").in_bulk(ids)
+    # Plain tuples, not model instances: an export builds hundreds of thousands of rows.
+    members = {row[0]: row for row in Member.objects.filter(pk__in=ids).values_list(
+        "pk", "display_name", "is_bot", "first_seen_at", "channel__name")}
     recent = dict(MemberDay.objects.filter(member_id__in=ids, day__gte=window_start(today, days), day__lte=today)
                   .values("member_id").annotate(n=Sum("messages")).values_list("member_id", "n"))
     last = dict(MemberStats.objects.filter(member_id__in=ids).values_list("member_id", "last_active_day"))
@@ -424,9 +426,9 @@ def member_rows(ids: Sequence[int], *, today: date, days: int = 30) -> list[Memb
         m = members.get(pk)
         if m is None:  # deleted between the two queries
             continue
+        _pk, name, is_bot, first_seen_at, channel = m
         rows.append(MemberRow(
-            id=pk, name=str(m), is_bot=m.is_bot, first_seen_at=m.first_seen_at,
-            channel=m.channel.name if m.channel_id and m.channel else "",
+            id=pk, name=name or f"#{pk}", is_bot=is_bot, first_seen_at=first_seen_at, channel=channel or "",
             messages=int(recent.get(pk) or 0), last_active=last.get(pk),
             groups=groups.get(pk, []), accounts=accounts.get(pk, []),
         ))
