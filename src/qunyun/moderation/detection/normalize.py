@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import opencc
 
-__all__ = ["Normalized", "normalize", "fold", "obfuscation_signals"]
+__all__ = ["Normalized", "normalize", "fold", "obfuscation_signals", "has_suspect_chars"]
 
 # --- the translation table --------------------------------------------------------------
 
@@ -314,6 +314,11 @@ class ObfuscationSignals:
 
 
 _PLAIN = ObfuscationSignals()
+
+
+def has_suspect_chars(text: str) -> bool:
+    """True when the text has look-alike, decorative, full-width letter/digit or invisible characters."""
+    return len(text.translate(_SUSPECT_DEL)) != len(text)
 
 
 def obfuscation_signals(text: str) -> ObfuscationSignals:

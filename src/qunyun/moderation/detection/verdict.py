@@ -25,7 +25,7 @@ from .classifier import Model
 from .contacts import LinkPolicy, contact_findings, decode_qr, find_contacts
 from .findings import Evidence, Finding, combine
 from .lexicon import Lexicon, starter_lexicon
-from .normalize import normalize, obfuscation_signals
+from .normalize import has_suspect_chars, normalize, obfuscation_signals
 from .offtopic import Theme
 
 __all__ = ["Message", "Context", "Verdict", "moderate", "ALLOW", "REVIEW", "BLOCK"]
@@ -231,7 +231,9 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
         m = _PRICE_RE.search(c)
         if m:
             findings.append(_shape("spam", 0.2, "shape.price", "price or quantity", norm, m.span()))
-    if folded != text:
+    # Hiding needs look-alike/invisible characters or separators between characters; a
+    # Chinese sentence whose only change is full-width punctuation has neither.
+    if folded != text and (len(folded) - len(c) >= 2 or has_suspect_chars(text)):
         obf = obfuscation_signals(text)
         if obf.score >= 0.25:
             ev = tuple(Evidence(s, e, text[s:e], "obfuscation") for s, e in obf.spans[:5])
