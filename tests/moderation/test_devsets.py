@@ -4,7 +4,6 @@ The full figures come from ``bench/moderation/run.py``; these only guard against
 that would make ordinary chat noisy or miss plain ads.
 """
 
-import os
 import sys
 from pathlib import Path
 
