@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Folders whose tests exercise SQL that must behave the same on both databases.
-POSTGRES_FOLDERS = ["tests/bus", "tests/communities", "tests/analytics"]
+POSTGRES_FOLDERS = ["tests/bus", "tests/communities", "tests/analytics", "tests/moderation/django"]
 
 
 @pytest.mark.postgres
