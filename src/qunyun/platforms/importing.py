@@ -79,7 +79,6 @@ class ImportFormat:
     title: str
     check: Callable[[list[str], "ImportContext"], None]
     read: Callable[[list[str], "ImportContext"], Iterator[ev.Event]]
-    multi_chat: bool = True  # can one input hold several chats (then --group must be refused)?
 
 
 def format_get(name: str) -> ImportFormat:

@@ -129,12 +129,6 @@ def text_lines(stream: IO[bytes], *, encoding: str = "utf-8-sig") -> Iterator[st
         yield line.rstrip("\n")
 
 
-def head_bytes(path: str, size: int = 65536) -> bytes:
-    """The first bytes of a file (to recognise its format)."""
-    with open(path, "rb") as f:
-        return f.read(size)
-
-
 def json_top_keys(stream: IO[bytes], *, wanted: set[str], keep: set[str] = frozenset(),
                   limit: int = 2_000_000) -> dict[str, Any]:
     """Read the top-level object until one of the ``wanted`` keys starts.

@@ -135,7 +135,8 @@ class _Tally:
         bar, progress = self.bar, self.ctx.progress
         n = 0
         for event in events:
-            parsed[event.type] += 1
+            etype = event.type
+            parsed[etype] += 1
             subject = event.subject
             if subject is not None:
                 (bots if subject.is_bot else people).add(subject.id)
@@ -144,9 +145,10 @@ class _Tally:
                         summary.bot_messages += 1
                     if event.kind is system:
                         summary.system_messages += 1
-            other = getattr(event, "inviter", None) or getattr(event, "by", None)
-            if other is not None:
-                (bots if other.is_bot else people).add(other.id)
+            if etype == "join" or etype == "leave":  # the inviter or remover is a person too
+                other = event.inviter if etype == "join" else event.by
+                if other is not None:
+                    (bots if other.is_bot else people).add(other.id)
             n += 1
             if bar is not None and not n & 4095:
                 bar.n = progress.done

@@ -252,4 +252,4 @@ def _kind(text: str) -> ev.MessageKind:
 
 
 FORMAT = ImportFormat(name="irc", title="IRC logs (irclogs, irssi, ZNC, WeeChat, HexChat styles)",
-                      check=check, read=read, multi_chat=False)
+                      check=check, read=read)

@@ -248,5 +248,5 @@ def _split(listing: str) -> list[str]:
 
 
 FORMAT = ImportFormat(name="wechat", title="WeChat export CSV (WeChatMsg / MemoTrace columns)",
-                      check=check, read=read, multi_chat=False)
+                      check=check, read=read)
 

@@ -358,4 +358,4 @@ def _kind(text: str) -> ev.MessageKind:
 
 
 FORMAT = ImportFormat(name="whatsapp", title="WhatsApp chat export (.txt or .zip; Android and iOS)",
-                      check=check, read=read, multi_chat=False)
+                      check=check, read=read)
