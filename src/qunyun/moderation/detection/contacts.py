@@ -73,7 +73,9 @@ _URL_RE = re.compile(
     rf"(?:https?://|www\.)[^\s<>\"'，。）】]+|(?<![\w@.-])(?:[a-z0-9-]{{1,63}}\.)+(?:{_TLDS})(?![a-z0-9-])(?:/[^\s<>\"'，。）】]*)?"
 )
 # Dots written out: www点abc点com, abc dot com (on the compact view).
-_URL_GATE_RE = re.compile(r"\.[a-z]{2}|www|://")
+# A link needs a scheme, "www" or a known top-level domain: "file.txt" and "e.g." are not worth
+# running the full URL pattern for.
+_URL_GATE_RE = re.compile(rf"://|www\.|\.(?:{_TLDS})(?![a-z0-9-])")
 _SPELLED_URL_RE = re.compile(rf"(?:www)?(?:点|dot|。)?[a-z0-9-]{{2,40}}(?:点|dot)(?:{_TLDS})(?![a-z])")
 
 SHORTENERS = frozenset(
