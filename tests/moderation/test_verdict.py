@@ -78,7 +78,7 @@ def _lines(name):
 def test_handwritten_chat_ads_are_caught(name):
     verdicts = [moderate(t).verdict for t in _lines(name)]
     assert verdicts.count("allow") == 0
-    assert verdicts.count("block") >= 0.85 * len(verdicts)
+    assert verdicts.count("block") >= 0.8 * len(verdicts)
 
 
 @pytest.mark.parametrize("name", ["chat_ordinary_zh.txt", "chat_ordinary_en.txt"])
