@@ -179,3 +179,16 @@ def test_permanent_failure_from_the_adapter(community):
     runtime(community).ingest([message(1, 1, at(), "http://x")])
     outbox_run_due(adapters={"fake": Refusing()}, now=at(1))
     assert OutboxItem.objects.filter(status="failed", last_error__contains="bot is not an admin").count() == 2
+
+
+def test_two_communities_with_the_same_chat_ids_keep_their_own_decisions(community):
+    from qunyun.communities.services import community_create
+
+    other = community_create(slug="coffee", name="Coffee", time_zone="UTC")
+    same_event = message(1, 1, at(), "http://x")
+    assert runtime(community).ingest([same_event]).decisions == 4
+    assert runtime(other).ingest([same_event]).decisions == 4
+    assert OutboxItem.objects.filter(community=other).count() == 4
+    fake = FakeAdapter()
+    outbox_run_due(adapters={"fake": fake}, now=at(1))
+    assert [d.kind for d, _ in fake.calls].count("delete") == 2

@@ -8,8 +8,8 @@ from django.db import models
 class OutboxItem(models.Model):
     """One decision to execute, written in the transaction that decided it.
 
-    ``key`` is unique: the same event handled twice produces the same keys, so its decisions
-    are written once. ``due_at`` lets a decision wait (the end of a mute, a screening timeout).
+    ``key`` is unique within a community: the same event handled twice produces the same keys,
+    so its decisions are written once. ``due_at`` lets a decision wait (the end of a mute, a screening timeout).
     """
 
     class Status(models.TextChoices):
@@ -21,7 +21,7 @@ class OutboxItem(models.Model):
         CANCELLED = "cancelled"
 
     community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=500, unique=True)
+    key = models.CharField(max_length=500)
     chat = models.CharField(max_length=255)
     kind = models.CharField(max_length=32)
     payload = models.JSONField()
@@ -39,6 +39,7 @@ class OutboxItem(models.Model):
 
     class Meta:
         db_table = "qunyun_outbox"
+        constraints = [models.UniqueConstraint(fields=["community", "key"], name="outbox_key_unique")]
         indexes = [models.Index(fields=["status", "due_at"], name="outbox_status_due")]
 
     def __str__(self) -> str:

@@ -157,7 +157,8 @@ class Runtime:
                             status=status, due_at=due, event_id=item.id,
                         ))
         if cancels:
-            OutboxItem.objects.filter(key__in=cancels, status=OutboxItem.Status.PENDING).update(
+            OutboxItem.objects.filter(community_id=self.community.pk, key__in=cancels,
+                                      status=OutboxItem.Status.PENDING).update(
                 status=OutboxItem.Status.CANCELLED)
         if items:
             OutboxItem.objects.bulk_create(items, ignore_conflicts=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from enum import Enum
+from functools import lru_cache
 from typing import Any, get_type_hints
 
 from .decisions import DECISION_TYPES, Decision
@@ -134,17 +135,23 @@ def _decode_field(cls: type, name: str, hint: Any, value: Any) -> Any:
     return value
 
 
-def _build(cls: type, data: dict[str, Any], skip: set[str]) -> Any:
+@lru_cache(maxsize=None)
+def _schema(cls: type) -> tuple[tuple[dataclasses.Field, Any], ...]:
+    """The fields of a dataclass with their resolved type hints (resolving is slow: cache it)."""
     hints = get_type_hints(cls)
+    return tuple((f, hints[f.name]) for f in dataclasses.fields(cls))
+
+
+def _build(cls: type, data: dict[str, Any], skip: set[str]) -> Any:
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
+    for f, hint in _schema(cls):
         if f.name in skip:
             continue
         if f.name not in data:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise DecodeError(f"{f.name}: required")
             continue
-        kwargs[f.name] = _decode_field(cls, f.name, hints[f.name], data[f.name])
+        kwargs[f.name] = _decode_field(cls, f.name, hint, data[f.name])
     return cls(**kwargs)
 
 

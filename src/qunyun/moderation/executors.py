@@ -26,7 +26,8 @@ from .models import Case
 def case_open(item: OutboxItem, decision: Decision) -> dict[str, Any]:
     """Create the case (and penalty) an OpenCase decision asks for, then tell the member."""
     assert isinstance(decision, OpenCase)
-    existing = Case.objects.filter(outbox_key=item.key).values_list("pk", "number").first()
+    existing = Case.objects.filter(community_id=item.community_id, outbox_key=item.key).values_list(
+        "pk", "number").first()
     if existing is not None:
         return {"case": existing[0], "number": existing[1]}
     community = Community.objects.get(pk=item.community_id)

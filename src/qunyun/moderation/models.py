@@ -118,7 +118,7 @@ class Case(models.Model):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+", verbose_name=_("reviewed by"))
     review_note = models.TextField(blank=True)
-    outbox_key = models.CharField(max_length=500, null=True, blank=True, unique=True,
+    outbox_key = models.CharField(max_length=500, null=True, blank=True,
                                   help_text="The OpenCase outbox row that created it (executed once).")
 
     class Meta:
@@ -126,7 +126,10 @@ class Case(models.Model):
         ordering = ["-number"]
         verbose_name = _("case")
         verbose_name_plural = _("cases")
-        constraints = [models.UniqueConstraint(fields=["community", "number"], name="moderation_case_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "number"], name="moderation_case_number"),
+            models.UniqueConstraint(fields=["community", "outbox_key"], name="moderation_case_outbox_key"),
+        ]
         indexes = [
             models.Index(fields=["community", "status", "needs_review"], name="moderation_case_queue"),
             models.Index(fields=["member", "at"], name="moderation_case_member"),

@@ -179,8 +179,8 @@ def case_confirm(*, case: Case, by, penalize: bool = True, note: str = "", now: 
 
 
 def _link_end_item(case: Case, *, key_prefix: str) -> None:
-    end = OutboxItem.objects.filter(key__startswith=key_prefix + "|", key__endswith="|end").values_list(
-        "pk", flat=True).first()
+    end = OutboxItem.objects.filter(community_id=case.community_id, key__startswith=key_prefix + "|",
+                                    key__endswith="|end").values_list("pk", flat=True).first()
     if end is not None:
         Penalty.objects.filter(case=case).update(end_item_id=end)
 
