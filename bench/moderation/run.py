@@ -63,7 +63,7 @@ def main() -> int:
         [
             f"Measured {started} with `.venv/bin/python bench/moderation/run.py` ({machine}).",
             "",
-            "### Quality (no model, default policy; flagged = review or block)",
+            "### Quality (default policy; flagged = review or block)",
             "",
             *q,
             "",
