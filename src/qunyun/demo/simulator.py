@@ -214,7 +214,6 @@ class Simulator:
         texts = self.texts
         is_qq = group.platform == "onebot"
         react_base = 0.025 if is_qq else 0.05
-        tables = self._tables[g]
         for ts, who, category in messages:
             if ts >= self.history_end:
                 continue
@@ -244,53 +243,8 @@ class Simulator:
             self._next_id[g] += 1
             english = rng.random() < group.english
             if category == "regular" or category == "event":
-                target = self._reply_target(window, ts, person, rng) if rng.random() < person.reply_p else None
-                if target is not None:
-                    reply_to = target[1]
-                    answered = target[4]
-                    if answered == "question" and (person.role != REGULAR or rng.random() < 0.35):
-                        pool = "answer"
-                    elif answered == "intro":
-                        pool = "welcome"
-                    else:
-                        pool = "response"
-                    text = texts.pick(_EN.get(pool, pool) if english else pool, rng)
-                    category = "reply"
-                elif category == "event":
-                    text = texts.pick("event", rng)
-                else:
-                    names, bounds = tables[person.role if person.role in tables else REGULAR]
-                    category = names[bisect_right(bounds, rng.random() * bounds[-1])]
-                    local_hour = int((ts - day_start) // 3600)
-                    if category == "water" and local_hour < 9 and rng.random() < 0.3:
-                        text = texts.pick("morning", rng)
-                    elif category == "water" and (local_hour >= 23 or local_hour < 2) and rng.random() < 0.4:
-                        text = texts.pick("night", rng)
-                    elif category == "question" and group.chattiness >= 2 and rng.random() < 0.4:
-                        text, category = texts.pick("checkin", rng), "share"
-                    elif category in _EN:
-                        text = texts.pick(_EN[category] if english else category, rng)
-                    elif category == "media":
-                        roll = rng.random()
-                        if roll < 0.55:
-                            kind, text = _IMAGE, texts.pick("caption", rng)
-                        elif roll < 0.85:
-                            kind, text = _STICKER, ""
-                        else:
-                            kind, text = (_VOICE if is_qq else _VIDEO), ""
-                    elif category == "link":
-                        kind, text = _LINK, texts.pick("link", rng)
-                    elif category == "file":
-                        kind, text = _FILE, texts.pick("file", rng)
-                    else:  # mention: ask someone by name
-                        text = texts.pick("question", rng)
-                        if acum:
-                            other = present[bisect_right(acum, rng.random() * acum[-1])]
-                            if other.person is not person and other.present(ts):
-                                target_account = other.person.account_at(ts)
-                                text = f"@{target_account.name} {text}"
-                                mentions = (target_account.id,)
-                        category = "question"
+                text, kind, category, reply_to, mentions = self._compose(
+                    g, person, category, ts, day_start, english, window, present, acum, rng)
             elif category == "intro":
                 text = texts.pick("intro", rng)
                 weight = 3.0
@@ -301,8 +255,7 @@ class Simulator:
                 text = CLEANUP_NOTICE if category == "cleanup" else texts.pick("announce", rng)
                 weight = 1.5
             else:  # ("ad", k)
-                stint_ad, k = who, category[1]
-                self._ad_ids[(stint_ad.person.index, g, k)] = mid
+                self._ad_ids[(who.person.index, g, category[1])] = mid
                 text = texts.pick("ad" if is_qq else "en_ad" if rng.random() < 0.4 else "ad", rng)
                 kind = _LINK if ("http" in text or "t.me/" in text) else _TEXT
                 category = "ad"
@@ -311,7 +264,7 @@ class Simulator:
             out.append((ts, seq[0], ev.MessagePosted(chat=chat, event_id=mid, at=_dt(ts), author=account, text=text,
                                                      kind=kind, reply_to=reply_to, mentions=mentions)))
             if category == "ad":
-                continue
+                continue  # nobody answers an ad; the moderators delete it
             if category == "question":
                 weight = 2.5
             window.append((ts, mid, person, person.attract * weight, category))
@@ -326,15 +279,73 @@ class Simulator:
                 at = ts + 20 + rng.expovariate(1 / 1200)
                 if reactor.person is person or not reactor.present(at):
                     continue
-                racc = reactor.person.account_at(at)
                 seq[0] += 1
-                out.append((at, seq[0], ev.ReactionAdded(chat=chat, event_id=f"{mid}.{n}", at=_dt(at), message_id=mid,
-                                                         author=racc, emoji=EMOJIS[int(rng.random() * len(EMOJIS))])))
+                out.append((at, seq[0], ev.ReactionAdded(
+                    chat=chat, event_id=f"{mid}.{n}", at=_dt(at), message_id=mid, author=reactor.person.account_at(at),
+                    emoji=EMOJIS[int(rng.random() * len(EMOJIS))])))
             if rng.random() < 0.004:  # 撤回: the author takes it back within two minutes
                 at = ts + 5 + rng.random() * 110
                 seq[0] += 1
                 out.append((at, seq[0], ev.MessageDeleted(chat=chat, event_id=f"recall-{mid}", at=_dt(at),
                                                           message_id=mid, by=account)))
+
+    def _compose(self, g: int, person: Person, category: str, ts: float, day_start: float, english: bool,
+                 window: list[tuple], present: list[Stint], acum: list[float], rng: random.Random):
+        """``(text, kind, category, reply_to, mentions)`` of an ordinary message (or a live-session line).
+
+        With the author's reply probability it answers a recent message (an answer to a
+        question, a welcome to an introduction, a reaction to the rest); otherwise it starts
+        something by the author's role: a question, a share, small talk, a picture, a link…
+        """
+        texts = self.texts
+        kind = _TEXT
+        mentions: tuple[str, ...] = ()
+        target = self._reply_target(window, ts, person, rng) if rng.random() < person.reply_p else None
+        if target is not None:
+            answered = target[4]
+            if answered == "question" and (person.role != REGULAR or rng.random() < 0.35):
+                pool = "answer"
+            elif answered == "intro":
+                pool = "welcome"
+            else:
+                pool = "response"
+            return texts.pick(_EN.get(pool, pool) if english else pool, rng), kind, "reply", target[1], mentions
+        if category == "event":
+            return texts.pick("event", rng), kind, category, None, mentions
+        tables = self._tables[g]
+        names, bounds = tables[person.role if person.role in tables else REGULAR]
+        category = names[bisect_right(bounds, rng.random() * bounds[-1])]
+        local_hour = int((ts - day_start) // 3600)
+        if category == "water" and local_hour < 9 and rng.random() < 0.3:
+            text = texts.pick("morning", rng)
+        elif category == "water" and (local_hour >= 23 or local_hour < 2) and rng.random() < 0.4:
+            text = texts.pick("night", rng)
+        elif category == "question" and self.plan.groups[g].chattiness >= 2 and rng.random() < 0.4:
+            text, category = texts.pick("checkin", rng), "share"  # the small class does homework
+        elif category in _EN:
+            text = texts.pick(_EN[category] if english else category, rng)
+        elif category == "media":
+            roll = rng.random()
+            if roll < 0.55:
+                kind, text = _IMAGE, texts.pick("caption", rng)
+            elif roll < 0.85:
+                kind, text = _STICKER, ""
+            else:
+                kind, text = (_VOICE if self.plan.groups[g].platform == "onebot" else _VIDEO), ""
+        elif category == "link":
+            kind, text = _LINK, texts.pick("link", rng)
+        elif category == "file":
+            kind, text = _FILE, texts.pick("file", rng)
+        else:  # mention: ask someone by name, most likely someone people listen to
+            text = texts.pick("question", rng)
+            if acum:
+                other = present[bisect_right(acum, rng.random() * acum[-1])]
+                if other.person is not person and other.present(ts):
+                    account = other.person.account_at(ts)
+                    text = f"@{account.name} {text}"
+                    mentions = (account.id,)
+            category = "question"
+        return text, kind, category, None, mentions
 
     def _speaker(self, g: int, at: float) -> Person | None:
         """Who hosts the weekly session: an opinion leader of the group, else its owner."""
