@@ -56,3 +56,11 @@ def test_mentions_raid_and_new_member_bait():
     assert any(f.detector == "behaviour.raid" for f in found)
     out = post(w, "n3", "加我 vx abc12345", 100, group="g2", has_bait=True)
     assert "behaviour.new_member_bait" in detectors(out)
+
+
+def test_window_forgets_old_activity():
+    w = Window()
+    for i in range(50):
+        post(w, f"m{i}", f"message number {i} with some text", i * 1000, group=f"g{i}")
+    w.prune(T0 + timedelta(days=3))
+    assert not w._member_times and not w._group_msgs

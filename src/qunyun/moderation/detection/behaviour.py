@@ -84,6 +84,23 @@ class Window:
     _joins: dict[str, deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
     _joined_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
     _has_spoken: set[tuple[str, str]] = field(default_factory=set)
+    _calls: int = 0
+
+    def prune(self, now: datetime) -> None:
+        """Forget members and groups with no activity inside any window (bounded memory on
+        long runs). Called every 10,000 observations; safe to call any time."""
+        cfg = self.config
+        horizon = max(cfg.flood_member_seconds, cfg.duplicate_seconds, cfg.raid_seconds)
+        for key in [k for k, times in self._member_times.items() if not times or (now - times[-1]).total_seconds() > horizon]:
+            del self._member_times[key]
+        for key in [k for k, at in self._joined_at.items() if (now - at).total_seconds() > cfg.new_member_seconds]:
+            del self._joined_at[key]
+        for key in [k for k, joins in self._joins.items() if not joins or (now - joins[-1]).total_seconds() > cfg.raid_seconds]:
+            del self._joins[key]
+        for key in [k for k, msgs in self._group_msgs.items() if not msgs or (now - msgs[-1].at).total_seconds() > horizon]:
+            del self._group_msgs[key]
+        if len(self._has_spoken) > 200_000:  # only used to spot a new member's first message
+            self._has_spoken.clear()
 
     def observe_join(self, *, group: str, member: str, at: datetime) -> list[Finding]:
         """Record a join; returns a raid finding when joins come in a wave."""
@@ -122,6 +139,9 @@ class Window:
         text detectors found a link or contact id.
         """
         cfg = self.config
+        self._calls += 1
+        if self._calls % 10_000 == 0:
+            self.prune(at)
         out: list[Finding] = []
         whole = (Evidence(0, len(text), text[:200], "whole message"),) if text else ()
 
