@@ -102,7 +102,7 @@ class Lexicon:
         if not key:
             return
         existing = self._auto.get(key, None)
-        entry = (term.category, term.weight)
+        entry = (term.category, term.weight, "lexicon:" + term.category)
         if existing is None:
             # Stored with the key: its length, whether it must match whole words (Latin), and
             # whether it starts / ends with a digit (for the boundary test in scan).
@@ -169,13 +169,13 @@ class Lexicon:
                     ch = text[end]
                     if ch.isascii() and ch.isalnum() and ch.isdigit() == last_digit:
                         continue
-            for category, weight in entries:
+            for category, weight, note in entries:
                 h = hits.get(category)
                 if h is None:
-                    hits[category] = [1.0 - weight, [(start, end, "lexicon:" + category)], [key]]
+                    hits[category] = [1.0 - weight, [(start, end, note)], [key]]
                 elif key not in h[2]:
                     h[0] *= 1.0 - weight
-                    h[1].append((start, end, "lexicon:" + category))
+                    h[1].append((start, end, note))
                     h[2].append(key)
         return [
             Finding(cat, 1.0 - left, "lexicon", ", ".join(keys), pending=(norm, tuple(spans)))
