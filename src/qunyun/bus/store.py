@@ -110,7 +110,13 @@ class EventStore:
         One primary-key read per batch; it keeps a long-running bot from writing a merged
         account's new messages to the member it was merged away from.
         """
-        version = Community.objects.filter(pk=self.community.pk).values_list("identity_version", flat=True).first()
+        cursor = _cursor()
+        try:
+            cursor.execute(_sql("SELECT identity_version FROM qunyun_community WHERE id = %s"), [self.community.pk])
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        version = row[0] if row else None
         if version is not None and version != self._identity_version:
             self._accounts.clear()
             self._identity_version = version
