@@ -64,3 +64,40 @@ def test_window_forgets_old_activity():
         post(w, f"m{i}", f"message number {i} with some text", i * 1000, group=f"g{i}")
     w.prune(T0 + timedelta(days=3))
     assert not w._member_times and not w._group_msgs
+
+
+def test_sketches_are_the_same_in_every_process():
+    """Workers and restarts must agree: no per-process string hashing in the sketch."""
+    import subprocess
+    import sys
+
+    from qunyun.moderation.detection.behaviour import sketch
+
+    text = "低价出售游戏金币，需要的联系我 abc"
+    code = ("from qunyun.moderation.detection.behaviour import sketch; "
+            f"print(sorted(sketch({text!r})))")
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout for seed in ("1", "2")}
+    assert outputs == {str(sorted(sketch(text))) + "\n"}
+
+
+def test_everyone_answering_the_same_thing_is_chat_not_an_ad():
+    from qunyun.moderation.detection.verdict import Context, Message, moderate
+
+    w = Window()
+    verdicts = [moderate(Message(text="收到，谢谢老师的分享！", member=f"m{i}", group="g1",
+                                 at=T0 + timedelta(seconds=i * 5)), Context(window=w)).verdict
+                for i in range(8)]
+    assert set(verdicts) == {"allow"}
+
+
+def test_near_duplicates_are_found_among_many_recent_messages():
+    """The duplicate index must still find the copies when a busy group posts hundreds of lines."""
+    w = Window()
+    for i in range(400):
+        post(w, f"chatter{i % 40}", f"今天的第{i}杯茶，味道是{'甜苦酸涩'[i % 4]}的，第{i * 7}次冲泡", i)
+    post(w, "a1", "加我微信领取免费茶叶样品，名额有限", 401, has_bait=True)
+    post(w, "a2", "加我微信领取免费茶叶样品，名额有限！！", 402, has_bait=True)
+    out = post(w, "a3", "加我微信 领取免费茶叶样品，名额有限", 403, has_bait=True)
+    coordinated = [f for f in out if f.detector == "behaviour.coordinated"]
+    assert coordinated and coordinated[0].score == 0.9

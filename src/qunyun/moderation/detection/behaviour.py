@@ -10,6 +10,8 @@ Defaults (:class:`BehaviourConfig`), chosen so an excited but human conversation
 * repeated ad — the same member posts the same (or a near-identical) text 3 times in 10 min;
 * coordinated ad — the same or a near-identical text of at least 8 characters from 3 or more
   accounts within 10 min (near-identical = estimated Jaccard ≥ 0.7 of character 3-grams);
+  without a link or contact id both stay below the review threshold (0.4): a 接龙 chain or
+  everyone answering "收到，谢谢老师" is ordinary chat, not an ad;
 * mention spam — 5 or more mentions in one message;
 * raid — 10 or more joins in one group within 60 s;
 * new member with bait — the first message of a member who joined less than 24 h ago carries a
@@ -18,6 +20,7 @@ Defaults (:class:`BehaviourConfig`), chosen so an excited but human conversation
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +30,9 @@ from .findings import Evidence, Finding
 __all__ = ["BehaviourConfig", "Window", "sketch", "similarity"]
 
 _SKETCH_SIZE = 24
+#: Messages are indexed under this many of their smallest 3-gram hashes; two texts with
+#: Jaccard ≥ 0.7 share at least one of them with near certainty, so only those are compared.
+_BUCKET_KEYS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +56,23 @@ class BehaviourConfig:
 
 
 def sketch(text: str) -> frozenset[int]:
-    """A bottom-k MinHash sketch of a text's character 3-grams (in-process hashing)."""
-    grams = {hash(text[i : i + 3]) for i in range(max(len(text) - 2, 1))}
+    """A bottom-k MinHash sketch of a text's character 3-grams.
+
+    CRC-32 rather than ``hash()``: Python randomises string hashes per process, and the same
+    messages must give the same findings in every worker and after every restart.
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    if len(text) == len(data):  # ASCII: byte 3-grams are character 3-grams
+        grams = {zlib.crc32(data[i : i + 3]) for i in range(max(len(data) - 2, 1))}
+    else:
+        grams = {zlib.crc32(text[i : i + 3].encode("utf-8", "surrogatepass")) for i in range(max(len(text) - 2, 1))}
     if len(grams) <= _SKETCH_SIZE:
         return frozenset(grams)
     return frozenset(sorted(grams)[:_SKETCH_SIZE])
+
+
+def _bucket_keys(sk: frozenset[int]) -> list[int]:
+    return sorted(sk)[:_BUCKET_KEYS]
 
 
 def similarity(a: frozenset[int], b: frozenset[int]) -> float:
@@ -80,6 +98,8 @@ class Window:
 
     config: BehaviourConfig = field(default_factory=BehaviourConfig)
     _group_msgs: dict[str, deque[_Seen]] = field(default_factory=lambda: defaultdict(deque))
+    # per group: smallest sketch hashes → recent messages carrying them (the duplicate index)
+    _buckets: dict[str, dict[int, deque[_Seen]]] = field(default_factory=lambda: defaultdict(dict))
     _member_times: dict[tuple[str, str], deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
     _joins: dict[str, deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
     _joined_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
@@ -99,6 +119,10 @@ class Window:
             del self._joins[key]
         for key in [k for k, msgs in self._group_msgs.items() if not msgs or (now - msgs[-1].at).total_seconds() > horizon]:
             del self._group_msgs[key]
+            self._buckets.pop(key, None)
+        for buckets in self._buckets.values():
+            for value in [v for v, seen in buckets.items() if not seen or (now - seen[-1].at).total_seconds() > horizon]:
+                del buckets[value]
         if len(self._has_spoken) > 200_000:  # only used to spot a new member's first message
             self._has_spoken.clear()
 
@@ -155,19 +179,33 @@ class Window:
                 Finding("flood", 0.9, "behaviour.flood_member", f"{len(times)} messages in {cfg.flood_member_seconds:g} s")
             )
         msgs = self._group_msgs[group]
-        recent_group = sum(1 for m in reversed(msgs) if (at - m.at).total_seconds() <= cfg.flood_group_seconds)
+        recent_group = 0
+        for m in reversed(msgs):  # newest first: stop at the window's edge
+            if (at - m.at).total_seconds() > cfg.flood_group_seconds:
+                break
+            recent_group += 1
         if recent_group + 1 >= cfg.flood_group_count:
             out.append(Finding("flood", 0.7, "behaviour.flood_group", f"{recent_group + 1} group messages in {cfg.flood_group_seconds:g} s"))
 
         # duplicates: same member repeating, several accounts posting the same thing
+        seen = None
         if len(compact) >= cfg.duplicate_min_chars:
             sk = sketch(compact)
             horizon = at - timedelta(seconds=cfg.duplicate_seconds)
+            buckets = self._buckets[group]
+            keys = _bucket_keys(sk)
+            candidates: dict[int, _Seen] = {}
+            for value in keys:
+                bucket = buckets.get(value)
+                if bucket is None:
+                    continue
+                while bucket and bucket[0].at < horizon:
+                    bucket.popleft()
+                for m in bucket:
+                    candidates[id(m)] = m
             same_member = 0
             accounts = {member}
-            for m in reversed(msgs):
-                if m.at < horizon:
-                    break
+            for m in candidates.values():
                 if m.text == compact or similarity(sk, m.sketch) >= cfg.near_duplicate:
                     if m.member == member:
                         same_member += 1
@@ -177,7 +215,7 @@ class Window:
                 out.append(
                     Finding(
                         "spam.repeated_ad",
-                        0.9 if has_bait else 0.5,
+                        0.9 if has_bait else 0.4,
                         "behaviour.repeat",
                         f"posted {same_member + 1} times in {cfg.duplicate_seconds:g} s",
                         whole,
@@ -187,15 +225,21 @@ class Window:
                 out.append(
                     Finding(
                         "spam.coordinated_ad",
-                        0.9 if has_bait else 0.6,
+                        0.9 if has_bait else 0.4,
                         "behaviour.coordinated",
                         f"same text from {len(accounts)} accounts in {cfg.duplicate_seconds:g} s",
                         whole,
                     )
                 )
-        else:
-            sk = frozenset()
-        msgs.append(_Seen(at, member, compact, sk))
+            seen = _Seen(at, member, compact, sk)
+            for value in keys:
+                bucket = buckets.get(value)
+                if bucket is None:
+                    bucket = buckets[value] = deque()
+                bucket.append(seen)
+                while len(bucket) > cfg.history_per_group:
+                    bucket.popleft()
+        msgs.append(seen or _Seen(at, member, compact, frozenset()))
         while len(msgs) > cfg.history_per_group or (msgs and (at - msgs[0].at).total_seconds() > cfg.duplicate_seconds):
             msgs.popleft()
 
