@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     scan.add_argument(
         "--community",
         metavar="SLUG",
-        help="use this community's stored policy and lexicons (needs the moderation database app)",
+        help="use this community's stored policy, lexicons, link lists and model",
     )
     scan.set_defaults(func=cmd_scan)
 
@@ -106,11 +106,20 @@ def _context(args: argparse.Namespace, *, with_window: bool):
     from qunyun.moderation.policy import Policy, default_policy
 
     if getattr(args, "community", None):
-        raise UserError(
-            "--community needs the moderation database app, which is not part of this install yet; "
-            "use --policy and --lexicon to pass a community's settings",
-            exit_code=2,
-        )
+        # The community's stored policy, lexicons, link lists and trained model, as live uses them.
+        from .bootstrap import django_ready
+        from .communities import get_community
+
+        django_ready()
+        from qunyun.moderation.live import batch_context
+
+        ctx = batch_context(get_community(args.community), with_window=with_window)
+        if args.model:
+            try:
+                ctx.model = Model.load(args.model)
+            except ModelError as exc:
+                raise UserError(str(exc), exit_code=2) from None
+        return ctx
     try:
         lexicon = Lexicon.load([STARTER_DIR, *args.lexicon]) if args.lexicon else None
     except LexiconError as exc:
