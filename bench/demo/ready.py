@@ -55,18 +55,20 @@ def time_until_ready(args: list[str]) -> float:
         env.update(QUNYUN_HOME=home, QUNYUN_CONNECTIONS="0")
         started = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "qunyun.cli.main", *args, "--port", str(port)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
             while not login_page_ok(port):
                 if proc.poll() is not None:
-                    raise SystemExit(f"qunyun {' '.join(args)} exited with {proc.returncode}")
+                    raise SystemExit(f"qunyun {' '.join(args)} exited with {proc.returncode}: "
+                                     f"{proc.stderr.read().strip()}")
                 if time.perf_counter() - started > 300:
                     raise SystemExit("not ready after 300 s")
                 time.sleep(0.05)
             return time.perf_counter() - started
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=20)
 
 
 def generator_speed(members: int) -> tuple[float, int]:
