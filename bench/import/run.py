@@ -31,7 +31,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-PEER_VERSION = "1.1.2"
+PEER_VERSION = "1.1.2"  # as pinned in package.json
 PEER_CLI = os.path.join(HERE, "node_modules", "chat-analytics", "dist", "lib", "CLI.js")
 
 
@@ -142,8 +142,9 @@ def _ensure_peer() -> str | None:
     npm = shutil.which("npm")
     if npm is None:
         return "npm is not installed"
-    proc = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", HERE,
-                           f"chat-analytics@{PEER_VERSION}"], capture_output=True, text=True, timeout=900)
+    # package.json / package-lock.json here pin the peer's version.
+    proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix", HERE],
+                          capture_output=True, text=True, timeout=900)
     if proc.returncode != 0 or not os.path.exists(PEER_CLI):
         return "npm install chat-analytics failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
     return None
