@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--community", required=True, metavar="SLUG", help="the community to import into")
     p.add_argument("--group", metavar="NAME",
                    help="name of the group the history belongs to (formats without chat ids — WhatsApp, "
-                        "WeChat, IRC — also take the group's id from it, so several files land in one group)")
+                        "IRC — also take the group's id from it, so several files land in one group)")
     p.add_argument("--tz", metavar="ZONE",
                    help="IANA zone the export's local times are in (default: the community's zone)")
     p.add_argument("--date", metavar="YYYY-MM-DD", type=_day,
