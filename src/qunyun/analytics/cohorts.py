@@ -112,17 +112,22 @@ def _by_channel(scope, cohort_of, active, cohorts, last, period) -> list[dict]:
     names = sources.channel_names(scope)
     spans = min(period_index(last, cohorts[0], period), MAX_CHANNEL_PERIODS) if cohorts else 0
     table: dict[int | None, dict] = {}
+    index_of = {c: period_index(c, cohorts[0], period) for c in cohorts}
+    last_index = period_index(last, cohorts[0], period)
     for member in members:
-        cohort = cohort_of[member]
+        base = index_of[cohort_of[member]]
         channel = channel_of.get(member)
-        row = table.setdefault(channel, {"size": 0, "eligible": [0] * spans, "retained": [0] * spans})
+        row = table.get(channel)
+        if row is None:
+            row = table[channel] = {"size": 0, "eligible": [0] * spans, "retained": [0] * spans}
         row["size"] += 1
-        seen = {period_index(p, cohort, period) for p in active.get(member, ())}
-        for n in range(1, spans + 1):
-            if period_index(last, cohort, period) >= n:
-                row["eligible"][n - 1] += 1
-                if n in seen:
-                    row["retained"][n - 1] += 1
+        reach = min(spans, last_index - base)  # periods 1 … reach have happened for this cohort
+        for n in range(1, reach + 1):
+            row["eligible"][n - 1] += 1
+        for p in active.get(member, ()):
+            n = period_index(p, cohorts[0], period) - base
+            if 1 <= n <= reach:
+                row["retained"][n - 1] += 1
     out = []
     label = {channel: names.get(channel, "(none)") if channel is not None else "(none)" for channel in table}
     for channel, row in sorted(table.items(), key=lambda kv: (-kv[1]["size"], label[kv[0]])):
@@ -148,11 +153,18 @@ def lifecycle_get(scope: Scope, *, period: str = "week") -> list[dict]:
     rows = []
     for start in periods_between(scope.start, scope.end, period):
         before = previous_period(start, period)
-        active, new, returning = sources.period_lifecycle(scope, period, start, before)
+        if scope.group_ids:
+            active, new, returning = sources.period_lifecycle(scope, period, start, before)
+            active_before = sources.period_active(scope, period, before)
+        else:  # a few sets of member ids: the week/month rollups and the first-activity index
+            now = sources.period_member_ids(scope, period, start)
+            then = sources.period_member_ids(scope, period, before)
+            firsts = sources.first_active_between(scope, start, period_end(start, period))
+            active, new, returning, active_before = len(now), len(now & firsts), len(now & then), len(then)
         rows.append({
             "period": period_label(start, period), "start": start.isoformat(), "active": active, "new": new,
             "returning": returning, "resurrecting": active - new - returning,
-            "dormant": sources.period_active(scope, period, before) - returning,
+            "dormant": active_before - returning,
             "partial": period_end(start, period) > scope.end,
         })
     return rows

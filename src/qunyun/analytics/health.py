@@ -17,7 +17,7 @@ from qunyun.communities.selectors import dunbar_band  # one definition of the ba
 
 from . import sources
 from .config import health_thresholds, layer_thresholds
-from .layers import layers_compute
+from .layers import window_of
 from .scope import Scope
 
 SMALL_MAX, MEDIUM_MAX = 50, 150
@@ -51,25 +51,27 @@ def _alert(kind: str, severity: str, title: str, explanation: str, advice: str, 
     return alert
 
 
-def _group_days(scope: Scope, first: date, last: date) -> dict[int, dict[date, list[int]]]:
-    """``{group: {day: [messages, water, links, deleted]}}`` from the group-day rollups."""
+def _group_sums(scope: Scope, spans: list[tuple[date, date]]) -> dict[int, list[list[int]]]:
+    """``{group: [[messages, water, links, deleted] for each span]}`` summed in the database."""
     where = f" AND g.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
-    out: dict[int, dict[date, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
-    days = sources._Days()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT g.group_id, g.day, g.messages FROM qunyun_group_day g WHERE g.community_id = %s "
-                       f"AND g.day BETWEEN %s AND %s{where}",
-                       [scope.cid, sources._d(first), sources._d(last), *scope.group_ids])
-        for group, day, messages in cursor.fetchall():
-            out[group][days(day)][0] += messages
-        cursor.execute(f"SELECT g.group_id, g.day, g.water, g.links, g.deleted FROM qunyun_group_day_mix g "
-                       f"WHERE g.community_id = %s AND g.day BETWEEN %s AND %s{where}",
-                       [scope.cid, sources._d(first), sources._d(last), *scope.group_ids])
-        for group, day, water, links, deleted in cursor.fetchall():
-            slot = out[group][days(day)]
-            slot[1] += water
-            slot[2] += links
-            slot[3] += deleted
+    first = min(a for a, _b in spans)
+    last = max(b for _a, b in spans)
+    d = sources._d
+    out: dict[int, list[list[int]]] = defaultdict(lambda: [[0, 0, 0, 0] for _ in spans])
+    for table, columns, offset in (("qunyun_group_day", ("messages",), 0),
+                                   ("qunyun_group_day_mix", ("water", "links", "deleted"), 1)):
+        select = ", ".join(f"SUM(CASE WHEN g.day BETWEEN %s AND %s THEN g.{c} ELSE 0 END)"
+                           for a, b in spans for c in columns)
+        params = [v for a, b in spans for _c in columns for v in (d(a), d(b))]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT g.group_id, {select} FROM {table} g WHERE g.community_id = %s "
+                           f"AND g.day BETWEEN %s AND %s{where} GROUP BY g.group_id",
+                           [*params, scope.cid, d(first), d(last), *scope.group_ids])
+            for group, *values in cursor.fetchall():
+                row = out[group]
+                for k, value in enumerate(values):
+                    span, column = divmod(k, len(columns))
+                    row[span][offset + column] = int(value or 0)
     return out
 
 
@@ -128,12 +130,13 @@ def health_get(scope: Scope) -> dict:
 def _silent_core(scope: Scope, silent_days: int) -> list[dict]:
     end = scope.end
     then = end - timedelta(days=silent_days)
-    layers = layer_thresholds(scope.community)
-    core_then = [m for m, (layer, _f, _c) in layers_compute(scope, then, layers).items() if layer == "core"]
+    thresholds = layer_thresholds(scope.community)
+    first, last = window_of(then, thresholds)
+    core_then = sources.core_members(scope, first, last, thresholds)
     if not core_then:
         return []
-    since = sources.member_window(scope, then + timedelta(days=1), end)
-    silent = [m for m in core_then if since.get(m, [0, 0])[1] == 0]
+    posted = sources.posted_since(scope, core_then, then + timedelta(days=1))
+    silent = [m for m in core_then if m not in posted]
     if not silent:
         return []
     names = sources.names(silent)
@@ -156,21 +159,18 @@ def _drift_and_dying(scope: Scope, groups, t, end: date) -> list[dict]:
     alerts = []
     # The last four complete Monday–Sunday weeks up to the as-of date.
     last_sunday = end if end.weekday() == 6 else end - timedelta(days=end.weekday() + 1)
-    first_day = min(end - timedelta(days=27), last_sunday - timedelta(days=27))
-    per_group = _group_days(scope, first_day, end)
+    weeks = [last_sunday - timedelta(days=27 - 7 * i) for i in range(4)]
+    now_span = (end - timedelta(days=13), end)
+    before_span = (end - timedelta(days=27), end - timedelta(days=14))
+    spans = [now_span, before_span, *((w, w + timedelta(days=6)) for w in weeks)]
+    sums = _group_sums(scope, spans)
+    empty = [[0, 0, 0, 0] for _ in spans]
     for group in groups:
-        days = per_group.get(group.pk, {})
-
-        def total(first: date, last: date, slot: int) -> int:
-            return sum(v[slot] for d, v in days.items() if first <= d <= last)
-
-        now_first, before_first = end - timedelta(days=13), end - timedelta(days=27)
-        before_last = end - timedelta(days=14)
-        messages_now, messages_before = total(now_first, end, 0), total(before_first, before_last, 0)
+        now_row, before_row, *week_rows = sums.get(group.pk, empty)
+        messages_now, messages_before = now_row[0], before_row[0]
         for slot, kind_name, level in ((1, "water", t.water_alert_share), (2, "links", t.link_alert_share),
                                        (3, "deleted", t.deleted_alert_share)):
-            fired, now, before = share_alert(total(now_first, end, slot), messages_now,
-                                             total(before_first, before_last, slot), messages_before,
+            fired, now, before = share_alert(now_row[slot], messages_now, before_row[slot], messages_before,
                                              level=level, rise=t.share_rise)
             if not fired:
                 continue
@@ -193,8 +193,7 @@ def _drift_and_dying(scope: Scope, groups, t, end: date) -> list[dict]:
                  "share_previous_14_days": round(before, 4) if before is not None else None,
                  "messages_last_14_days": messages_now, "messages_previous_14_days": messages_before},
                 "noise_share", group.name))
-        weeks = [last_sunday - timedelta(days=27 - 7 * i) for i in range(4)]
-        weekly = [total(w, w + timedelta(days=6), 0) for w in weeks]
+        weekly = [row[0] for row in week_rows]
         if dying_check(weekly, last_to_first=t.dying_last_to_first, min_first=t.dying_min_first_week):
             alerts.append(_alert(
                 "dying", "warning", _("%(group)s is dying") % {"group": group.name},

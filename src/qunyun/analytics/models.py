@@ -67,6 +67,7 @@ class GroupHour(models.Model):
     class Meta:
         db_table = "qunyun_group_hour"
         constraints = [models.UniqueConstraint(fields=["group", "day", "hour"], name="group_hour_unique")]
+        indexes = [models.Index(fields=["community", "day", "hour", "messages"], name="group_hour_community_cover")]
 
 
 class MemberHour(models.Model):
@@ -100,7 +101,7 @@ class MemberWeek(models.Model):
     class Meta:
         db_table = "qunyun_member_week"
         constraints = [models.UniqueConstraint(fields=["member", "week"], name="member_week_unique")]
-        indexes = [models.Index(fields=["community", "week"], name="member_week_community_week")]
+        indexes = [models.Index(fields=["community", "week", "member"], name="member_week_community_cover")]
 
 
 class MemberMonth(models.Model):
@@ -115,14 +116,14 @@ class MemberMonth(models.Model):
     class Meta:
         db_table = "qunyun_member_month"
         constraints = [models.UniqueConstraint(fields=["member", "month"], name="member_month_unique")]
-        indexes = [models.Index(fields=["community", "month"], name="member_month_community_month")]
+        indexes = [models.Index(fields=["community", "month", "member"], name="member_month_community_cover")]
 
 
 class MemberStats(models.Model):
     """A member's firsts and lasts in the community (all groups): cohorts, new members, layers.
 
     Days are local days; ``first_active_day`` counts messages and reactions, ``first_message_day``
-    messages only, ``first_join_day`` join events.
+    messages only, ``first_join_day`` join events. Every non-bot member with a membership has a row.
     """
 
     community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
@@ -133,12 +134,14 @@ class MemberStats(models.Model):
     last_message_day = models.DateField(null=True)
     first_join_day = models.DateField(null=True)
     messages = models.IntegerField(default=0)
+    in_group = models.BooleanField(default=False, help_text="In at least one group now (from the memberships).")
 
     class Meta:
         db_table = "qunyun_member_stats"
         indexes = [
             models.Index(fields=["community", "first_active_day"], name="member_stats_community_first"),
             models.Index(fields=["community", "first_join_day"], name="member_stats_community_join"),
+            models.Index(fields=["community", "in_group", "last_message_day"], name="member_stats_community_in"),
         ]
 
 
@@ -224,3 +227,30 @@ class TalkDay(models.Model):
         db_table = "qunyun_talk_day"
         constraints = [models.UniqueConstraint(fields=["group", "day"], name="talk_day_unique")]
         indexes = [models.Index(fields=["community", "day"], name="talk_day_community_day")]
+
+
+class CommunityDay(models.Model):
+    """Distinct members active, and who posted, on a local day across all the community's groups.
+
+    (A member active in two groups counts once; the per-group figure is GroupDay.active_members.)
+    """
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    active_members = models.IntegerField(default=0)
+    authors = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "qunyun_community_day"
+        constraints = [models.UniqueConstraint(fields=["community", "day"], name="community_day_unique")]
+
+
+class GroupSize(models.Model):
+    """How many members (not bots) are in a group now: recounted from the memberships when they change."""
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    group = models.OneToOneField("communities.Group", on_delete=models.CASCADE, related_name="+")
+    members_now = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "qunyun_group_size"

@@ -6,6 +6,7 @@ Definitions: docs/metrics.md "Overview". Every number is computed from rollups f
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from . import sources
@@ -47,16 +48,19 @@ def period_series(scope: Scope, daily: list[dict], period: str) -> list[dict]:
             "messages": sum(r["messages"] for r in rows), "joins": sum(r["joins"] for r in rows),
             "leaves": sum(r["leaves"] for r in rows), "net": sum(r["net"] for r in rows),
             "new_members": sum(r["new_members"] for r in rows),
-            "active_members": sources.distinct_members(scope, first, last),
+            "active_members": sources.period_active_clipped(scope, period, start, first, last),
         })
     return out
 
 
+def _window(scope: Scope, days_back: int) -> dict[int, list[int]]:
+    return sources.member_window(scope, scope.end - timedelta(days=days_back - 1), scope.end)
+
+
 def active_days_distribution(scope: Scope) -> dict[str, dict[str, int]]:
     """For the last 7 and 30 days to the as-of date: members by number of active days."""
-    end = scope.end
-    dist7 = sources.active_days_histogram(scope, end - timedelta(days=6), end)
-    dist30 = sources.active_days_histogram(scope, end - timedelta(days=29), end)
+    dist7 = Counter(v[0] for v in _window(scope, 7).values())
+    dist30 = Counter(v[0] for v in _window(scope, 30).values())
     return {
         "last_7_days": {str(n): dist7.get(n, 0) for n in range(1, 8)},
         "last_30_days": {str(n): dist30.get(n, 0) for n in range(1, 31)},
@@ -66,18 +70,26 @@ def active_days_distribution(scope: Scope) -> dict[str, dict[str, int]]:
 def stickiness(scope: Scope) -> dict:
     """DAU, WAU, MAU on the as-of date and DAU/MAU over the 30 days ending on it."""
     end = scope.end
-    first = end - timedelta(days=29)
-    dau_by_day = sources.daily_active(scope, first, end)
-    mau = sources.distinct_members(scope, first, end)
+    dau_by_day = sources.daily_active(scope, end - timedelta(days=29), end)
+    mau = len(_window(scope, 30))
     average_dau = sum(v[0] for v in dau_by_day.values()) / 30
     return {
         "as_of": end.isoformat(),
         "dau": dau_by_day.get(end, (0, 0))[0],
-        "wau": sources.distinct_members(scope, end - timedelta(days=6), end),
+        "wau": len(_window(scope, 7)),
         "mau": mau,
         "average_dau_30": round(average_dau, 2),
         "dau_mau": _ratio(average_dau, mau),
     }
+
+
+def range_members(scope: Scope) -> tuple[int, int]:
+    """``(authors, active members)`` of the range (read off the 30-day window when the range is it)."""
+    if scope.start == scope.end - timedelta(days=29):
+        window = _window(scope, 30)
+        return sum(1 for v in window.values() if v[1] > 0), len(window)
+    return (sources.distinct_members(scope, scope.start, scope.end, posting=True),
+            sources.distinct_members(scope, scope.start, scope.end))
 
 
 def overview_get(scope: Scope, *, daily: list[dict] | None = None) -> dict:
@@ -86,11 +98,12 @@ def overview_get(scope: Scope, *, daily: list[dict] | None = None) -> dict:
     messages = sum(r["messages"] for r in daily)
     joins = sum(r["joins"] for r in daily)
     leaves = sum(r["leaves"] for r in daily)
+    authors, active = range_members(scope)
     return {
         "messages": messages,
         "reactions": sum(r["reactions"] for r in daily),
-        "authors": sources.distinct_members(scope, scope.start, scope.end, posting=True),
-        "active_members": sources.distinct_members(scope, scope.start, scope.end),
+        "authors": authors,
+        "active_members": active,
         "joins": joins,
         "leaves": leaves,
         "net_growth": joins - leaves,

@@ -41,7 +41,7 @@ LINK_MARKERS = ("http://", "https://", "www.")
 ROLLUP_TABLES = (
     "qunyun_member_hour", "qunyun_member_day", "qunyun_group_hour", "qunyun_group_day",
     "qunyun_group_day_mix", "qunyun_member_week", "qunyun_member_month", "qunyun_member_stats",
-    "qunyun_funnel_day", "qunyun_reply_edge_day", "qunyun_talk_day",
+    "qunyun_funnel_day", "qunyun_reply_edge_day", "qunyun_talk_day", "qunyun_community_day", "qunyun_group_size",
 )
 
 
@@ -62,7 +62,7 @@ def message_has_link(kind: str, text: str) -> bool:
 
 # ----------------------------------------------------------------- incremental
 
-_ROWS_PER_STATEMENT = 400  # × at most 8 columns stays under SQLite's 32,766 parameters
+_ROWS_PER_STATEMENT = 400  # × at most 9 columns stays under SQLite's 32,766 parameters
 
 
 def _upsert(cursor, head: str, width: int, rows: list[tuple], tail: str) -> None:
@@ -95,6 +95,7 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
     funnel: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])  # payments, invites
     edges: dict[tuple[int, date, int, int], list[int]] = defaultdict(lambda: [0, 0])  # replies, mentions
     talk_days: set[tuple[int, date]] = set()
+    roster_groups: set[int] = set()  # groups whose memberships may have changed
     for event, group, member_id, _channel, local, reply_member in fresh:
         etype = event.type
         day = local.date()
@@ -107,6 +108,9 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
         account = accounts.get(subject.id) if subject is not None else None
         if account is not None and account.is_bot:
             continue
+        if etype in ("message", "reaction", "join", "leave"):  # the store updated this membership
+            roster_groups.add(group.id)
+            stats.setdefault(member_id, [None, None, None, None, None, 0])
         if etype == "join":
             row = stats.setdefault(member_id, [None, None, None, None, None, 0])
             row[4] = day if row[4] is None or day < row[4] else row[4]
@@ -148,7 +152,7 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
             row[2] = day if row[2] is None or day < row[2] else row[2]
             row[3] = day if row[3] is None or day > row[3] else row[3]
             row[5] += 1
-    if not (hours or stats or mix or funnel or edges):
+    if not (hours or stats or mix or funnel or edges or roster_groups):
         return
     cid = store.community.pk
     d = connection.ops.adapt_datefield_value
@@ -181,12 +185,32 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
 
             _upsert(
                 cursor, f"INSERT INTO {t} (community_id, member_id, first_active_day, last_active_day, "
-                "first_message_day, last_message_day, first_join_day, messages)", 8,
-                [(cid, m, *(d(x) if x is not None else None for x in v[:5]), v[5]) for m, v in stats.items()],
+                "first_message_day, last_message_day, first_join_day, messages, in_group)", 9,
+                [(cid, m, *(d(x) if x is not None else None for x in v[:5]), v[5], False) for m, v in stats.items()],
                 f"ON CONFLICT (member_id) DO UPDATE SET {earliest('first_active_day')}, {latest('last_active_day')}, "
                 f"{earliest('first_message_day')}, {latest('last_message_day')}, {earliest('first_join_day')}, "
                 f"messages = {t}.messages + excluded.messages",
             )
+        if stats:
+            # Whether each member touched is in a group now (the store has just updated the memberships).
+            members = sorted(stats)
+            for start in range(0, len(members), 500):
+                chunk = members[start:start + 500]
+                cursor.execute(
+                    "UPDATE qunyun_member_stats SET in_group = EXISTS (SELECT 1 FROM qunyun_membership ms "
+                    "WHERE ms.member_id = qunyun_member_stats.member_id AND ms.is_member = %s) "
+                    f"WHERE member_id IN ({', '.join(['%s'] * len(chunk))})", [True, *chunk])
+        if roster_groups:
+            groups = sorted(roster_groups)
+            cursor.execute(
+                "SELECT ms.group_id, SUM(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
+                "JOIN qunyun_member m ON m.id = ms.member_id WHERE m.is_bot = %s "
+                f"AND ms.group_id IN ({', '.join(['%s'] * len(groups))}) GROUP BY ms.group_id", [False, *groups])
+            sizes = cursor.fetchall()
+            if sizes:
+                _upsert(cursor, "INSERT INTO qunyun_group_size (community_id, group_id, members_now)", 3,
+                        [(cid, g, int(n)) for g, n in sizes],
+                        "ON CONFLICT (group_id) DO UPDATE SET members_now = excluded.members_now")
         if funnel:
             _upsert(
                 cursor, "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites)", 5,
@@ -213,6 +237,20 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
                     "DO UPDATE SET replies = qunyun_reply_edge_day.replies + excluded.replies, "
                     "mentions = qunyun_reply_edge_day.mentions + excluded.mentions",
                 )
+        active_days = {day for (_g, _m, day, _h) in hours}
+        if active_days:
+            # Distinct members across groups: recounted from the member-day rows (the store has
+            # already added this batch to them), a short index range per day touched.
+            for day in sorted(active_days):
+                cursor.execute(
+                    "SELECT COUNT(DISTINCT member_id), COUNT(DISTINCT CASE WHEN messages > 0 THEN member_id END) "
+                    "FROM qunyun_member_day WHERE community_id = %s AND day = %s", [cid, d(day)])
+                active, authors = cursor.fetchone()
+                cursor.execute(
+                    "INSERT INTO qunyun_community_day (community_id, day, active_members, authors) "
+                    "VALUES (%s, %s, %s, %s) ON CONFLICT (community_id, day) DO UPDATE SET "
+                    "active_members = excluded.active_members, authors = excluded.authors",
+                    [cid, d(day), active, authors])
         if talk_days:
             stale: dict[int, set] = defaultdict(set)
             for g, day in talk_days:
@@ -241,7 +279,19 @@ def rollups_rebuild(community) -> dict[str, float]:
     """
     cid = community.pk
     timings: dict[str, float] = {}
+    # SQLite empties a table in one step only with foreign-key enforcement off (it is a pragma,
+    # so it can only change outside a transaction); the rebuild writes rows derived from rows
+    # that exist, so nothing is lost by not checking them.
+    relaxed = connection.vendor == "sqlite" and not connection.in_atomic_block and \
+        connection.disable_constraint_checking()
+    try:
+        return _rebuild(community, cid, timings)
+    finally:
+        if relaxed:
+            connection.enable_constraint_checking()
 
+
+def _rebuild(community, cid: int, timings: dict[str, float]) -> dict[str, float]:
     def step(name: str, statement: str, params: list[Any]) -> None:
         started = time.perf_counter()
         cursor.execute(statement, params)
@@ -279,8 +329,9 @@ def rollups_rebuild(community) -> dict[str, float]:
             "ELSE 0 END AS mentions, "
             "CASE WHEN e.type = 'message' AND (e.kind = 'sticker' OR (e.kind = 'text' AND "
             f"{sql.char_length(sql.trim_chars('e.text'))} <= %s)) THEN 1 ELSE 0 END AS is_water, "
-            "CASE WHEN e.type = 'message' AND (e.kind = 'link' OR lower(e.text) LIKE %s "
-            "OR lower(e.text) LIKE %s OR lower(e.text) LIKE %s) THEN 1 ELSE 0 END AS has_link "
+            "CASE WHEN e.type = 'message' AND (e.kind = 'link' OR "
+            f"{sql.contains_ascii_ci('e.text')} OR {sql.contains_ascii_ci('e.text')} OR "
+            f"{sql.contains_ascii_ci('e.text')}) THEN 1 ELSE 0 END AS has_link "
             "FROM qunyun_event e JOIN qunyun_member m ON m.id = e.member_id "
             "WHERE e.community_id = %s AND m.is_bot = %s "
             "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')) x "
@@ -331,18 +382,33 @@ def rollups_rebuild(community) -> dict[str, float]:
             ), [cid, cid])
         step("member_stats", (
             "INSERT INTO qunyun_member_stats (community_id, member_id, first_active_day, last_active_day, "
-            "first_message_day, last_message_day, first_join_day, messages) "
+            "first_message_day, last_message_day, first_join_day, messages, in_group) "
             "SELECT %s, member_id, MIN(first_active), MAX(last_active), MIN(first_message), MAX(last_message), "
-            "MIN(first_join), SUM(messages) FROM ("
+            "MIN(first_join), SUM(messages), MAX(in_group) = 1 FROM ("
             "SELECT member_id, MIN(day) AS first_active, MAX(day) AS last_active, "
             "MIN(CASE WHEN messages > 0 THEN day END) AS first_message, "
             "MAX(CASE WHEN messages > 0 THEN day END) AS last_message, NULL AS first_join, "
-            "SUM(messages) AS messages FROM qunyun_member_day WHERE community_id = %s GROUP BY member_id "
-            "UNION ALL SELECT e.member_id, NULL, NULL, NULL, NULL, MIN(e.day), 0 FROM qunyun_event e "
+            "SUM(messages) AS messages, 0 AS in_group FROM qunyun_member_day WHERE community_id = %s GROUP BY member_id "
+            "UNION ALL SELECT e.member_id, NULL, NULL, NULL, NULL, MIN(e.day), 0, 0 FROM qunyun_event e "
             "JOIN qunyun_member m ON m.id = e.member_id "
-            "WHERE e.community_id = %s AND e.type = 'join' AND m.is_bot = %s GROUP BY e.member_id"
+            "WHERE e.community_id = %s AND e.type = 'join' AND m.is_bot = %s GROUP BY e.member_id "
+            "UNION ALL SELECT ms.member_id, NULL, NULL, NULL, NULL, NULL, 0, "
+            "MAX(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
+            "JOIN qunyun_group g ON g.id = ms.group_id JOIN qunyun_member m ON m.id = ms.member_id "
+            "WHERE g.community_id = %s AND m.is_bot = %s GROUP BY ms.member_id"
             ") u GROUP BY member_id"
-        ), [cid, cid, cid, False])
+        ), [cid, cid, cid, False, cid, False])
+        step("group_size", (
+            "INSERT INTO qunyun_group_size (community_id, group_id, members_now) "
+            "SELECT %s, ms.group_id, SUM(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
+            "JOIN qunyun_group g ON g.id = ms.group_id JOIN qunyun_member m ON m.id = ms.member_id "
+            "WHERE g.community_id = %s AND m.is_bot = %s GROUP BY ms.group_id"
+        ), [cid, cid, False])
+        step("community_day", (
+            "INSERT INTO qunyun_community_day (community_id, day, active_members, authors) "
+            "SELECT %s, day, COUNT(DISTINCT member_id), COUNT(DISTINCT CASE WHEN messages > 0 THEN member_id END) "
+            "FROM qunyun_member_day WHERE community_id = %s GROUP BY day"
+        ), [cid, cid])
         step("funnel_day", (
             "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites) "
             "SELECT %s, member_id, day, SUM(payments), SUM(invites) FROM ("
@@ -409,12 +475,12 @@ def _clear(cursor, table: str, cid: int) -> list[str]:
             cursor.execute(f'DROP INDEX "{name}"')
         return ([f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
                 + [definition for _name, definition in indexes])
-    cursor.execute("DELETE FROM " + table)  # no WHERE: SQLite empties the table in one step
     cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
                    [table])
     indexes = cursor.fetchall()
     for name, _definition in indexes:
         cursor.execute(f'DROP INDEX "{name}"')
+    cursor.execute("DELETE FROM " + table)  # no WHERE (and no foreign-key checks): emptied in one step
     return [definition for _name, definition in indexes]
 
 

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from django.db import connection
 
 from . import sql
-from .periods import period_start
+from .periods import period_end, period_start
 from .scope import Scope
 
 
@@ -139,15 +139,27 @@ def day_totals(scope: Scope, first: date, last: date) -> dict[date, list[int]]:
 
 
 @_memoized
+def data_end(scope: Scope) -> date | None:
+    """The last local day with activity, joins or leaves in the community (the rollups hold nothing later)."""
+    return _Days()(_query("SELECT MAX(day) FROM qunyun_group_day WHERE community_id = %s", [scope.cid])[0][0])
+
+
+def complete_to_end(scope: Scope) -> bool:
+    """Whether nothing after the scope's end exists: then a period's rollup row that runs past the end
+    holds only days up to it, and can be used as it is."""
+    last = data_end(scope)
+    return last is None or last <= scope.end
+
+
+@_memoized
 def daily_active(scope: Scope, first: date, last: date) -> dict[date, tuple[int, int]]:
     """``{day: (active members, members who posted)}`` for days with activity."""
     days = _Days()
     join, where, jp = scope_filter(scope, "md")
-    if not scope.group_ids and scope.channel_id is None and _single_group(scope):
+    if not scope.group_ids and scope.channel_id is None:
         rows = _query(
-            "SELECT md.day, COUNT(*), SUM(CASE WHEN md.messages > 0 THEN 1 ELSE 0 END) FROM qunyun_member_day md "
-            "WHERE md.community_id = %s AND md.day BETWEEN %s AND %s GROUP BY md.day",
-            [scope.cid, _d(first), _d(last)])
+            "SELECT day, active_members, authors FROM qunyun_community_day WHERE community_id = %s "
+            "AND day BETWEEN %s AND %s", [scope.cid, _d(first), _d(last)])
     else:
         rows = _query(
             "SELECT day, COUNT(*), SUM(CASE WHEN messages > 0 THEN 1 ELSE 0 END) FROM ("
@@ -289,6 +301,11 @@ def memberships(scope: Scope) -> dict[int, bool]:
 @_memoized
 def members_now_by_group(scope: Scope) -> dict[int, int]:
     """``{group: members currently in it}`` (non-bot) for the scope's groups."""
+    if scope.channel_id is None:  # kept per group by the rollups
+        where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+        return {g: int(n) for g, n in _query(
+            f"SELECT group_id, members_now FROM qunyun_group_size WHERE community_id = %s{where}",
+            [scope.cid, *scope.group_ids])}
     join, where, jp = scope_filter(scope, "ms")
     base = (f"FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id{join} "
             f"WHERE g.community_id = %s AND ms.is_member = %s{where}")
@@ -303,40 +320,50 @@ def members_now_by_group(scope: Scope) -> dict[int, int]:
 
 
 @_memoized
+def membership_counts(scope: Scope) -> tuple[int, int]:
+    """``(members now, members ever)``: distinct non-bot members currently in / ever in a group of the scope."""
+    join, where, jp = scope_filter(scope, "ms")
+    base = (f"SELECT COUNT(DISTINCT CASE WHEN ms.is_member THEN ms.member_id END), COUNT(DISTINCT ms.member_id) "
+            f"FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id{join} WHERE g.community_id = %s{where}")
+    if not scope.group_ids:  # kept per member by the rollups
+        sjoin, _w, sjp = scope_filter(scope, "s")
+        now, ever = _query(f"SELECT SUM(CASE WHEN s.in_group THEN 1 ELSE 0 END), COUNT(*) FROM qunyun_member_stats s"
+                           f"{sjoin} WHERE s.community_id = %s", [*sjp, scope.cid])[0]
+        return int(now or 0), int(ever or 0)
+    now, ever = _query(base, _params(scope, jp, scope.cid))[0]
+    # Bots are few: subtract theirs rather than look up every member's flag.
+    bots_now, bots_ever = _query(
+        base + " AND ms.member_id IN (SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s)",
+        _params(scope, jp, scope.cid) + [scope.cid, True])[0]
+    return int(now or 0) - int(bots_now or 0), int(ever or 0) - int(bots_ever or 0)
+
+
 def members_now(scope: Scope) -> int:
     """Distinct non-bot members currently in at least one group of the scope."""
-    join, where, jp = scope_filter(scope, "ms")
-    base = (f"SELECT COUNT(DISTINCT ms.member_id) FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id"
-            f"{join} WHERE g.community_id = %s AND ms.is_member = %s{where}")
-    total = _query(base, _params(scope, jp, scope.cid, True))[0][0]
-    bots = _query(base + " AND ms.member_id IN (SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s)",
-                  _params(scope, jp, scope.cid, True) + [scope.cid, True])[0][0]
-    return int(total) - int(bots)
+    return membership_counts(scope)[0]
 
 
-@_memoized
 def members_ever(scope: Scope) -> int:
     """Distinct non-bot members with a membership (current or past) in a group of the scope."""
-    join, where, jp = scope_filter(scope, "ms")
-    base = (f"SELECT COUNT(DISTINCT ms.member_id) FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id"
-            f"{join} WHERE g.community_id = %s{where}")
-    total = _query(base, _params(scope, jp, scope.cid))[0][0]
-    bots = _query(base + " AND ms.member_id IN (SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s)",
-                  _params(scope, jp, scope.cid) + [scope.cid, True])[0][0]
-    return int(total) - int(bots)
+    return membership_counts(scope)[1]
 
 
 @_memoized
 def current_posters(scope: Scope, first: date, last: date) -> int:
     """Members who posted between two days and are in a group of the scope now."""
-    join, where, jp = scope_filter(scope, "ms")
-    md_where = f" AND md.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    if not scope.group_ids and complete_to_end(scope) and last >= scope.end:
+        # Nothing after the end exists: "posted since first" is "last message on or after first".
+        sjoin, _w, sjp = scope_filter(scope, "s")
+        return int(_query(f"SELECT COUNT(*) FROM qunyun_member_stats s{sjoin} WHERE s.community_id = %s "
+                          "AND s.in_group = %s AND s.last_message_day >= %s", [*sjp, scope.cid, True, _d(first)])[0][0])
+    md_join, md_where, jp = scope_filter(scope, "md")
+    groups = f" AND ms.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
     rows = _query(
-        f"SELECT COUNT(DISTINCT ms.member_id) FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id{join} "
-        f"WHERE g.community_id = %s AND ms.is_member = %s{where} AND ms.member_id IN ("
-        f"SELECT md.member_id FROM qunyun_member_day md WHERE md.community_id = %s AND md.day BETWEEN %s AND %s "
-        f"AND md.messages > 0{md_where})",
-        _params(scope, jp, scope.cid, True) + [scope.cid, _d(first), _d(last), *scope.group_ids])
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT md.member_id FROM qunyun_member_day md{md_join} "
+        f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s AND md.messages > 0{md_where}) p "
+        "WHERE EXISTS (SELECT 1 FROM qunyun_membership ms JOIN qunyun_group g ON g.id = ms.group_id "
+        f"WHERE ms.member_id = p.member_id AND ms.is_member = %s AND g.community_id = %s{groups})",
+        _params(scope, jp, scope.cid, _d(first), _d(last)) + [True, scope.cid, *scope.group_ids])
     return int(rows[0][0])
 
 
@@ -387,6 +414,14 @@ def hour_cells(scope: Scope, first: date, last: date) -> tuple[dict[tuple[date, 
 @_memoized
 def top_members(scope: Scope, first: date, last: date, limit: int | None = 20) -> list[tuple[int, str, int]]:
     """``(member, name, messages)`` by messages between two days, most first, ties by name."""
+    if limit is not None:
+        counts = [(m, v[1]) for m, v in member_window(scope, first, last).items() if v[1] > 0]
+        counts.sort(key=lambda kv: -kv[1])
+        if len(counts) > limit:  # keep every member tied with the last one shown, then order by name
+            counts = [kv for kv in counts if kv[1] >= counts[limit - 1][1]]
+        found = names(m for m, _n in counts)
+        counts.sort(key=lambda kv: (-kv[1], found.get(kv[0], ""), kv[0]))
+        return [(m, found.get(m, f"#{m}"), n) for m, n in counts[:limit]]
     join, where, jp = scope_filter(scope, "md")
     rows = _query(
         f"SELECT md.member_id, m.display_name, SUM(md.messages) AS n FROM qunyun_member_day md "
@@ -640,18 +675,21 @@ def cohort_periods(scope: Scope, period: str, basis: str, first: date, last: dat
     column = _BASIS_COLUMN[basis]
     first_start, last_start = period_start(first, period), period_start(last, period)
     table, pcol = ("qunyun_member_week", "week") if period == "week" else ("qunyun_member_month", "month")
-    join, _where, jp = scope_filter(scope, "p")
+    whole_until = period_start(last, period) if not complete_to_end(scope) else last
+    join, _where, jp = scope_filter(scope, "s")
+    # The cohort's members first (a short index range), then their period rows by member.
     out = [(m, days(p), n, r) for m, p, n, r in _query(
-        f"SELECT p.member_id, p.{pcol}, p.messages, p.reactions FROM {table} p "
-        f"JOIN qunyun_member_stats s ON s.member_id = p.member_id{join} WHERE p.community_id = %s "
-        f"AND p.{pcol} >= %s AND p.{pcol} < %s AND s.{column} BETWEEN %s AND %s",
-        [*jp, scope.cid, _d(first_start), _d(last_start), _d(first), _d(last)])]
-    join, _where, jp = scope_filter(scope, "md")
-    out.extend((m, last_start, int(n), int(r)) for m, n, r in _query(
-        f"SELECT md.member_id, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_day md "
-        f"JOIN qunyun_member_stats s ON s.member_id = md.member_id{join} WHERE md.community_id = %s "
-        f"AND md.day BETWEEN %s AND %s AND s.{column} BETWEEN %s AND %s GROUP BY md.member_id",
-        [*jp, scope.cid, _d(last_start), _d(last), _d(first), _d(last)]))
+        f"SELECT p.member_id, p.{pcol}, p.messages, p.reactions FROM qunyun_member_stats s{join} "
+        f"CROSS JOIN {table} p WHERE s.community_id = %s AND s.{column} BETWEEN %s AND %s "
+        f"AND p.member_id = s.member_id AND p.{pcol} >= %s AND p.{pcol} <= %s",
+        [*jp, scope.cid, _d(first), _d(last), _d(first_start), _d(whole_until)])
+        if days(p) < last_start or whole_until == last]
+    if whole_until != last:
+        out.extend((m, last_start, int(n), int(r)) for m, n, r in _query(
+            f"SELECT md.member_id, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_stats s{join} "
+            f"CROSS JOIN qunyun_member_day md WHERE s.community_id = %s AND s.{column} BETWEEN %s AND %s "
+            "AND md.member_id = s.member_id AND md.day BETWEEN %s AND %s GROUP BY md.member_id",
+            [*jp, scope.cid, _d(first), _d(last), _d(last_start), _d(last)]))
     return out
 
 
@@ -660,7 +698,7 @@ def _period_members(scope: Scope, period: str, start: date) -> tuple[str, list[A
     from .periods import period_end
 
     end = period_end(start, period)
-    if not scope.group_ids and end <= scope.end:
+    if not scope.group_ids and (end <= scope.end or complete_to_end(scope)):
         table, pcol = ("qunyun_member_week", "week") if period == "week" else ("qunyun_member_month", "month")
         join, _where, jp = scope_filter(scope, "p")
         return (f"SELECT p.member_id FROM {table} p{join} WHERE p.community_id = %s AND p.{pcol} = %s",
@@ -767,3 +805,67 @@ def funnel_inputs(scope: Scope) -> tuple[dict, list, list, list]:
     payments = [(m, days(d), p) for m, d, p, _i in deeds if p]
     invites = [(m, days(d), i) for m, d, _p, i in deeds if i]
     return joiners, activity, payments, invites
+
+
+@_memoized
+def period_active_clipped(scope: Scope, period: str, start: date, first: date, last: date) -> int:
+    """Distinct members active in the period starting ``start``, counting only ``first``–``last``.
+
+    A whole period (or one cut only by the end of the data) is one lookup in the week/month rollup.
+    """
+    whole = first == start and (last == period_end(start, period) or complete_to_end(scope))
+    if whole and not scope.group_ids:
+        table, pcol = ("qunyun_member_week", "week") if period == "week" else ("qunyun_member_month", "month")
+        join, _where, jp = scope_filter(scope, "p")
+        return int(_query(f"SELECT COUNT(*) FROM {table} p{join} WHERE p.community_id = %s AND p.{pcol} = %s",
+                          [*jp, scope.cid, _d(start)])[0][0])
+    return distinct_members(scope, first, last)
+
+
+@_memoized
+def period_member_ids(scope: Scope, period: str, start: date) -> frozenset[int]:
+    """The members active in the period starting ``start`` (only days up to the scope's end)."""
+    if start > scope.end:
+        return frozenset()
+    sql_a, pa = _period_members(scope, period, start)
+    return frozenset(r[0] for r in _query(sql_a, pa))
+
+
+@_memoized
+def first_active_between(scope: Scope, first: date, last: date) -> frozenset[int]:
+    """Members whose first activity in the community falls between two days (no group filter)."""
+    join, _where, jp = scope_filter(scope, "s")
+    return frozenset(r[0] for r in _query(
+        f"SELECT s.member_id FROM qunyun_member_stats s{join} WHERE s.community_id = %s "
+        "AND s.first_active_day BETWEEN %s AND %s", [*jp, scope.cid, _d(first), _d(last)]))
+
+
+def core_members(scope: Scope, first: date, last: date, t) -> list[int]:
+    """Members who were core in the window ``first``–``last`` (thresholds ``t``), the rule in SQL."""
+    join, where, jp = scope_filter(scope, "md")
+    distinct_days = "COUNT(*)" if not scope.group_ids and _single_group(scope) else "COUNT(DISTINCT md.day)"
+    return [r[0] for r in _query(
+        f"SELECT md.member_id FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s"
+        f"{where} GROUP BY md.member_id HAVING {distinct_days} >= %s AND (SUM(md.messages) >= %s OR "
+        "SUM(md.replies) >= %s) ORDER BY md.member_id",
+        _params(scope, jp, scope.cid, _d(first), _d(last)) + [t.core_min_active_days, t.core_min_messages,
+                                                               t.core_min_replies])]
+
+
+def posted_since(scope: Scope, member_ids: list[int], first: date) -> set[int]:
+    """Which of the members posted from ``first`` to the scope's end (scope's groups)."""
+    out: set[int] = set()
+    if not scope.group_ids and complete_to_end(scope):
+        for start in range(0, len(member_ids), 500):
+            chunk = member_ids[start:start + 500]
+            out.update(r[0] for r in _query(
+                f"SELECT member_id FROM qunyun_member_stats WHERE member_id IN ({', '.join(['%s'] * len(chunk))}) "
+                "AND last_message_day >= %s", [*chunk, _d(first)]))
+        return out
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        out.update(r[0] for r in _query(
+            f"SELECT DISTINCT member_id FROM qunyun_member_day WHERE member_id IN ({', '.join(['%s'] * len(chunk))}) "
+            f"AND day BETWEEN %s AND %s AND messages > 0{where}", [*chunk, _d(first), _d(scope.end), *scope.group_ids]))
+    return out

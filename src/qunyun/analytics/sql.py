@@ -65,3 +65,8 @@ def local_hour(epoch: str, spans: list[OffsetSpan]) -> str:
         branches = " ".join(f"WHEN {epoch} >= {s.starts} THEN {s.offset}" for s in reversed(spans[1:]))
         offset = f"CASE {branches} ELSE {spans[0].offset} END"
     return f"((({epoch}) + ({offset})) %% 86400) / 3600"
+
+
+def contains_ascii_ci(expression: str, param: str = "%s") -> str:
+    """``expression LIKE param`` ignoring the case of ASCII letters (SQLite's LIKE already does)."""
+    return f"{expression} ILIKE {param}" if is_postgres() else f"{expression} LIKE {param}"

@@ -148,13 +148,16 @@ def talk_get(scope: Scope, *, rows: list[tuple] | None = None) -> dict:
         if rows is None:
             rows = sources.message_rows(scope, scope.start - timedelta(days=1), scope.end)
         return talk_compute(rows, scope.start, scope.end)
-    kept_until = scope.end - timedelta(days=1)
+    # The as-of day can be kept too when nothing after it exists yet (a later message drops it again).
+    complete = sources.complete_to_end(scope)
+    kept_until = scope.end if complete else scope.end - timedelta(days=1)
     per_group_day: dict[tuple[int, date], list] = {}
     if kept_until >= scope.start:
         per_group_day.update(_kept(scope, scope.start, kept_until))
-    live_scope = scope.with_range(scope.end, scope.end)
-    live_rows = sources.message_rows(live_scope, scope.end - timedelta(days=1), scope.end)
-    per_group_day.update(talk_by_group_day(live_rows, scope.end, scope.end))
+    if not complete:
+        live_scope = scope.with_range(scope.end, scope.end)
+        live_rows = sources.message_rows(live_scope, scope.end - timedelta(days=1), scope.end)
+        per_group_day.update(talk_by_group_day(live_rows, scope.end, scope.end))
     return talk_summary(per_group_day, scope.start, scope.end)
 
 
