@@ -87,7 +87,17 @@ def test_silent_core_members(health):
     (alert,) = by_kind(health, "silent_core")
     assert [m["member"] for m in alert["members"]] == ["p0"]
     assert alert["members"][0]["last_message_day"] == "2026-03-02"
-    assert alert["numbers"] == {"silent": 1, "core_then": 2, "core_as_of": "2026-03-06", "days": 14}
+    assert alert["numbers"] == {"silent": 1, "core_as_of": "2026-03-06", "days": 14}
+    assert alert["explanation"] == "1 member who was core on 2026-03-06 has posted nothing in the 14 days since."
+
+
+def test_silent_core_in_one_group_reads_the_days(community):
+    runtime = Runtime(community, mode="import")
+    runtime.store.group_names.update({BIG: "Big", MID: "Middle", SMALL: "Small"})
+    runtime.ingest(history())
+    report = health_get(scope_build(community=community, start="2026-03-01", end="2026-03-18", groups=["Big"]))
+    (alert,) = by_kind(report, "silent_core")  # not the end of the data: the slower, exact path
+    assert [m["member"] for m in alert["members"]] == ["p0"] and alert["numbers"]["core_as_of"] == "2026-03-04"
 
 
 def test_water_drift(health):

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from django.db import connection
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from qunyun.communities.models import Group
 from qunyun.communities.selectors import dunbar_band  # one definition of the bands: small, circle, large
@@ -132,10 +133,11 @@ def _silent_core(scope: Scope, silent_days: int) -> list[dict]:
     then = end - timedelta(days=silent_days)
     thresholds = layer_thresholds(scope.community)
     first, last = window_of(then, thresholds)
-    core_then = sources.core_members(scope, first, last, thresholds)
+    since = then + timedelta(days=1)
+    core_then = sources.core_members(scope, first, last, thresholds, silent_since=since)
     if not core_then:
         return []
-    posted = sources.posted_since(scope, core_then, then + timedelta(days=1))
+    posted = sources.posted_since(scope, core_then, since)
     silent = [m for m in core_then if m not in posted]
     if not silent:
         return []
@@ -147,11 +149,12 @@ def _silent_core(scope: Scope, silent_days: int) -> list[dict]:
         key=lambda x: (x["last_message_day"] or "", x["member"]))
     return [_alert(
         "silent_core", "warning",
-        _("%(n)d core members went silent") % {"n": len(silent)},
-        _("%(n)d of the %(core)d members who were core on %(then)s have posted nothing in the %(days)d days since.")
-        % {"n": len(silent), "core": len(core_then), "then": then.isoformat(), "days": silent_days},
+        ngettext("%(n)d core member went silent", "%(n)d core members went silent", len(silent)) % {"n": len(silent)},
+        ngettext("%(n)d member who was core on %(then)s has posted nothing in the %(days)d days since.",
+                 "%(n)d members who were core on %(then)s have posted nothing in the %(days)d days since.",
+                 len(silent)) % {"n": len(silent), "then": then.isoformat(), "days": silent_days},
         _("Reach out to them personally: ask what changed, invite them to host a topic."),
-        {"silent": len(silent), "core_then": len(core_then), "core_as_of": then.isoformat(), "days": silent_days},
+        {"silent": len(silent), "core_as_of": then.isoformat(), "days": silent_days},
         "silent_core", None, members)]
 
 

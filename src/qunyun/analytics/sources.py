@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import wraps
 from typing import Any, Iterable
 
@@ -840,16 +840,33 @@ def first_active_between(scope: Scope, first: date, last: date) -> frozenset[int
         "AND s.first_active_day BETWEEN %s AND %s", [*jp, scope.cid, _d(first), _d(last)]))
 
 
-def core_members(scope: Scope, first: date, last: date, t) -> list[int]:
-    """Members who were core in the window ``first``–``last`` (thresholds ``t``), the rule in SQL."""
-    join, where, jp = scope_filter(scope, "md")
+def core_members(scope: Scope, first: date, last: date, t, *, silent_since: date | None = None) -> list[int]:
+    """Members who were core in the window ``first``–``last`` (thresholds ``t``), the rule in SQL.
+
+    With ``silent_since``, only those who posted nothing from that day on are wanted: when nothing
+    after the scope's end exists, the members' last message day narrows them down first.
+    """
+    having = ("HAVING {days} >= %s AND (SUM(md.messages) >= %s OR SUM(md.replies) >= %s)")
+    limits = [t.core_min_active_days, t.core_min_messages, t.core_min_replies]
     distinct_days = "COUNT(*)" if not scope.group_ids and _single_group(scope) else "COUNT(DISTINCT md.day)"
+    if silent_since is not None and not scope.group_ids and complete_to_end(scope):
+        sjoin, _w, sjp = scope_filter(scope, "s")
+        candidates = [r[0] for r in _query(
+            f"SELECT s.member_id FROM qunyun_member_stats s{sjoin} WHERE s.community_id = %s "
+            "AND s.last_message_day BETWEEN %s AND %s", [*sjp, scope.cid, _d(first), _d(silent_since - timedelta(days=1))])]
+        out: list[int] = []
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start:start + 500]
+            out.extend(r[0] for r in _query(
+                f"SELECT md.member_id FROM qunyun_member_day md WHERE md.member_id IN ({', '.join(['%s'] * len(chunk))}) "
+                f"AND md.day BETWEEN %s AND %s GROUP BY md.member_id " + having.format(days="COUNT(DISTINCT md.day)"),
+                [*chunk, _d(first), _d(last), *limits]))
+        return sorted(out)
+    join, where, jp = scope_filter(scope, "md")
     return [r[0] for r in _query(
         f"SELECT md.member_id FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s"
-        f"{where} GROUP BY md.member_id HAVING {distinct_days} >= %s AND (SUM(md.messages) >= %s OR "
-        "SUM(md.replies) >= %s) ORDER BY md.member_id",
-        _params(scope, jp, scope.cid, _d(first), _d(last)) + [t.core_min_active_days, t.core_min_messages,
-                                                               t.core_min_replies])]
+        f"{where} GROUP BY md.member_id " + having.format(days=distinct_days) + " ORDER BY md.member_id",
+        _params(scope, jp, scope.cid, _d(first), _d(last)) + limits)]
 
 
 def posted_since(scope: Scope, member_ids: list[int], first: date) -> set[int]:
