@@ -48,12 +48,13 @@ def export(con, sqlite_path: Path, folder: Path) -> float:
     con.execute("LOAD sqlite_scanner")
     con.execute(f"ATTACH '{sqlite_path}' AS src (TYPE sqlite, READ_ONLY)")
     cid = con.execute("SELECT id FROM src.qunyun_community WHERE slug = 'big'").fetchone()[0]
-    con.execute(f"""COPY (SELECT id, group_id, member_id, type, kind, CAST(at AS TIMESTAMPTZ) AS at, CAST(day AS DATE) AS day,
-        reply_to_member_id, channel_id, actor_id FROM src.qunyun_event WHERE community_id = {cid} ORDER BY at)
+    con.execute(f"""COPY (SELECT id, group_id, member_id, type, kind, CAST("at" AS TIMESTAMPTZ) AS ts,
+        CAST(day AS DATE) AS day, reply_to_member_id, channel_id, actor_id FROM src.qunyun_event
+        WHERE community_id = {cid} ORDER BY ts)
         TO '{folder / 'events.parquet'}' (FORMAT parquet)""")
-    con.execute(f"""COPY (SELECT id, is_bot, channel_id, display_name FROM src.qunyun_member WHERE community_id = {cid})
+    con.execute(f"""COPY (SELECT id, CAST(is_bot AS BOOLEAN) AS is_bot, channel_id, display_name FROM src.qunyun_member WHERE community_id = {cid})
         TO '{folder / 'members.parquet'}' (FORMAT parquet)""")
-    con.execute(f"""COPY (SELECT ms.group_id, ms.member_id, ms.is_member FROM src.qunyun_membership ms
+    con.execute(f"""COPY (SELECT ms.group_id, ms.member_id, CAST(ms.is_member AS BOOLEAN) AS is_member FROM src.qunyun_membership ms
         JOIN src.qunyun_group g ON g.id = ms.group_id WHERE g.community_id = {cid})
         TO '{folder / 'memberships.parquet'}' (FORMAT parquet)""")
     con.execute("DETACH src")
@@ -70,10 +71,10 @@ def figures(con, folder: Path, start: date, end: date) -> dict:
     # Activity of members (not bots): messages that are not system lines, and reactions.
     q(f"""CREATE OR REPLACE TEMP TABLE act AS SELECT e.member_id, e.group_id, e.day, e.type = 'message' AS is_msg,
           e.reply_to_member_id IS NOT NULL AND e.reply_to_member_id <> e.member_id AS is_reply,
-          hour(timezone('{TZ}', e.at)) AS hour
+          hour(timezone('{TZ}', e.ts)) AS hour
         FROM '{folder / 'events.parquet'}' e JOIN members m ON m.id = e.member_id
         WHERE NOT m.is_bot AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')""")
-    q(f"""CREATE OR REPLACE TEMP TABLE joins AS SELECT e.member_id, e.day, e.type, e.channel_id, e.actor_id, e.at
+    q(f"""CREATE OR REPLACE TEMP TABLE joins AS SELECT e.member_id, e.day, e.type, e.channel_id, e.actor_id, e.ts
         FROM '{folder / 'events.parquet'}' e JOIN members m ON m.id = e.member_id
         WHERE NOT m.is_bot AND e.type IN ('join', 'leave')""")
     s, t = f"DATE '{start}'", f"DATE '{end}'"
@@ -134,20 +135,20 @@ def figures(con, folder: Path, start: date, end: date) -> dict:
     # Layers, window of 30 days to the as-of date.
     layer_rows = q(f"""WITH win AS (SELECT member_id, COUNT(DISTINCT day) AS d, SUM(is_msg::INT) AS m, SUM(is_reply::INT) AS r
             FROM act WHERE day BETWEEN {w30} AND {t} GROUP BY member_id),
-        pop AS (SELECT ms.member_id, bool_or(ms.is_member) AS current FROM memberships ms JOIN members x ON x.id = ms.member_id
+        pop AS (SELECT ms.member_id, bool_or(ms.is_member) AS is_current FROM memberships ms JOIN members x ON x.id = ms.member_id
             WHERE NOT x.is_bot GROUP BY ms.member_id)
         SELECT CASE
             WHEN COALESCE(d, 0) >= {LAYER['core_min_active_days']} AND (COALESCE(m, 0) >= {LAYER['core_min_messages']}
                  OR COALESCE(r, 0) >= {LAYER['core_min_replies']}) THEN 'core'
             WHEN COALESCE(d, 0) >= {LAYER['active_min_active_days']} AND COALESCE(m, 0) >= 1 THEN 'active'
             WHEN COALESCE(m, 0) >= 1 THEN 'occasional'
-            WHEN pop.current THEN 'lurker' ELSE 'churned' END AS layer, COUNT(*)
+            WHEN pop.is_current THEN 'lurker' ELSE 'churned' END AS layer, COUNT(*)
         FROM pop LEFT JOIN win USING (member_id) GROUP BY layer""").fetchall()
     out["layers"] = {k: 0 for k in ("core", "active", "occasional", "lurker", "churned")} | dict(layer_rows)
     out["top_members"] = q(f"""SELECT member_id, SUM(is_msg::INT) AS n FROM act WHERE day BETWEEN {s} AND {t}
         GROUP BY member_id HAVING n > 0 ORDER BY n DESC, member_id LIMIT 20""").fetchall()
     # Funnel: first joins in the range.
-    out["funnel"] = q(f"""WITH firstjoin AS (SELECT member_id, arg_min(day, at) AS jday, arg_min(channel_id, at) AS channel,
+    out["funnel"] = q(f"""WITH firstjoin AS (SELECT member_id, arg_min(day, ts) AS jday, arg_min(channel_id, ts) AS channel,
             MIN(day) AS ever FROM joins WHERE type = 'join' AND day <= {t} GROUP BY member_id),
         j AS (SELECT * FROM firstjoin WHERE ever BETWEEN {s} AND {t})
         SELECT COUNT(*),
@@ -177,7 +178,9 @@ def main() -> int:
         figures(con, folder, args.start, args.end)
         warm.append(time.perf_counter() - started)
     sizes = {p.name: p.stat().st_size for p in folder.glob("*.parquet")}
-    print(json.dumps({"export_s": export_s, "first_s": first, "warm_s": warm, "median_s": statistics.median(warm),
+    import duckdb
+
+    print(json.dumps({"version": duckdb.__version__, "export_s": export_s, "first_s": first, "warm_s": warm, "median_s": statistics.median(warm),
                       "parquet_bytes": sizes, "figures": result}, default=str))
     return 0
 

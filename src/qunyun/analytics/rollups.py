@@ -96,6 +96,7 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
     edges: dict[tuple[int, date, int, int], list[int]] = defaultdict(lambda: [0, 0])  # replies, mentions
     talk_days: set[tuple[int, date]] = set()
     roster_groups: set[int] = set()  # groups whose memberships may have changed
+    period_starts: dict[date, tuple[date, date]] = {}
     for event, group, member_id, _channel, local, reply_member in fresh:
         etype = event.type
         day = local.date()
@@ -142,9 +143,12 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
             slot = 1
         else:
             continue
+        starts = period_starts.get(day)
+        if starts is None:
+            starts = period_starts[day] = (day - timedelta(days=day.weekday()), day.replace(day=1))
         hours[(group.id, member_id, day, local.hour)][slot] += 1
-        weeks[(member_id, day - timedelta(days=day.weekday()))][slot] += 1
-        months[(member_id, day.replace(day=1))][slot] += 1
+        weeks[(member_id, starts[0])][slot] += 1
+        months[(member_id, starts[1])][slot] += 1
         row = stats.setdefault(member_id, [None, None, None, None, None, 0])
         row[0] = day if row[0] is None or day < row[0] else row[0]
         row[1] = day if row[1] is None or day > row[1] else row[1]
@@ -155,7 +159,15 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
     if not (hours or stats or mix or funnel or edges or roster_groups):
         return
     cid = store.community.pk
-    d = connection.ops.adapt_datefield_value
+    adapt = connection.ops.adapt_datefield_value
+    adapted: dict[date, Any] = {}
+
+    def d(day: date) -> Any:  # a batch has a few distinct days and thousands of rows
+        value = adapted.get(day)
+        if value is None:
+            value = adapted[day] = adapt(day)
+        return value
+
     with connection.cursor() as cursor:
         if hours:
             _upsert(
