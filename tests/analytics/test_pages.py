@@ -117,3 +117,10 @@ def test_pages_need_access(community):
     c = Client()
     c.force_login(stranger)
     assert c.get("/c/tea/analytics/").status_code == 404
+
+
+def test_dashboard_in_chinese(client):
+    html = client.get(f"/c/tea/analytics/?{RANGE}", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "数据分析" in html and "留存" in html and "意见领袖" in html
+    assert "活跃: " in html and "潜水: " in html and "启用" not in html  # layer names, not "enabled"
+    assert "每周从周一开始" in html

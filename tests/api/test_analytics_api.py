@@ -87,7 +87,7 @@ def test_bad_filters_are_400_with_the_reason(boss):
 def test_retention_lifecycle_funnel_leaders_conversations(boss):
     client = Client()
     client.force_login(boss)
-    retention = client.get(f"/api/communities/tea/retention?from=2026-02-01&to=2026-03-10&basis=message").json()
+    retention = client.get("/api/communities/tea/retention?from=2026-02-01&to=2026-03-10&basis=message").json()
     assert [(c["cohort"], c["size"], c["periods"]) for c in retention["cohorts"]] == [
         ("2026-02", 2, [2, 0]), ("2026-03", 2, [2])]
     lifecycle = client.get(f"/api/communities/tea/lifecycle?{RANGE}").json()

@@ -91,7 +91,7 @@ DEFINITIONS: dict[str, Definition] = {d.key: d for d in (
         "Shares of very short or sticker messages, of messages with links, and of deletions; an alert when "
         "a share is high and rising.")),
     Definition("dying", _("Dying group"), _(
-        "Messages fell week after week for four weeks, to 60% or less of the first.")),
+        "Messages fell week after week for four weeks, to 60 percent or less of the first week.")),
     Definition("goal_progress", _("Goal progress"), _(
         "Current value against baseline and target, and the progress expected by now.")),
 )}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import sources
 from .config import LayerThresholds, layer_thresholds
@@ -18,8 +18,9 @@ from .scope import Scope
 
 LAYERS = ("core", "active", "occasional", "lurker", "churned")
 LAYER_LABELS = {
-    "core": _("core"), "active": _("active"), "occasional": _("occasional"), "lurker": _("lurker"),
-    "churned": _("churned"),
+    "core": pgettext_lazy("layer", "core"), "active": pgettext_lazy("layer", "active"),
+    "occasional": pgettext_lazy("layer", "occasional"), "lurker": pgettext_lazy("layer", "lurker"),
+    "churned": pgettext_lazy("layer", "churned"),
 }
 
 
