@@ -125,8 +125,11 @@ def open_binary(path: str, progress: ByteProgress | None = None) -> IO[bytes]:
 def text_lines(stream: IO[bytes], *, encoding: str = "utf-8-sig") -> Iterator[str]:
     """Lines of a text stream without their line ends; undecodable bytes become U+FFFD."""
     text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline=None)
-    for line in text:
-        yield line.rstrip("\n")
+    try:
+        for line in text:
+            yield line.rstrip("\n")
+    finally:
+        text.close()  # also when the reader stops early; closing the stream twice is harmless
 
 
 def json_top_keys(stream: IO[bytes], *, wanted: set[str], keep: set[str] = frozenset(),

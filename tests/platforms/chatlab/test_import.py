@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,7 @@ CHAT = "chatlab:qq:38988428513"
 
 def test_json_file(community):
     summary = run(community, "chatlab", JSON)
-    raw = json.load(open(JSON, encoding="utf-8"))["messages"]
+    raw = json.loads(Path(JSON).read_text(encoding="utf-8"))["messages"]
     member_messages = [m for m in raw if m.get("sender") and isinstance(m["timestamp"], int) and m["type"] < 80]
     counts = db_counts(community)
     assert counts["messages"] == len(member_messages) == 6

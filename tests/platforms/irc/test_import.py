@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import glob
+import io
 import os
 import re
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -92,7 +94,7 @@ def _count_ubuntu(files: list[str]) -> dict:
         day = date.fromisoformat(os.path.basename(path)[:10])
         last = None
         seen = Counter()
-        for line in open(path, encoding="utf-8", errors="replace"):
+        for line in io.StringIO(Path(path).read_text(encoding="utf-8", errors="replace")):  # lines as a file has
             line = line.rstrip()
             timed = _TIMED.match(line)
             if timed:

@@ -8,6 +8,7 @@ import re
 import shutil
 import zipfile
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -85,7 +86,7 @@ def test_not_a_slack_export(community, tmp_path):
 
 def _edn_to_json(source: str, target: str, kind: str) -> None:
     """Turn the Clojurians EDN metadata into Slack's users.json / channels.json (test-side conversion)."""
-    text = open(source, encoding="utf-8").read()
+    text = Path(source).read_text(encoding="utf-8")
     records = []
     for block in re.split(r"\n \{|\n \#:channel\{|^\(\{|^\(#:channel\{", text):
         fields: dict[str, str] = {}
@@ -117,7 +118,9 @@ def test_real_clojurians_events_import_with_exact_counts(community, tmp_path):
     people: set = set()
     bots: set = set()
     for name in sorted(os.listdir(os.path.join(data, "logs"))):
-        for line in open(os.path.join(data, "logs", name), encoding="utf-8"):
+        for line in Path(data, "logs", name).read_text(encoding="utf-8").split("\n"):
+            if not line:
+                continue
             record = json.loads(line)
             subtype = record.get("subtype")
             by_subtype[subtype] += 1
@@ -154,7 +157,7 @@ def test_real_clojurians_events_import_with_exact_counts(community, tmp_path):
     assert counts["member_messages"] == counts["day_messages"] == len(messages) - by_subtype["bot_message"] - system
     assert Group.objects.get(chat_id="slack:C03S1KBA2").name == "#clojure"
     users = {u["id"]: u["profile"]["display_name"] or u["profile"]["real_name"]
-             for u in json.load(open(tmp_path / "users.json", encoding="utf-8"))}
+             for u in json.loads((tmp_path / "users.json").read_text(encoding="utf-8"))}
     named = Identity.objects.filter(community=community, account_id__in=[f"slack:{u}" for u in people])
     assert named.count() == len(people)
     assert all(i.member.display_name == users[i.account_id[6:]] for i in named.select_related("member")

@@ -6,6 +6,7 @@ import json
 import shutil
 import zipfile
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ CHAT = "telegram:-1001234567890"
 
 def _raw_counts(path: str) -> dict[str, int]:
     """Counted from the file itself, independently of the importer."""
-    messages = json.load(open(path, encoding="utf-8"))["messages"]
+    messages = json.loads(Path(path).read_text(encoding="utf-8"))["messages"]
     ok = [m for m in messages if m.get("type") == "message" and m.get("from_id")
           and (m.get("date_unixtime") or m.get("date"))]
     service = [m for m in messages if m.get("type") == "service"]
@@ -137,7 +138,7 @@ def test_reimport_adds_nothing(community):
 
 
 def test_overlapping_exports_merge(community, tmp_path):
-    data = json.load(open(SINGLE, encoding="utf-8"))
+    data = json.loads(Path(SINGLE).read_text(encoding="utf-8"))
     first, second = dict(data), dict(data)
     first["messages"] = data["messages"][:12]
     second["messages"] = data["messages"][6:]
@@ -188,7 +189,7 @@ def test_a_file_that_is_not_a_telegram_export_fails_at_once(community, tmp_path)
 
 
 def test_a_truncated_file_keeps_what_came_before(community, tmp_path):
-    text = open(SINGLE, encoding="utf-8").read()
+    text = Path(SINGLE).read_text(encoding="utf-8")
     cut = tmp_path / "cut.json"
     cut.write_text(text[: text.index('"id": 9,')], encoding="utf-8")
     summary = run(community, "telegram", cut)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ CSV = fixture("wechat", "茶友群_utf8.csv")
 
 def test_group_chat_csv_with_exact_counts(community):
     summary = run(community, "wechat", CSV)
-    rows = list(csv.DictReader(open(CSV, encoding="utf-8-sig")))
+    rows = list(csv.DictReader(Path(CSV).read_text(encoding="utf-8-sig").splitlines()))
     speaking = [r for r in rows if r["Type"] not in ("10000", "10002") and r["CreateTime"] != "not-a-time"]
     counts = db_counts(community)
     assert counts["messages"] == len(speaking) == 12

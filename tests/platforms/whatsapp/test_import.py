@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ HEADER = re.compile(r"^\u200e?\[?\d{1,2}/\d{1,2}/\d{2,4}, \d{1,2}:\d{2}")
 
 
 def _raw_headers(path: str) -> int:
-    return sum(1 for line in open(path, encoding="utf-8") if HEADER.match(line))
+    return sum(1 for line in Path(path).read_text(encoding="utf-8").splitlines() if HEADER.match(line))
 
 
 def test_android_export(community):
@@ -96,7 +97,7 @@ def test_zip_export_merges_with_the_text_export(community):
 
 
 def test_reimport_and_overlap_add_nothing(community, tmp_path):
-    lines = open(ANDROID, encoding="utf-8").read().splitlines(keepends=True)
+    lines = Path(ANDROID).read_text(encoding="utf-8").splitlines(keepends=True)
     part = tmp_path / "WhatsApp Chat with Tea lovers.txt"
     part.write_text("".join(lines[:12]), encoding="utf-8")
     run(community, "whatsapp", part)
