@@ -149,3 +149,19 @@ def test_the_default_demo_builds():
                    .values_list("n", flat=True))
     # the live tail adds a newcomer and an ad account to two of the groups
     assert [abs(a - b) <= 0.1 * b for a, b in zip(sizes, (40, 140, 400))] == [True] * 3, sizes
+    # The policy ran over the imported history in shadow mode: the review queue has cases, and
+    # they are the ad accounts' messages, not ordinary members'.
+    from qunyun.moderation.models import Case
+
+    cases = Case.objects.filter(community=community, shadow=True)
+    assert cases.count() >= 5
+    from qunyun.bus.models import OutboxItem
+    from qunyun.communities.models import Identity
+
+    banned = set(Membership.objects.filter(group__community=community, leave_reason="banned")
+                 .values_list("member_id", flat=True))
+    # the live tail's ad account is not banned yet: its case is a dry-run decision in the outbox
+    caught_live = {item.payload["member"] for item in OutboxItem.objects.filter(community=community, kind="open_case")}
+    ad_accounts = banned | set(Identity.objects.filter(community=community, account_id__in=caught_live)
+                               .values_list("member_id", flat=True))
+    assert set(cases.values_list("member_id", flat=True)) <= ad_accounts

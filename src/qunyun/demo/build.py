@@ -101,6 +101,12 @@ def build_demo(*, seed: int = 1, days: int = 90, end: datetime | None = None, sc
         f"({', '.join(f'{n:,} {kind}' for kind, n in sorted(result.by_type.items(), key=lambda kv: -kv[1]))})")
     live = Runtime(community, mode="live", dry_run=True).ingest(simulator.live_tail())
     say(f"live tail: {live.stored} events through the handlers, {live.decisions} decision(s) recorded (dry run)")
+    # The history was imported (no handlers ran), so run the moderation policy over it in
+    # shadow mode, as an operator would after an import: the review queue then has real cases.
+    from qunyun.moderation.history import history_scan
+
+    shadow = history_scan(community=community, record=True, limit=0)
+    say(f"moderation: the policy over the history in shadow mode left {shadow.recorded} case(s) to review")
     with transaction.atomic():
         community.refresh_from_db()
         community.settings["demo"]["complete"] = True

@@ -52,7 +52,14 @@ _OFFER_RE = re.compile(
     # so one word is not counted twice)
     r"(?:便宜|大量|长期|诚招|专业|包过|代做|代写|代发)"
 )
-_OFFER_NUM_RE = re.compile(r"(?:出|卖|收)[^,，。!！?？\d]{0,4}\d|\d比\d|\d[:=]\d{3,}")
+# 出/卖/收 + a number is a trade ("出号 100", "收金币 5万") — but not in everyday compounds
+# (收到 received, 出门 go out, 出汤 pour the tea …) nor when the number counts time or measure
+# ("出汤5秒", "收到2条", "出门5分钟").
+_OFFER_NUM_RE = re.compile(
+    r"(?:出|卖|收)(?!到|藏|获|入|拾|听|看|尾|门|汤|来|去|现|发|差|生|院|国|版|席|场|题|错|力|水|色|众|集|益)"
+    r"[^,，。!！?？\d]{0,4}\d+(?![\d.]|\s*(?:秒|分|小时|天|次|遍|岁|年|月|日|点|度|克|g|ml|毫升|℃|条|泡|人))"
+    r"|\d比\d|\d[:=]\d{3,}"
+)
 # Real money for virtual goods, the signature of game-currency sellers: "1元八万钻",
 # "50元=10万钻", "30=50w", "1比400".
 _RMT_RE = re.compile(
