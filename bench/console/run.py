@@ -211,6 +211,19 @@ def measure(repeat: int, say, slug: str = SLUG) -> None:
     for label, _url in pages:
         say(f"{label:40s} {results[label] * 1000:10.1f} {results[label] / baseline:11.1f}")
 
+    # The same pages without the panels other areas add (analytics): the shell's own cost.
+    from qunyun.console import views
+
+    saved = views.COMMUNITY_PANELS, views.MEMBER_PANELS, views.GROUP_PANELS
+    if any(saved):
+        views.COMMUNITY_PANELS, views.MEMBER_PANELS, views.GROUP_PANELS = [], [], []
+        say(f"\n{'without other areas panels':40s} {'median ms':>10s} {'× baseline':>11s}")
+        for label, url in pages:
+            if label in ("community overview", "biggest group page", "busiest member page"):
+                seconds = timed(get(url), repeat)
+                say(f"{label:40s} {seconds * 1000:10.1f} {seconds / baseline:11.1f}")
+        views.COMMUNITY_PANELS, views.MEMBER_PANELS, views.GROUP_PANELS = saved
+
     # CSV export of every current member (streamed); measured once after a warm-up.
     export = get(f"{base}/members/?format=csv&sort=name")
     export_seconds = timed(export, 1)
