@@ -20,6 +20,7 @@ Defaults (:class:`BehaviourConfig`), chosen so an excited but human conversation
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ _SKETCH_SIZE = 24
 #: Messages are indexed under this many of their smallest 3-gram hashes; two texts with
 #: Jaccard ≥ 0.7 share at least one of them with near certainty, so only those are compared.
 _BUCKET_KEYS = 4
+_CANDIDATES_PER_BUCKET = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,16 +203,21 @@ class Window:
                     continue
                 while bucket and bucket[0].at < horizon:
                     bucket.popleft()
-                for m in bucket:
+                # newest first, and a bounded number: when a group repeats itself a lot, the
+                # thresholds (a handful of copies) are decided by the most recent ones anyway
+                for m in itertools.islice(reversed(bucket), _CANDIDATES_PER_BUCKET):
                     candidates[id(m)] = m
             same_member = 0
             accounts = {member}
+            enough_accounts, enough_repeats = cfg.coordinated_accounts, cfg.repeat_count - 1
             for m in candidates.values():
                 if m.text == compact or similarity(sk, m.sketch) >= cfg.near_duplicate:
                     if m.member == member:
                         same_member += 1
                     else:
                         accounts.add(m.member)
+                    if same_member >= enough_repeats and len(accounts) >= enough_accounts:
+                        break
             if same_member + 1 >= cfg.repeat_count:
                 out.append(
                     Finding(
