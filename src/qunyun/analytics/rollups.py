@@ -249,20 +249,38 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
                     "DO UPDATE SET replies = qunyun_reply_edge_day.replies + excluded.replies, "
                     "mentions = qunyun_reply_edge_day.mentions + excluded.mentions",
                 )
-        active_days = {day for (_g, _m, day, _h) in hours}
-        if active_days:
-            # Distinct members across groups: recounted from the member-day rows (the store has
-            # already added this batch to them), a short index range per day touched.
-            for day in sorted(active_days):
+        if hours:
+            # Distinct members across groups per day: a member-day is new to the community when all
+            # its activity (over every group, after the store added this batch) is this batch's.
+            batch: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
+            for (_g, m, day, _h), (messages, reactions) in hours.items():
+                batch[(m, day)][0] += messages
+                batch[(m, day)][1] += reactions
+            members = sorted({m for m, _day in batch})
+            day_list = sorted({day for _m, day in batch})
+            totals: dict[tuple[int, Any], tuple[int, int]] = {}
+            for start in range(0, len(members), 500):
+                chunk = members[start:start + 500]
                 cursor.execute(
-                    "SELECT COUNT(DISTINCT member_id), COUNT(DISTINCT CASE WHEN messages > 0 THEN member_id END) "
-                    "FROM qunyun_member_day WHERE community_id = %s AND day = %s", [cid, d(day)])
-                active, authors = cursor.fetchone()
-                cursor.execute(
-                    "INSERT INTO qunyun_community_day (community_id, day, active_members, authors) "
-                    "VALUES (%s, %s, %s, %s) ON CONFLICT (community_id, day) DO UPDATE SET "
-                    "active_members = excluded.active_members, authors = excluded.authors",
-                    [cid, d(day), active, authors])
+                    "SELECT member_id, day, SUM(messages), SUM(reactions) FROM qunyun_member_day "
+                    f"WHERE member_id IN ({', '.join(['%s'] * len(chunk))}) "
+                    f"AND day IN ({', '.join(['%s'] * len(day_list))}) GROUP BY member_id, day",
+                    [*chunk, *(d(day) for day in day_list)])
+                for m, day, messages, reactions in cursor.fetchall():
+                    totals[(m, str(day)[:10])] = (int(messages), int(reactions))
+            per_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+            for (m, day), (messages, reactions) in batch.items():
+                total = totals.get((m, day.isoformat()), (messages, reactions))
+                if total[0] + total[1] == messages + reactions:
+                    per_day[day][0] += 1  # active for the first time that day
+                if messages and total[0] == messages:
+                    per_day[day][1] += 1  # posted for the first time that day
+            rows = [(cid, d(day), *v) for day, v in per_day.items() if v[0] or v[1]]
+            if rows:
+                _upsert(cursor, "INSERT INTO qunyun_community_day (community_id, day, active_members, authors)", 4,
+                        rows, "ON CONFLICT (community_id, day) DO UPDATE SET "
+                        "active_members = qunyun_community_day.active_members + excluded.active_members, "
+                        "authors = qunyun_community_day.authors + excluded.authors")
         if talk_days:
             stale: dict[int, set] = defaultdict(set)
             for g, day in talk_days:
