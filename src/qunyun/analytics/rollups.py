@@ -96,6 +96,7 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
     edges: dict[tuple[int, date, int, int], list[int]] = defaultdict(lambda: [0, 0])  # replies, mentions
     talk_days: set[tuple[int, date]] = set()
     roster_groups: set[int] = set()  # groups whose memberships may have changed
+    moved: set[int] = set()  # members who joined or left (their "in a group" may turn either way)
     period_starts: dict[date, tuple[date, date]] = {}
     for event, group, member_id, _channel, local, reply_member in fresh:
         etype = event.type
@@ -112,6 +113,8 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
         if etype in ("message", "reaction", "join", "leave"):  # the store updated this membership
             roster_groups.add(group.id)
             stats.setdefault(member_id, [None, None, None, None, None, 0])
+            if etype in ("join", "leave"):
+                moved.add(member_id)
         if etype == "join":
             row = stats.setdefault(member_id, [None, None, None, None, None, 0])
             row[4] = day if row[4] is None or day < row[4] else row[4]
@@ -205,19 +208,24 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
             )
         if stats:
             # Whether each member touched is in a group now (the store has just updated the memberships).
+            # A message or reaction can only bring a member in (a member seen posting is in a group);
+            # only joins and leaves can take one out: members already in are skipped.
             members = sorted(stats)
             for start in range(0, len(members), 500):
                 chunk = members[start:start + 500]
+                movers = [m for m in chunk if m in moved] or [0]
                 cursor.execute(
                     "UPDATE qunyun_member_stats SET in_group = EXISTS (SELECT 1 FROM qunyun_membership ms "
                     "WHERE ms.member_id = qunyun_member_stats.member_id AND ms.is_member = %s) "
-                    f"WHERE member_id IN ({', '.join(['%s'] * len(chunk))})", [True, *chunk])
+                    f"WHERE member_id IN ({', '.join(['%s'] * len(chunk))}) AND (in_group = %s "
+                    f"OR member_id IN ({', '.join(['%s'] * len(movers))}))", [True, *chunk, False, *movers])
         if roster_groups:
             groups = sorted(roster_groups)
             cursor.execute(
                 "SELECT ms.group_id, SUM(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
-                "JOIN qunyun_member m ON m.id = ms.member_id WHERE m.is_bot = %s "
-                f"AND ms.group_id IN ({', '.join(['%s'] * len(groups))}) GROUP BY ms.group_id", [False, *groups])
+                f"WHERE ms.group_id IN ({', '.join(['%s'] * len(groups))}) AND ms.member_id NOT IN "
+                "(SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s) GROUP BY ms.group_id",
+                [*groups, cid, True])
             sizes = cursor.fetchall()
             if sizes:
                 _upsert(cursor, "INSERT INTO qunyun_group_size (community_id, group_id, members_now)", 3,
