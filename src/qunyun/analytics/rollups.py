@@ -349,8 +349,13 @@ def _rebuild(community, cid: int, timings: dict[str, float]) -> dict[str, float]
             return timings
         first, last = _as_datetime(first), _as_datetime(last)
         hour = sql.local_hour("x.ep", offset_spans(community.time_zone, first, last))
-        cursor.execute("DROP TABLE IF EXISTS qunyun_tmp_activity")
-        # One pass over the log, at the finest grain every rollup needs (member, group, day, hour).
+        for table in ("qunyun_tmp_activity", "qunyun_tmp_sparse", "qunyun_tmp_bots"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        # Bots are few: a small table to leave them out, rather than a member lookup per event.
+        cursor.execute("CREATE TEMP TABLE qunyun_tmp_bots AS SELECT id FROM qunyun_member "
+                       "WHERE community_id = %s AND is_bot = %s", [cid, True])
+        not_bot = "NOT IN (SELECT id FROM qunyun_tmp_bots)"
+        # Pass 1 over the log: activity at the finest grain every rollup needs (member, group, day, hour).
         step("scan", (
             "CREATE TEMP TABLE qunyun_tmp_activity AS "
             f"SELECT x.group_id, x.member_id, x.day, {hour} AS hour, "
@@ -370,11 +375,17 @@ def _rebuild(community, cid: int, timings: dict[str, float]) -> dict[str, float]
             "CASE WHEN e.type = 'message' AND (e.kind = 'link' OR "
             f"{sql.contains_ascii_ci('e.text')} OR {sql.contains_ascii_ci('e.text')} OR "
             f"{sql.contains_ascii_ci('e.text')}) THEN 1 ELSE 0 END AS has_link "
-            "FROM qunyun_event e JOIN qunyun_member m ON m.id = e.member_id "
-            "WHERE e.community_id = %s AND m.is_bot = %s "
+            f"FROM qunyun_event e WHERE e.community_id = %s AND e.member_id {not_bot} "
             "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')) x "
             "GROUP BY x.group_id, x.member_id, x.day, 4"
-        ), [WATER_TRIM, WATER_MAX_CHARS, *(f"%{marker}%" for marker in LINK_MARKERS), cid, False])
+        ), [WATER_TRIM, WATER_MAX_CHARS, *(f"%{marker}%" for marker in LINK_MARKERS), cid])
+        # Pass 2: the few events the other rollups need (joins, leaves, payments, deletions, replies, mentions).
+        step("scan_sparse", (
+            "CREATE TEMP TABLE qunyun_tmp_sparse AS SELECT e.id, e.type, e.group_id, e.member_id, e.actor_id, e.day, "
+            "e.reply_to_member_id, e.mentions FROM qunyun_event e WHERE e.community_id = %s AND ("
+            "e.type IN ('join', 'leave', 'payment', 'delete') OR (e.type = 'message' AND e.kind <> 'system' "
+            "AND (e.reply_to_member_id IS NOT NULL OR e.mentions IS NOT NULL)))"
+        ), [cid])
         step("member_hour", (
             "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, reactions) "
             "SELECT %s, group_id, member_id, day, hour, messages, reactions FROM qunyun_tmp_activity"
@@ -395,20 +406,19 @@ def _rebuild(community, cid: int, timings: dict[str, float]) -> dict[str, float]
             "SUM(leaves) FROM ("
             "SELECT group_id, day, messages, reactions, 1 AS active, 0 AS joins, 0 AS leaves "
             "FROM qunyun_member_day WHERE community_id = %s "
-            "UNION ALL SELECT e.group_id, e.day, 0, 0, 0, CASE WHEN e.type = 'join' THEN 1 ELSE 0 END, "
-            "CASE WHEN e.type = 'leave' THEN 1 ELSE 0 END FROM qunyun_event e "
-            "JOIN qunyun_member m ON m.id = e.member_id "
-            "WHERE e.community_id = %s AND e.type IN ('join', 'leave') AND m.is_bot = %s"
+            "UNION ALL SELECT group_id, day, 0, 0, 0, CASE WHEN type = 'join' THEN 1 ELSE 0 END, "
+            "CASE WHEN type = 'leave' THEN 1 ELSE 0 END FROM qunyun_tmp_sparse "
+            f"WHERE type IN ('join', 'leave') AND member_id {not_bot}"
             ") u GROUP BY group_id, day"
-        ), [cid, cid, cid, False])
+        ), [cid, cid])
         step("group_day_mix", (
             "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted) "
             "SELECT %s, group_id, day, SUM(water), SUM(links), SUM(deleted) FROM ("
             "SELECT group_id, day, water, links, 0 AS deleted FROM qunyun_tmp_activity "
             "WHERE water > 0 OR links > 0 "
-            "UNION ALL SELECT group_id, day, 0, 0, 1 FROM qunyun_event "
-            "WHERE community_id = %s AND type = 'delete') u GROUP BY group_id, day"
-        ), [cid, cid])
+            "UNION ALL SELECT group_id, day, 0, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'delete'"
+            ") u GROUP BY group_id, day"
+        ), [cid])
         for name, table, column, expression in (
             ("member_week", "qunyun_member_week", "week", sql.week_of("day")),
             ("member_month", "qunyun_member_month", "month", sql.month_of("day")),
@@ -427,21 +437,20 @@ def _rebuild(community, cid: int, timings: dict[str, float]) -> dict[str, float]
             "MIN(CASE WHEN messages > 0 THEN day END) AS first_message, "
             "MAX(CASE WHEN messages > 0 THEN day END) AS last_message, NULL AS first_join, "
             "SUM(messages) AS messages, 0 AS in_group FROM qunyun_member_day WHERE community_id = %s GROUP BY member_id "
-            "UNION ALL SELECT e.member_id, NULL, NULL, NULL, NULL, MIN(e.day), 0, 0 FROM qunyun_event e "
-            "JOIN qunyun_member m ON m.id = e.member_id "
-            "WHERE e.community_id = %s AND e.type = 'join' AND m.is_bot = %s GROUP BY e.member_id "
+            "UNION ALL SELECT member_id, NULL, NULL, NULL, NULL, MIN(day), 0, 0 FROM qunyun_tmp_sparse "
+            f"WHERE type = 'join' AND member_id {not_bot} GROUP BY member_id "
             "UNION ALL SELECT ms.member_id, NULL, NULL, NULL, NULL, NULL, 0, "
             "MAX(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
-            "JOIN qunyun_group g ON g.id = ms.group_id JOIN qunyun_member m ON m.id = ms.member_id "
-            "WHERE g.community_id = %s AND m.is_bot = %s GROUP BY ms.member_id"
+            f"JOIN qunyun_group g ON g.id = ms.group_id WHERE g.community_id = %s AND ms.member_id {not_bot} "
+            "GROUP BY ms.member_id"
             ") u GROUP BY member_id"
-        ), [cid, cid, cid, False, cid, False])
+        ), [cid, cid, cid])
         step("group_size", (
             "INSERT INTO qunyun_group_size (community_id, group_id, members_now) "
             "SELECT %s, ms.group_id, SUM(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
-            "JOIN qunyun_group g ON g.id = ms.group_id JOIN qunyun_member m ON m.id = ms.member_id "
-            "WHERE g.community_id = %s AND m.is_bot = %s GROUP BY ms.group_id"
-        ), [cid, cid, False])
+            f"JOIN qunyun_group g ON g.id = ms.group_id WHERE g.community_id = %s AND ms.member_id {not_bot} "
+            "GROUP BY ms.group_id"
+        ), [cid, cid])
         step("community_day", (
             "INSERT INTO qunyun_community_day (community_id, day, active_members, authors) "
             "SELECT %s, day, COUNT(DISTINCT member_id), COUNT(DISTINCT CASE WHEN messages > 0 THEN member_id END) "
@@ -450,33 +459,33 @@ def _rebuild(community, cid: int, timings: dict[str, float]) -> dict[str, float]
         step("funnel_day", (
             "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites) "
             "SELECT %s, member_id, day, SUM(payments), SUM(invites) FROM ("
-            "SELECT e.member_id, e.day, 1 AS payments, 0 AS invites FROM qunyun_event e "
-            "JOIN qunyun_member m ON m.id = e.member_id WHERE e.community_id = %s AND e.type = 'payment' "
-            "AND m.is_bot = %s "
-            "UNION ALL SELECT e.actor_id, e.day, 0, 1 FROM qunyun_event e JOIN qunyun_member m ON m.id = e.member_id "
-            "WHERE e.community_id = %s AND e.type = 'join' AND e.actor_id IS NOT NULL AND e.actor_id <> e.member_id "
-            "AND m.is_bot = %s) u GROUP BY member_id, day"
-        ), [cid, cid, False, cid, False])
+            "SELECT member_id, day, 1 AS payments, 0 AS invites FROM qunyun_tmp_sparse "
+            f"WHERE type = 'payment' AND member_id {not_bot} "
+            "UNION ALL SELECT actor_id, day, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'join' "
+            f"AND actor_id IS NOT NULL AND actor_id <> member_id AND member_id {not_bot}"
+            ") u GROUP BY member_id, day"
+        ), [cid])
         mention_rows = (
             "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS BIGINT) AS target, "
-            "e.reply_to_member_id FROM qunyun_event e, jsonb_array_elements_text(e.mentions) j "
+            "e.reply_to_member_id FROM qunyun_tmp_sparse e, jsonb_array_elements_text(e.mentions) j "
             if sql.is_postgres() else
             "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS INTEGER) AS target, "
-            "e.reply_to_member_id FROM qunyun_event e, json_each(e.mentions) j "
+            "e.reply_to_member_id FROM qunyun_tmp_sparse e, json_each(e.mentions) j "
         )
         step("reply_edge_day", (
             "INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, replies, mentions) "
             "SELECT %s, u.group_id, u.day, u.source, u.target, SUM(u.replies), SUM(u.mentions) FROM ("
-            "SELECT e.group_id, e.day, e.member_id AS source, e.reply_to_member_id AS target, 1 AS replies, "
-            "0 AS mentions FROM qunyun_event e WHERE e.community_id = %s AND e.type = 'message' "
-            "AND e.kind <> 'system' AND e.reply_to_member_id IS NOT NULL AND e.reply_to_member_id <> e.member_id "
+            "SELECT group_id, day, member_id AS source, reply_to_member_id AS target, 1 AS replies, "
+            "0 AS mentions FROM qunyun_tmp_sparse WHERE type = 'message' "
+            "AND reply_to_member_id IS NOT NULL AND reply_to_member_id <> member_id "
             "UNION ALL SELECT x.group_id, x.day, x.source, x.target, 0, 1 FROM ("
             + mention_rows +
-            "WHERE e.community_id = %s AND e.type = 'message' AND e.kind <> 'system' AND e.mentions IS NOT NULL"
+            "WHERE e.type = 'message' AND e.mentions IS NOT NULL"
             ") x WHERE x.target <> x.source AND (x.reply_to_member_id IS NULL OR x.target <> x.reply_to_member_id)"
-            ") u JOIN qunyun_member a ON a.id = u.source JOIN qunyun_member t ON t.id = u.target "
-            "WHERE a.is_bot = %s AND t.is_bot = %s GROUP BY u.group_id, u.day, u.source, u.target"
-        ), [cid, cid, cid, False, False])
+            f") u WHERE u.source {not_bot} AND u.target {not_bot} GROUP BY u.group_id, u.day, u.source, u.target"
+        ), [cid])
+        cursor.execute("DROP TABLE qunyun_tmp_sparse")
+        cursor.execute("DROP TABLE qunyun_tmp_bots")
         cursor.execute("DROP TABLE qunyun_tmp_activity")
         started = time.perf_counter()
         for statement in recreate:
