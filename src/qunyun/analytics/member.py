@@ -70,7 +70,7 @@ def member_profile_get(scope: Scope, member: Member) -> dict:
         "messages": sum(r["messages"] for r in timeline),
         "reactions": sum(r["reactions"] for r in timeline),
         "active_days": sum(1 for r in timeline if r["messages"] or r["reactions"]),
-        "replies_given": sum(r["replies"] for r in timeline),
+        "replies_given": sum(given_to.values()),  # to members: replies to bots are left out
         "replies_received": received,
         "answered_by": [{"member_id": m, "member": names.get(m, f"#{m}"), "count": n} for m, n in repliers.most_common(5)],
         "answers": [{"member_id": m, "member": names.get(m, f"#{m}"), "count": n} for m, n in given_to.most_common(5)],
@@ -85,31 +85,25 @@ def member_profile_get(scope: Scope, member: Member) -> dict:
     }
 
 
-def _group_where(scope: Scope) -> str:
-    return f" AND e.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+def _edges(scope: Scope, member_id: int, column: str) -> Counter:
+    """Replies between this member and others in the range, from the reply-edge rollup, counted by
+    the other member (``column`` = ``target_id``: received, ``source_id``: given)."""
+    other = "source_id" if column == "target_id" else "target_id"
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {other}, SUM(replies) FROM qunyun_reply_edge_day WHERE {column} = %s AND day BETWEEN %s AND %s"
+            f"{where} GROUP BY {other}",
+            [member_id, sources._d(scope.start), sources._d(scope.end), *scope.group_ids])
+        return Counter({m: int(n) for m, n in cursor.fetchall() if n})
 
 
 def _replies_received(scope: Scope, member_id: int) -> tuple[int, Counter]:
     """Replies of other (non-bot) members to this member's messages in the range, and by whom."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT e.member_id, COUNT(*) FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id "
-            "WHERE e.community_id = %s AND e.type = 'message' AND e.kind <> 'system' AND e.reply_to_member_id = %s "
-            "AND e.member_id <> %s AND e.day BETWEEN %s AND %s AND bm.is_bot = %s" + _group_where(scope)
-            + " GROUP BY e.member_id",
-            [scope.cid, member_id, member_id, sources._d(scope.start), sources._d(scope.end), False, *scope.group_ids])
-        counts = Counter({m: int(n) for m, n in cursor.fetchall()})
+    counts = _edges(scope, member_id, "target_id")
     return sum(counts.values()), counts
 
 
 def _replies_given_to(scope: Scope, member_id: int) -> Counter:
-    """Whom this member replied to in the range."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT e.reply_to_member_id, COUNT(*) FROM qunyun_event e JOIN qunyun_member t ON t.id = e.reply_to_member_id "
-            "WHERE e.community_id = %s AND e.type = 'message' AND e.kind <> 'system' AND e.member_id = %s "
-            "AND e.reply_to_member_id <> %s AND e.day BETWEEN %s AND %s AND t.is_bot = %s" + _group_where(scope)
-            + " GROUP BY e.reply_to_member_id",
-            [scope.cid, member_id, member_id, sources._d(scope.start), sources._d(scope.end), False, *scope.group_ids])
-        return Counter({m: int(n) for m, n in cursor.fetchall()})
-
+    """Whom this member replied to in the range (bots left out)."""
+    return _edges(scope, member_id, "source_id")

@@ -202,6 +202,7 @@ class ReplyEdgeDay(models.Model):
             models.Index(fields=["community", "day", "source", "target", "replies", "mentions"],
                          name="reply_edge_community_cover"),
             models.Index(fields=["target", "day"], name="reply_edge_target_day"),
+            models.Index(fields=["source", "day"], name="reply_edge_source_day"),
         ]
 
 

@@ -10,11 +10,11 @@ from datetime import timedelta
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from . import charts
+from . import charts, sources
 from .health import health_get
 from .layers import LAYER_LABELS
 from .member import member_profile_get
-from .overview import daily_series
+from .periods import days
 from .scope import scope_build
 
 LIFECYCLE_LABELS = {
@@ -27,10 +27,13 @@ LIFECYCLE_LABELS = {
 
 
 def _activity_chart(scope, title: str) -> str:
-    daily = daily_series(scope)
-    return charts.line_chart([r["date"][5:] for r in daily], [
-        (_("messages"), [r["messages"] for r in daily]),
-        (_("active members"), [r["active_members"] for r in daily]),
+    """Messages and active members per day (two rollup reads; no new-member count, which needs history)."""
+    totals = sources.day_totals(scope, scope.start, scope.end)
+    active = sources.daily_active(scope, scope.start, scope.end)
+    labels = [d.isoformat()[5:] for d in days(scope.start, scope.end)]
+    return charts.line_chart(labels, [
+        (_("messages"), [totals.get(d, (0,))[0] for d in days(scope.start, scope.end)]),
+        (_("active members"), [active.get(d, (0, 0))[0] for d in days(scope.start, scope.end)]),
     ], title=title, height=180, empty=_("no activity in the last 30 days"))
 
 
