@@ -290,12 +290,13 @@ def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
                         "active_members = qunyun_community_day.active_members + excluded.active_members, "
                         "authors = qunyun_community_day.authors + excluded.authors")
         if talk_days:
-            stale: dict[int, set] = defaultdict(set)
-            for g, day in talk_days:
-                stale[g].update(d(day + timedelta(days=shift)) for shift in (-1, 0, 1))
-            for g, stale_days in stale.items():
-                cursor.execute(f"DELETE FROM qunyun_talk_day WHERE group_id = %s AND day IN "
-                               f"({', '.join(['%s'] * len(stale_days))})", [g, *sorted(stale_days)])
+            # One statement: the kept days of these groups around these days (a few extra
+            # combinations may go too; they are only computed again).
+            stale_groups = sorted({g for g, _day in talk_days})
+            stale_days = sorted({d(day + timedelta(days=shift)) for _g, day in talk_days for shift in (-1, 0, 1)})
+            cursor.execute(
+                f"DELETE FROM qunyun_talk_day WHERE group_id IN ({', '.join(['%s'] * len(stale_groups))}) "
+                f"AND day IN ({', '.join(['%s'] * len(stale_days))})", [*stale_groups, *stale_days])
         if mix:
             _upsert(
                 cursor, "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted)", 6,
