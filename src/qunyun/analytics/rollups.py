@@ -340,6 +340,9 @@ def _rebuild(community, cid: int, timings: dict[str, float]) -> dict[str, float]
         started = time.perf_counter()
         if sql.is_postgres():  # no deferred foreign-key checks left pending: indexes can be dropped
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # Big sorts and index builds in memory, for this transaction only.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         recreate: list[str] = []
         for table in ROLLUP_TABLES:
             recreate.extend(_clear(cursor, table, cid))
