@@ -17,13 +17,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Folders whose tests exercise SQL that must behave the same on both databases.
-POSTGRES_FOLDERS = ["tests/bus", "tests/communities", "tests/analytics", "tests/moderation/django"]
+POSTGRES_FOLDERS = ["tests/bus", "tests/communities", "tests/analytics", "tests/moderation/django",
+                    "tests/console/test_members.py"]
 
 
 @pytest.mark.postgres
 @pytest.mark.skipif(bool(os.environ.get("QUNYUN_TEST_DATABASE_URL")), reason="already inside the PostgreSQL run")
 def test_storage_bus_and_analytics_suites_pass_on_postgresql(postgres_url):
-    folders = [f for f in POSTGRES_FOLDERS if (ROOT / f).is_dir()]
+    folders = [f for f in POSTGRES_FOLDERS if (ROOT / f).exists()]
     env = dict(os.environ, QUNYUN_TEST_DATABASE_URL=postgres_url)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-m", "not browser and not slow", *folders],

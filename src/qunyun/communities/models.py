@@ -192,6 +192,12 @@ class Membership(models.Model):
     class Meta:
         db_table = "qunyun_membership"
         constraints = [models.UniqueConstraint(fields=["group", "member"], name="membership_unique")]
+        # "who is in this group now" and "which groups is this member in now" are the console's
+        # most frequent questions
+        indexes = [
+            models.Index(fields=["group", "is_member"], name="membership_group_current"),
+            models.Index(fields=["member", "is_member"], name="membership_member_current"),
+        ]
 
 
 class Event(models.Model):
