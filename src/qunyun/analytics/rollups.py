@@ -23,7 +23,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from qunyun.core import events as ev
 
@@ -343,6 +343,13 @@ def _rebuild(community, cid: int, timings: dict[str, float]) -> dict[str, float]
             # Big sorts and index builds in memory, for this transaction only.
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            # Rows derived from rows that exist need no foreign-key checks (one per row and key
+            # otherwise). Only a superuser may switch them off; without the right we keep them.
+            try:
+                with transaction.atomic():
+                    cursor.execute("SET LOCAL session_replication_role = replica")
+            except DatabaseError:
+                pass
         recreate: list[str] = []
         for table in ROLLUP_TABLES:
             recreate.extend(_clear(cursor, table, cid))
