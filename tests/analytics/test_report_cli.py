@@ -76,3 +76,13 @@ def test_report_errors_are_one_line(home, tmp_path):
     assert_one_line_error(qunyun("report", "--community", "tea", "--format", "pdf", home=home), "--output")
     assert_one_line_error(qunyun("report", "--community", "tea", "--output", str(tmp_path / "no" / "x.json"),
                                  home=home), "cannot write")
+
+
+def test_analytics_rebuild_keeps_the_figures(home):
+    before = json.loads(qunyun("report", "--community", "tea", home=home).stdout)
+    proc = qunyun("analytics", "rebuild", "--community", "tea", home=home)
+    assert proc.returncode == 0 and "rollups of tea rebuilt" in proc.stdout, proc.stderr
+    after = json.loads(qunyun("report", "--community", "tea", home=home).stdout)
+    before.pop("generated_at"), after.pop("generated_at")
+    assert after == before
+    assert_one_line_error(qunyun("analytics", "rebuild", "--community", "nope", home=home), "no community 'nope'")
