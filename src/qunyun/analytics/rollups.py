@@ -502,6 +502,11 @@ def _rebuild(community, cid: int, timings: dict[str, float]) -> dict[str, float]
         for statement in recreate:
             cursor.execute(statement)
         timings["indexes"] = time.perf_counter() - started
+        if sql.is_postgres():  # fresh statistics for the planner (VACUUM, for index-only scans, is autovacuum's)
+            started = time.perf_counter()
+            for table in ROLLUP_TABLES:
+                cursor.execute(f"ANALYZE {table}")
+            timings["analyze"] = time.perf_counter() - started
     log.info("rollups of %s rebuilt in %.1f s", community.slug, sum(timings.values()))
     return timings
 
