@@ -1,0 +1,269 @@
+"""Rebuilding every rollup of a community from its event log (``qunyun analytics rebuild``).
+
+Set-based ``INSERT … SELECT`` statements that SQLite and PostgreSQL both run; the rows are the
+same as the store's incremental path gives (a test holds us to that). See docs/analytics.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from django.db import DatabaseError, connection, transaction
+
+from . import sql
+from .periods import offset_spans
+from .rollups import LINK_MARKERS, ROLLUP_TABLES, WATER_MAX_CHARS, WATER_TRIM
+
+log = logging.getLogger(__name__)
+
+def rollups_rebuild(community) -> dict[str, float]:
+    """Recompute every rollup of ``community`` from its event log, in one transaction.
+
+    Returns the seconds each step took (for benchmarks and ``qunyun analytics rebuild -v``).
+    """
+    cid = community.pk
+    timings: dict[str, float] = {}
+    # SQLite empties a table in one step only with foreign-key enforcement off (it is a pragma,
+    # so it can only change outside a transaction); the rebuild writes rows derived from rows
+    # that exist, so nothing is lost by not checking them.
+    relaxed = connection.vendor == "sqlite" and not connection.in_atomic_block and \
+        connection.disable_constraint_checking()
+    try:
+        return _rebuild(community, cid, timings)
+    finally:
+        if relaxed:
+            connection.enable_constraint_checking()
+
+
+def _rebuild(community, cid: int, timings: dict[str, float]) -> dict[str, float]:
+    def step(name: str, statement: str, params: list[Any]) -> None:
+        started = time.perf_counter()
+        cursor.execute(statement, params)
+        timings[name] = time.perf_counter() - started
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        started = time.perf_counter()
+        if sql.is_postgres():  # no deferred foreign-key checks left pending: indexes can be dropped
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            # Big sorts and index builds in memory, for this transaction only.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            # Rows derived from rows that exist need no foreign-key checks (one per row and key
+            # otherwise). Only a superuser may switch them off; without the right we keep them.
+            try:
+                with transaction.atomic():
+                    cursor.execute("SET LOCAL session_replication_role = replica")
+            except DatabaseError:
+                pass
+        recreate: list[str] = []
+        for table in ROLLUP_TABLES:
+            recreate.extend(_clear(cursor, table, cid))
+        timings["delete"] = time.perf_counter() - started
+        cursor.execute("SELECT MIN(at), MAX(at) FROM qunyun_event WHERE community_id = %s", [cid])
+        first, last = cursor.fetchone()
+        if first is None:
+            return timings
+        first, last = _as_datetime(first), _as_datetime(last)
+        hour = sql.local_hour("x.ep", offset_spans(community.time_zone, first, last))
+        for table in ("qunyun_tmp_activity", "qunyun_tmp_sparse", "qunyun_tmp_bots"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        # Bots are few: a small table to leave them out, rather than a member lookup per event.
+        cursor.execute("CREATE TEMP TABLE qunyun_tmp_bots AS SELECT id FROM qunyun_member "
+                       "WHERE community_id = %s AND is_bot = %s", [cid, True])
+        not_bot = "NOT IN (SELECT id FROM qunyun_tmp_bots)"
+        # Pass 1 over the log: activity at the finest grain every rollup needs (member, group, day, hour).
+        step("scan", (
+            "CREATE TEMP TABLE qunyun_tmp_activity AS "
+            f"SELECT x.group_id, x.member_id, x.day, {hour} AS hour, "
+            "SUM(x.is_message) AS messages, SUM(1 - x.is_message) AS reactions, "
+            "SUM(x.is_reply) AS replies, SUM(x.mentions) AS mentions, "
+            "SUM(x.is_water) AS water, SUM(x.has_link) AS links "
+            "FROM (SELECT e.group_id, e.member_id, e.day, "
+            f"{sql.epoch_seconds('e.at')} AS ep, "
+            "CASE WHEN e.type = 'message' THEN 1 ELSE 0 END AS is_message, "
+            "CASE WHEN e.type = 'message' AND e.reply_to_member_id IS NOT NULL "
+            "AND e.reply_to_member_id <> e.member_id THEN 1 ELSE 0 END AS is_reply, "
+            "CASE WHEN e.type = 'message' THEN "
+            f"{sql.json_length('e.mentions')} + {sql.json_length('e.data', 'mentions_unresolved')} "
+            "ELSE 0 END AS mentions, "
+            "CASE WHEN e.type = 'message' AND (e.kind = 'sticker' OR (e.kind = 'text' AND "
+            f"{sql.char_length(sql.trim_chars('e.text'))} <= %s)) THEN 1 ELSE 0 END AS is_water, "
+            "CASE WHEN e.type = 'message' AND (e.kind = 'link' OR "
+            f"{sql.contains_ascii_ci('e.text')} OR {sql.contains_ascii_ci('e.text')} OR "
+            f"{sql.contains_ascii_ci('e.text')}) THEN 1 ELSE 0 END AS has_link "
+            f"FROM qunyun_event e WHERE e.community_id = %s AND e.member_id {not_bot} "
+            "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')) x "
+            "GROUP BY x.group_id, x.member_id, x.day, 4"
+        ), [WATER_TRIM, WATER_MAX_CHARS, *(f"%{marker}%" for marker in LINK_MARKERS), cid])
+        # Pass 2: the few events the other rollups need (joins, leaves, payments, deletions, replies, mentions).
+        step("scan_sparse", (
+            "CREATE TEMP TABLE qunyun_tmp_sparse AS SELECT e.id, e.type, e.group_id, e.member_id, e.actor_id, e.day, "
+            "e.reply_to_member_id, e.mentions FROM qunyun_event e WHERE e.community_id = %s AND ("
+            "e.type IN ('join', 'leave', 'payment', 'delete') OR (e.type = 'message' AND e.kind <> 'system' "
+            "AND (e.reply_to_member_id IS NOT NULL OR e.mentions IS NOT NULL)))"
+        ), [cid])
+        step("member_hour", (
+            "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, reactions) "
+            "SELECT %s, group_id, member_id, day, hour, messages, reactions FROM qunyun_tmp_activity"
+        ), [cid])
+        step("member_day", (
+            "INSERT INTO qunyun_member_day (community_id, group_id, member_id, day, messages, reactions, "
+            "replies, mentions) SELECT %s, group_id, member_id, day, SUM(messages), SUM(reactions), "
+            "SUM(replies), SUM(mentions) FROM qunyun_tmp_activity GROUP BY group_id, member_id, day"
+        ), [cid])
+        step("group_hour", (
+            "INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages) "
+            "SELECT %s, group_id, day, hour, SUM(messages) FROM qunyun_tmp_activity "
+            "GROUP BY group_id, day, hour HAVING SUM(messages) > 0"
+        ), [cid])
+        step("group_day", (
+            "INSERT INTO qunyun_group_day (community_id, group_id, day, messages, reactions, active_members, "
+            "joins, leaves) SELECT %s, group_id, day, SUM(messages), SUM(reactions), SUM(active), SUM(joins), "
+            "SUM(leaves) FROM ("
+            "SELECT group_id, day, messages, reactions, 1 AS active, 0 AS joins, 0 AS leaves "
+            "FROM qunyun_member_day WHERE community_id = %s "
+            "UNION ALL SELECT group_id, day, 0, 0, 0, CASE WHEN type = 'join' THEN 1 ELSE 0 END, "
+            "CASE WHEN type = 'leave' THEN 1 ELSE 0 END FROM qunyun_tmp_sparse "
+            f"WHERE type IN ('join', 'leave') AND member_id {not_bot}"
+            ") u GROUP BY group_id, day"
+        ), [cid, cid])
+        step("group_day_mix", (
+            "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted) "
+            "SELECT %s, group_id, day, SUM(water), SUM(links), SUM(deleted) FROM ("
+            "SELECT group_id, day, water, links, 0 AS deleted FROM qunyun_tmp_activity "
+            "WHERE water > 0 OR links > 0 "
+            "UNION ALL SELECT group_id, day, 0, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'delete'"
+            ") u GROUP BY group_id, day"
+        ), [cid])
+        for name, table, column, expression in (
+            ("member_week", "qunyun_member_week", "week", sql.week_of("day")),
+            ("member_month", "qunyun_member_month", "month", sql.month_of("day")),
+        ):
+            step(name, (
+                f"INSERT INTO {table} (community_id, member_id, {column}, messages, reactions) "
+                f"SELECT %s, member_id, {expression}, SUM(messages), SUM(reactions) FROM qunyun_member_day "
+                f"WHERE community_id = %s GROUP BY member_id, {expression}"
+            ), [cid, cid])
+        step("member_stats", (
+            "INSERT INTO qunyun_member_stats (community_id, member_id, first_active_day, last_active_day, "
+            "first_message_day, last_message_day, first_join_day, messages, in_group) "
+            "SELECT %s, member_id, MIN(first_active), MAX(last_active), MIN(first_message), MAX(last_message), "
+            "MIN(first_join), SUM(messages), MAX(in_group) = 1 FROM ("
+            "SELECT member_id, MIN(day) AS first_active, MAX(day) AS last_active, "
+            "MIN(CASE WHEN messages > 0 THEN day END) AS first_message, "
+            "MAX(CASE WHEN messages > 0 THEN day END) AS last_message, NULL AS first_join, "
+            "SUM(messages) AS messages, 0 AS in_group FROM qunyun_member_day WHERE community_id = %s GROUP BY member_id "
+            "UNION ALL SELECT member_id, NULL, NULL, NULL, NULL, MIN(day), 0, 0 FROM qunyun_tmp_sparse "
+            f"WHERE type = 'join' AND member_id {not_bot} GROUP BY member_id "
+            "UNION ALL SELECT ms.member_id, NULL, NULL, NULL, NULL, NULL, 0, "
+            "MAX(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
+            f"JOIN qunyun_group g ON g.id = ms.group_id WHERE g.community_id = %s AND ms.member_id {not_bot} "
+            "GROUP BY ms.member_id"
+            ") u GROUP BY member_id"
+        ), [cid, cid, cid])
+        step("group_size", (
+            "INSERT INTO qunyun_group_size (community_id, group_id, members_now) "
+            "SELECT %s, ms.group_id, SUM(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
+            f"JOIN qunyun_group g ON g.id = ms.group_id WHERE g.community_id = %s AND ms.member_id {not_bot} "
+            "GROUP BY ms.group_id"
+        ), [cid, cid])
+        step("community_day", (
+            "INSERT INTO qunyun_community_day (community_id, day, active_members, authors) "
+            "SELECT %s, day, COUNT(DISTINCT member_id), COUNT(DISTINCT CASE WHEN messages > 0 THEN member_id END) "
+            "FROM qunyun_member_day WHERE community_id = %s GROUP BY day"
+        ), [cid, cid])
+        step("funnel_day", (
+            "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites) "
+            "SELECT %s, member_id, day, SUM(payments), SUM(invites) FROM ("
+            "SELECT member_id, day, 1 AS payments, 0 AS invites FROM qunyun_tmp_sparse "
+            f"WHERE type = 'payment' AND member_id {not_bot} "
+            "UNION ALL SELECT actor_id, day, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'join' "
+            f"AND actor_id IS NOT NULL AND actor_id <> member_id AND member_id {not_bot}"
+            ") u GROUP BY member_id, day"
+        ), [cid])
+        mention_rows = (
+            "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS BIGINT) AS target, "
+            "e.reply_to_member_id FROM qunyun_tmp_sparse e, jsonb_array_elements_text(e.mentions) j "
+            if sql.is_postgres() else
+            "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS INTEGER) AS target, "
+            "e.reply_to_member_id FROM qunyun_tmp_sparse e, json_each(e.mentions) j "
+        )
+        step("reply_edge_day", (
+            "INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, replies, mentions) "
+            "SELECT %s, u.group_id, u.day, u.source, u.target, SUM(u.replies), SUM(u.mentions) FROM ("
+            "SELECT group_id, day, member_id AS source, reply_to_member_id AS target, 1 AS replies, "
+            "0 AS mentions FROM qunyun_tmp_sparse WHERE type = 'message' "
+            "AND reply_to_member_id IS NOT NULL AND reply_to_member_id <> member_id "
+            "UNION ALL SELECT x.group_id, x.day, x.source, x.target, 0, 1 FROM ("
+            + mention_rows +
+            "WHERE e.type = 'message' AND e.mentions IS NOT NULL"
+            ") x WHERE x.target <> x.source AND (x.reply_to_member_id IS NULL OR x.target <> x.reply_to_member_id)"
+            f") u WHERE u.source {not_bot} AND u.target {not_bot} GROUP BY u.group_id, u.day, u.source, u.target"
+        ), [cid])
+        cursor.execute("DROP TABLE qunyun_tmp_sparse")
+        cursor.execute("DROP TABLE qunyun_tmp_bots")
+        cursor.execute("DROP TABLE qunyun_tmp_activity")
+        started = time.perf_counter()
+        for statement in recreate:
+            cursor.execute(statement)
+        timings["indexes"] = time.perf_counter() - started
+        if sql.is_postgres():  # fresh statistics for the planner (VACUUM, for index-only scans, is autovacuum's)
+            started = time.perf_counter()
+            for table in ROLLUP_TABLES:
+                cursor.execute(f"ANALYZE {table}")
+            timings["analyze"] = time.perf_counter() - started
+    log.info("rollups of %s rebuilt in %.1f s", community.slug, sum(timings.values()))
+    return timings
+
+
+def _clear(cursor, table: str, cid: int) -> list[str]:
+    """Delete the community's rows of a rollup table; returns statements to run once it is refilled.
+
+    When the community is the only one in the table (the usual installation), the table is
+    emptied at once and its secondary indexes are dropped, to be built again after the refill:
+    filling an unindexed table and then indexing it is many times faster than keeping several
+    indexes up to date row by row. Otherwise the community's rows are deleted one by one.
+    """
+    cursor.execute(f"SELECT 1 FROM {table} WHERE community_id <> %s LIMIT 1", [cid])
+    if cursor.fetchone() is not None:
+        cursor.execute(f"DELETE FROM {table} WHERE community_id = %s", [cid])
+        return []
+    if sql.is_postgres():
+        cursor.execute(f"TRUNCATE {table}")
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE conrelid = %s::regclass AND contype = 'u'", [table])
+        constraints = cursor.fetchall()
+        cursor.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND NOT EXISTS "
+                       "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.conrelid = %s::regclass)",
+                       [table, table])
+        indexes = cursor.fetchall()
+        for name, _definition in constraints:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        return ([f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
+                + [definition for _name, definition in indexes])
+    cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+                   [table])
+    indexes = cursor.fetchall()
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    cursor.execute("DELETE FROM " + table)  # no WHERE (and no foreign-key checks): emptied in one step
+    return [definition for _name, definition in indexes]
+
+
+def _as_datetime(value: Any) -> datetime:
+    """A timestamp from a raw cursor (SQLite gives text) as an aware UTC datetime."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        from qunyun.core.timeutil import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+

@@ -1,0 +1,315 @@
+"""Who was active when, and how much: reads of the member-day, member-hour, week/month and community-day rollups."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+
+from .. import sql
+from ..periods import period_end, period_start
+from ..scope import Scope
+from .base import _Days, _d, _memoized, _params, _query, _single_group, complete_to_end, scope_filter
+from .people import first_days, names
+
+
+@_memoized
+def day_totals(scope: Scope, first: date, last: date) -> dict[date, list[int]]:
+    """``{day: [messages, reactions, joins, leaves]}`` for days with any of them."""
+    days = _Days()
+    out: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    if scope.channel_id is None:
+        join, where, jp = scope_filter(scope, "g")
+        rows = _query(
+            f"SELECT g.day, SUM(g.messages), SUM(g.reactions), SUM(g.joins), SUM(g.leaves) FROM qunyun_group_day g{join} "
+            f"WHERE g.community_id = %s AND g.day BETWEEN %s AND %s{where} GROUP BY g.day",
+            _params(scope, jp, scope.cid, _d(first), _d(last)))
+        for day, messages, reactions, joins, leaves in rows:
+            out[days(day)] = [int(messages), int(reactions), int(joins), int(leaves)]
+        return dict(out)
+    join, where, jp = scope_filter(scope, "md")
+    for day, messages, reactions in _query(
+        f"SELECT md.day, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_day md{join} "
+        f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.day",
+        _params(scope, jp, scope.cid, _d(first), _d(last)),
+    ):
+        row = out[days(day)]
+        row[0], row[1] = int(messages), int(reactions)
+    join, where, jp = scope_filter(scope, "e")
+    for day, etype, count in _query(
+        f"SELECT e.day, e.type, COUNT(*) FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id{join} "
+        f"WHERE e.community_id = %s AND e.type IN ('join', 'leave') AND e.day BETWEEN %s AND %s "
+        f"AND bm.is_bot = %s{where} GROUP BY e.day, e.type",
+        _params(scope, jp, scope.cid, _d(first), _d(last), False),
+    ):
+        out[days(day)][2 if etype == "join" else 3] += int(count)
+    return dict(out)
+
+
+@_memoized
+def daily_active(scope: Scope, first: date, last: date) -> dict[date, tuple[int, int]]:
+    """``{day: (active members, members who posted)}`` for days with activity."""
+    days = _Days()
+    join, where, jp = scope_filter(scope, "md")
+    if not scope.group_ids and scope.channel_id is None:
+        rows = _query(
+            "SELECT day, active_members, authors FROM qunyun_community_day WHERE community_id = %s "
+            "AND day BETWEEN %s AND %s", [scope.cid, _d(first), _d(last)])
+    else:
+        rows = _query(
+            "SELECT day, COUNT(*), SUM(CASE WHEN messages > 0 THEN 1 ELSE 0 END) FROM ("
+            f"SELECT md.day, md.member_id, SUM(md.messages) AS messages FROM qunyun_member_day md{join} "
+            f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.day, md.member_id"
+            ") x GROUP BY day",
+            _params(scope, jp, scope.cid, _d(first), _d(last)))
+    return {days(day): (int(active), int(posting or 0)) for day, active, posting in rows}
+
+
+@_memoized
+def distinct_members(scope: Scope, first: date, last: date, *, posting: bool = False) -> int:
+    """Members active (or, with ``posting``, who posted) between two days."""
+    join, where, jp = scope_filter(scope, "md")
+    condition = " AND md.messages > 0" if posting else ""
+    rows = _query(
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT md.member_id FROM qunyun_member_day md{join} "
+        f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{condition}{where}) x",
+        _params(scope, jp, scope.cid, _d(first), _d(last)))
+    return int(rows[0][0])
+
+
+@_memoized
+def member_window(scope: Scope, first: date, last: date) -> dict[int, list[int]]:
+    """``{member: [active days, messages, replies, reactions]}`` between two days (all groups of the scope)."""
+    join, where, jp = scope_filter(scope, "md")
+    if not scope.group_ids and _single_group(scope):
+        rows = _query(
+            f"SELECT md.member_id, COUNT(*), SUM(md.messages), SUM(md.replies), SUM(md.reactions) "
+            f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} "
+            "GROUP BY md.member_id",
+            _params(scope, jp, scope.cid, _d(first), _d(last)))
+    else:  # one row per member and day first (several groups), then per member: two hash aggregates
+        rows = _query(
+            "SELECT member_id, COUNT(*), SUM(messages), SUM(replies), SUM(reactions) FROM ("
+            f"SELECT md.member_id, md.day, SUM(md.messages) AS messages, SUM(md.replies) AS replies, "
+            f"SUM(md.reactions) AS reactions FROM qunyun_member_day md{join} WHERE md.community_id = %s "
+            f"AND md.day BETWEEN %s AND %s{where} GROUP BY md.member_id, md.day) x GROUP BY member_id",
+            _params(scope, jp, scope.cid, _d(first), _d(last)))
+    return {m: [int(d), int(n), int(r), int(x)] for m, d, n, r, x in rows}
+
+
+def member_periods(scope: Scope, period: str, first: date, last: date) -> list[tuple[int, date, int, int]]:
+    """``(member, period start, messages, reactions)`` for periods from ``first``'s to ``last``'s.
+
+    Nothing after ``last`` is counted: the period containing ``last`` is read from day rows up
+    to ``last``; whole periods come from the week/month rollups when no group is filtered.
+    """
+    days = _Days()
+    first_start, last_start = period_start(first, period), period_start(last, period)
+    out: list[tuple[int, date, int, int]] = []
+    if scope.group_ids:
+        bucket = sql.week_of("md.day") if period == "week" else sql.month_of("md.day")
+        join, where, jp = scope_filter(scope, "md")
+        rows = _query(
+            f"SELECT md.member_id, {bucket}, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_day md{join} "
+            f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.member_id, 2",
+            _params(scope, jp, scope.cid, _d(first_start), _d(last)))
+        return [(m, days(p), int(n), int(r)) for m, p, n, r in rows]
+    table, column = ("qunyun_member_week", "week") if period == "week" else ("qunyun_member_month", "month")
+    join, _where, jp = scope_filter(scope, "p")
+    rows = _query(
+        f"SELECT p.member_id, p.{column}, p.messages, p.reactions FROM {table} p{join} "
+        f"WHERE p.community_id = %s AND p.{column} >= %s AND p.{column} < %s",
+        [*jp, scope.cid, _d(first_start), _d(last_start)])
+    out.extend((m, days(p), n, r) for m, p, n, r in rows)
+    join, _where, jp = scope_filter(scope, "md")
+    rows = _query(
+        f"SELECT md.member_id, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_day md{join} "
+        "WHERE md.community_id = %s AND md.day BETWEEN %s AND %s GROUP BY md.member_id",
+        [*jp, scope.cid, _d(last_start), _d(last)])
+    out.extend((m, last_start, int(n), int(r)) for m, n, r in rows)
+    return out
+
+
+@_memoized
+def hour_cells(scope: Scope, first: date, last: date) -> tuple[dict[tuple[date, int], int], dict[tuple[date, int], int]]:
+    """Messages and distinct active members per (local day, hour) between two days."""
+    days = _Days()
+    messages: dict[tuple[date, int], int] = {}
+    active: dict[tuple[date, int], int] = {}
+    join, where, jp = scope_filter(scope, "h")
+    if scope.channel_id is None:
+        for day, hour, n in _query(
+            f"SELECT h.day, h.hour, SUM(h.messages) FROM qunyun_group_hour h WHERE h.community_id = %s "
+            f"AND h.day BETWEEN %s AND %s{where} GROUP BY h.day, h.hour",
+            [scope.cid, _d(first), _d(last), *scope.group_ids],
+        ):
+            messages[(days(day), int(hour))] = int(n)
+    else:
+        for day, hour, n in _query(
+            f"SELECT h.day, h.hour, SUM(h.messages) FROM qunyun_member_hour h{join} WHERE h.community_id = %s "
+            f"AND h.day BETWEEN %s AND %s{where} GROUP BY h.day, h.hour",
+            _params(scope, jp, scope.cid, _d(first), _d(last)),
+        ):
+            if n:
+                messages[(days(day), int(hour))] = int(n)
+    # DISTINCT in a subquery, then COUNT: PostgreSQL hashes it instead of sorting every group.
+    for day, hour, n in _query(
+        f"SELECT day, hour, COUNT(*) FROM (SELECT DISTINCT h.day, h.hour, h.member_id FROM qunyun_member_hour h{join} "
+        f"WHERE h.community_id = %s AND h.day BETWEEN %s AND %s{where}) x GROUP BY day, hour",
+        _params(scope, jp, scope.cid, _d(first), _d(last)),
+    ):
+        active[(days(day), int(hour))] = int(n)
+    return messages, active
+
+
+@_memoized
+def top_members(scope: Scope, first: date, last: date, limit: int | None = 20) -> list[tuple[int, str, int]]:
+    """``(member, name, messages)`` by messages between two days, most first, ties by name."""
+    if limit is not None:
+        counts = [(m, v[1]) for m, v in member_window(scope, first, last).items() if v[1] > 0]
+        counts.sort(key=lambda kv: -kv[1])
+        if len(counts) > limit:  # keep every member tied with the last one shown, then order by name
+            counts = [kv for kv in counts if kv[1] >= counts[limit - 1][1]]
+        found = names(m for m, _n in counts)
+        counts.sort(key=lambda kv: (-kv[1], found.get(kv[0], ""), kv[0]))
+        return [(m, found.get(m, f"#{m}"), n) for m, n in counts[:limit]]
+    join, where, jp = scope_filter(scope, "md")
+    rows = _query(
+        f"SELECT md.member_id, m.display_name, SUM(md.messages) AS n FROM qunyun_member_day md "
+        f"JOIN qunyun_member m ON m.id = md.member_id{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s"
+        f"{where} GROUP BY md.member_id, m.display_name HAVING SUM(md.messages) > 0",
+        _params(scope, jp, scope.cid, _d(first), _d(last)))
+    rows.sort(key=lambda r: (-int(r[2]), r[1] or "", r[0]))
+    return [(m, name, int(n)) for m, name, n in (rows if limit is None else rows[:limit])]
+
+
+@_memoized
+def new_member_days(scope: Scope, first: date, last: date) -> dict[date, int]:
+    """``{day: members whose first join or first activity in the scope is that day}`` between two days."""
+    days = _Days()
+    if not scope.group_ids:
+        join, _where, jp = scope_filter(scope, "s")
+        first_seen = ("CASE WHEN s.first_join_day IS NULL OR s.first_active_day < s.first_join_day "
+                      "THEN s.first_active_day ELSE s.first_join_day END")
+        rows = _query(
+            f"SELECT d, COUNT(*) FROM (SELECT {first_seen} AS d FROM qunyun_member_stats s{join} "
+            "WHERE s.community_id = %s) x WHERE d BETWEEN %s AND %s GROUP BY d",
+            [*jp, scope.cid, _d(first), _d(last)])
+        return {days(d): int(n) for d, n in rows}
+    out: dict[date, int] = defaultdict(int)
+    for fa, _fm, fj in first_days(scope, last).values():
+        seen = min(x for x in (fa, fj) if x is not None)
+        if first <= seen <= last:
+            out[seen] += 1
+    return dict(out)
+
+
+def last_message_days(scope: Scope, member_ids: list[int], last: date) -> dict[int, date]:
+    """``{member: last day with a message, up to last}`` for the given members (scope's groups)."""
+    days = _Days()
+    out: dict[int, date] = {}
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        for m, day in _query(
+            f"SELECT member_id, MAX(day) FROM qunyun_member_day WHERE community_id = %s AND messages > 0 "
+            f"AND day <= %s AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} GROUP BY member_id",
+            [scope.cid, _d(last), *chunk, *scope.group_ids],
+        ):
+            out[m] = days(day)
+    return out
+
+
+def member_days_of(scope: Scope, member_id: int, first: date, last: date) -> list[tuple[date, int, int, int]]:
+    """``(day, messages, reactions, replies)`` of one member between two days (scope's groups), by day."""
+    days = _Days()
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    rows = _query(
+        "SELECT day, SUM(messages), SUM(reactions), SUM(replies) FROM qunyun_member_day WHERE member_id = %s "
+        f"AND day BETWEEN %s AND %s{where} GROUP BY day ORDER BY day",
+        [member_id, _d(first), _d(last), *scope.group_ids])
+    return [(days(day), int(m), int(r), int(p)) for day, m, r, p in rows]
+
+
+def first_active_of(scope: Scope, member_id: int, last: date) -> date | None:
+    """The member's first day with activity in the scope's groups, up to ``last``."""
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    rows = _query(f"SELECT MIN(day) FROM qunyun_member_day WHERE member_id = %s AND day <= %s{where}",
+                  [member_id, _d(last), *scope.group_ids])
+    return _Days()(rows[0][0])
+
+
+def messages_of(scope: Scope, member_ids: list[int], first: date, last: date) -> dict[int, int]:
+    """Messages of the given members between two days (scope's groups)."""
+    out: dict[int, int] = {}
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        out.update((m, int(n)) for m, n in _query(
+            f"SELECT member_id, SUM(messages) FROM qunyun_member_day WHERE community_id = %s AND day BETWEEN %s AND %s "
+            f"AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} GROUP BY member_id",
+            [scope.cid, _d(first), _d(last), *chunk, *scope.group_ids]))
+    return out
+
+
+@_memoized
+def period_active_clipped(scope: Scope, period: str, start: date, first: date, last: date) -> int:
+    """Distinct members active in the period starting ``start``, counting only ``first``–``last``.
+
+    A whole period (or one cut only by the end of the data) is one lookup in the week/month rollup.
+    """
+    whole = first == start and (last == period_end(start, period) or complete_to_end(scope))
+    if whole and not scope.group_ids:
+        table, pcol = ("qunyun_member_week", "week") if period == "week" else ("qunyun_member_month", "month")
+        join, _where, jp = scope_filter(scope, "p")
+        return int(_query(f"SELECT COUNT(*) FROM {table} p{join} WHERE p.community_id = %s AND p.{pcol} = %s",
+                          [*jp, scope.cid, _d(start)])[0][0])
+    return distinct_members(scope, first, last)
+
+
+def core_members(scope: Scope, first: date, last: date, t, *, silent_since: date | None = None) -> list[int]:
+    """Members who were core in the window ``first``–``last`` (thresholds ``t``), the rule in SQL.
+
+    With ``silent_since``, only those who posted nothing from that day on are wanted: when nothing
+    after the scope's end exists, the members' last message day narrows them down first.
+    """
+    having = ("HAVING {days} >= %s AND (SUM(md.messages) >= %s OR SUM(md.replies) >= %s)")
+    limits = [t.core_min_active_days, t.core_min_messages, t.core_min_replies]
+    distinct_days = "COUNT(*)" if not scope.group_ids and _single_group(scope) else "COUNT(DISTINCT md.day)"
+    if silent_since is not None and not scope.group_ids and complete_to_end(scope):
+        sjoin, _w, sjp = scope_filter(scope, "s")
+        candidates = [r[0] for r in _query(
+            f"SELECT s.member_id FROM qunyun_member_stats s{sjoin} WHERE s.community_id = %s "
+            "AND s.last_message_day BETWEEN %s AND %s", [*sjp, scope.cid, _d(first), _d(silent_since - timedelta(days=1))])]
+        out: list[int] = []
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start:start + 500]
+            out.extend(r[0] for r in _query(
+                f"SELECT md.member_id FROM qunyun_member_day md WHERE md.member_id IN ({', '.join(['%s'] * len(chunk))}) "
+                f"AND md.day BETWEEN %s AND %s GROUP BY md.member_id " + having.format(days="COUNT(DISTINCT md.day)"),
+                [*chunk, _d(first), _d(last), *limits]))
+        return sorted(out)
+    join, where, jp = scope_filter(scope, "md")
+    return [r[0] for r in _query(
+        f"SELECT md.member_id FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s"
+        f"{where} GROUP BY md.member_id " + having.format(days=distinct_days) + " ORDER BY md.member_id",
+        _params(scope, jp, scope.cid, _d(first), _d(last)) + limits)]
+
+
+def posted_since(scope: Scope, member_ids: list[int], first: date) -> set[int]:
+    """Which of the members posted from ``first`` to the scope's end (scope's groups)."""
+    out: set[int] = set()
+    if not scope.group_ids and complete_to_end(scope):
+        for start in range(0, len(member_ids), 500):
+            chunk = member_ids[start:start + 500]
+            out.update(r[0] for r in _query(
+                f"SELECT member_id FROM qunyun_member_stats WHERE member_id IN ({', '.join(['%s'] * len(chunk))}) "
+                "AND last_message_day >= %s", [*chunk, _d(first)]))
+        return out
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        out.update(r[0] for r in _query(
+            f"SELECT DISTINCT member_id FROM qunyun_member_day WHERE member_id IN ({', '.join(['%s'] * len(chunk))}) "
+            f"AND day BETWEEN %s AND %s AND messages > 0{where}", [*chunk, _d(first), _d(scope.end), *scope.group_ids]))
+    return out

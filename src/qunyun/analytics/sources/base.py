@@ -1,0 +1,119 @@
+"""The plumbing of the reads: one query helper, the scope's filters, the per-request memo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import wraps
+from typing import Any, Iterable
+
+from django.db import connection
+
+from ..scope import Scope
+
+
+_memo: ContextVar[dict | None] = ContextVar("qunyun_analytics_memo", default=None)
+
+
+@contextmanager
+def memo() -> Iterator[None]:
+    """Within this block, each read below is done once per distinct arguments (one page, one report).
+
+    The figures of a dashboard ask the same questions several times (the DAU of the last 30 days
+    is both a series and the stickiness); outside a block nothing is cached, so nothing goes stale.
+    """
+    if _memo.get() is not None:
+        yield
+        return
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _memoized(fn):
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        cache = _memo.get()
+        if cache is None:
+            return fn(*args, **kwargs)
+        key = (fn.__name__, args, tuple(sorted(kwargs.items())))
+        if key not in cache:
+            cache[key] = fn(*args, **kwargs)
+        return cache[key]
+    return wrapper
+
+
+class _Days:
+    """Turns the database's date values (text on SQLite, dates on PostgreSQL) into dates, memoised."""
+
+    def __init__(self) -> None:
+        self._memo: dict[Any, date] = {}
+
+    def __call__(self, value: Any) -> date | None:
+        if value is None:
+            return None
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        found = self._memo.get(value)
+        if found is None:
+            found = date.fromisoformat(str(value)[:10])
+            self._memo[value] = found
+        return found
+
+
+def _d(value: date) -> Any:
+    return connection.ops.adapt_datefield_value(value)
+
+
+def _query(statement: str, params: Iterable[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, list(params))
+        return cursor.fetchall()
+
+
+def scope_filter(scope: Scope, alias: str, *, member_column: str = "member_id") -> tuple[str, str, list[Any]]:
+    """``(join, where, params)`` restricting rows of ``alias`` to the scope's groups and channel."""
+    join, where, params = "", "", []
+    if scope.channel_id is not None:
+        join = f" JOIN qunyun_member fm ON fm.id = {alias}.{member_column} AND fm.channel_id = %s"
+        params.append(scope.channel_id)
+    if scope.group_ids:
+        where = f" AND {alias}.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})"
+    return join, where, params
+
+
+def _params(scope: Scope, join_params: list[Any], *rest: Any) -> list[Any]:
+    return [*join_params, *rest, *scope.group_ids]
+
+
+@_memoized
+def data_end(scope: Scope) -> date | None:
+    """The last local day with activity, joins or leaves in the community (the rollups hold nothing later)."""
+    return _Days()(_query("SELECT MAX(day) FROM qunyun_group_day WHERE community_id = %s", [scope.cid])[0][0])
+
+
+def complete_to_end(scope: Scope) -> bool:
+    """Whether nothing after the scope's end exists: then a period's rollup row that runs past the end
+    holds only days up to it, and can be used as it is."""
+    last = data_end(scope)
+    return last is None or last <= scope.end
+
+
+def _single_group(scope: Scope) -> bool:
+    """Whether the community has at most one group (then member-day rows are already per member)."""
+    cache = scope.community.__dict__.setdefault("_analytics_group_count", None)
+    if cache is None:
+        cache = _query("SELECT COUNT(*) FROM qunyun_group WHERE community_id = %s", [scope.cid])[0][0]
+        scope.community.__dict__["_analytics_group_count"] = cache
+    return cache <= 1
+
+
+def _as_datetime(value: Any) -> datetime:
+    from qunyun.core.timeutil import UTC
+
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

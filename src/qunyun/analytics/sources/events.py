@@ -1,0 +1,157 @@
+"""Reads of the event log itself (and of the rollups of sparse events: payments, invitations, reply edges)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from django.db import connection
+
+from ..scope import Scope
+from .base import _Days, _as_datetime, _d, _memoized, _params, _query, scope_filter
+
+
+@_memoized
+def message_rows(scope: Scope, first: date, last: date, *, between: tuple[datetime, datetime] | None = None) -> list[tuple]:
+    """Messages between two days, per group in time order, for conversations, answers and the graph.
+
+    ``(group, at, day, member, message_id, reply_to, reply_to_member, mentions, is_question)``;
+    ``mentions`` is a list of member ids (possibly empty). ``between`` (UTC instants covering the
+    days) lets a one-group read use the group's time index.
+    """
+    days = _Days()
+    join, where, jp = scope_filter(scope, "e")
+    at_range, at_params = "", []
+    if between is not None:
+        at_range = " AND e.at >= %s AND e.at < %s"
+        at_params = [connection.ops.adapt_datetimefield_value(between[0]),
+                     connection.ops.adapt_datetimefield_value(between[1])]
+    rows = _query(
+        "SELECT e.group_id, e.at, e.day, e.member_id, e.message_id, e.reply_to, e.reply_to_member_id, e.mentions, "
+        "CASE WHEN e.text LIKE %s OR e.text LIKE %s OR rtrim(e.text) LIKE %s THEN 1 ELSE 0 END "
+        f"FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id{join} "
+        "WHERE e.community_id = %s AND e.type = 'message' AND e.kind <> 'system' AND e.day BETWEEN %s AND %s"
+        f"{at_range} AND bm.is_bot = %s{where} ORDER BY e.group_id, e.at, e.id",
+        ["%?%", "%？%", "%吗", *jp, scope.cid, _d(first), _d(last), *at_params, False, *scope.group_ids])
+    out = []
+    for g, at, day, m, mid, reply_to, reply_member, mentions, question in rows:
+        if isinstance(mentions, str):
+            mentions = json.loads(mentions)
+        out.append((g, _as_datetime(at), days(day), m, mid, reply_to or "", reply_member, mentions or [],
+                    bool(question)))
+    return out
+
+
+def join_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date, int | None, int | None, int]]:
+    """Non-bot join events between two days: ``(member, day, channel, inviter, group)`` in time order."""
+    days = _Days()
+    join, where, jp = scope_filter(scope, "e")
+    rows = _query(
+        "SELECT e.member_id, e.day, e.channel_id, e.actor_id, e.group_id FROM qunyun_event e "
+        f"JOIN qunyun_member bm ON bm.id = e.member_id{join} WHERE e.community_id = %s AND e.type = 'join' "
+        f"AND e.day BETWEEN %s AND %s AND bm.is_bot = %s{where} ORDER BY e.at, e.id",
+        _params(scope, jp, scope.cid, _d(first), _d(last), False))
+    return [(m, days(day), ch, actor, g) for m, day, ch, actor, g in rows]
+
+
+def members_joined_before(scope: Scope, member_ids: list[int], before: date) -> set[int]:
+    """Which of ``member_ids`` have a join (in the scope's groups) before ``before``."""
+    found: set[int] = set()
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        rows = _query(
+            f"SELECT DISTINCT member_id FROM qunyun_event WHERE community_id = %s AND type = 'join' AND day < %s "
+            f"AND member_id IN ({', '.join(['%s'] * len(chunk))}){where}",
+            [scope.cid, _d(before), *chunk, *scope.group_ids])
+        found.update(r[0] for r in rows)
+    return found
+
+
+def activity_of(scope: Scope, member_ids: list[int], first: date, last: date) -> list[tuple[int, date, int]]:
+    """``(member, day, messages)`` of the given members between two days (scope's groups)."""
+    days = _Days()
+    out = []
+    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    for start in range(0, len(member_ids), 500):
+        chunk = member_ids[start:start + 500]
+        rows = _query(
+            f"SELECT member_id, day, SUM(messages) FROM qunyun_member_day WHERE community_id = %s "
+            f"AND day BETWEEN %s AND %s AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} "
+            "GROUP BY member_id, day",
+            [scope.cid, _d(first), _d(last), *chunk, *scope.group_ids])
+        out.extend((m, days(day), int(n)) for m, day, n in rows)
+    return out
+
+
+def payment_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date, str]]:
+    """``(member, day, amount)`` of payment events between two days."""
+    days = _Days()
+    where = f" AND e.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    rows = _query(
+        "SELECT e.member_id, e.day, e.data FROM qunyun_event e WHERE e.community_id = %s AND e.type = 'payment' "
+        f"AND e.day BETWEEN %s AND %s{where}",
+        [scope.cid, _d(first), _d(last), *scope.group_ids])
+    out = []
+    for m, day, data in rows:
+        if isinstance(data, str):
+            data = json.loads(data)
+        out.append((m, days(day), str((data or {}).get("amount", "0"))))
+    return out
+
+
+def inviter_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date]]:
+    """``(inviter, day)`` of every non-bot join between two days that names an inviter (scope's groups)."""
+    days = _Days()
+    where = f" AND e.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    rows = _query(
+        "SELECT e.actor_id, e.day FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id "
+        "WHERE e.community_id = %s AND e.type = 'join' AND e.actor_id IS NOT NULL AND e.actor_id <> e.member_id "
+        f"AND e.day BETWEEN %s AND %s AND bm.is_bot = %s{where}",
+        [scope.cid, _d(first), _d(last), False, *scope.group_ids])
+    return [(actor, days(day)) for actor, day in rows]
+
+
+@_memoized
+def reply_edges(scope: Scope, first: date, last: date) -> list[tuple[int, int, int, int]]:
+    """``(source, target, replies, mentions)`` summed over the days (and groups) of the scope.
+
+    With a channel filter both ends must have come through the channel.
+    """
+    where = f" AND r.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    join, params = "", []
+    if scope.channel_id is not None:
+        join = (" JOIN qunyun_member fs ON fs.id = r.source_id AND fs.channel_id = %s"
+                " JOIN qunyun_member ft ON ft.id = r.target_id AND ft.channel_id = %s")
+        params = [scope.channel_id, scope.channel_id]
+    rows = _query(
+        f"SELECT r.source_id, r.target_id, SUM(r.replies), SUM(r.mentions) FROM qunyun_reply_edge_day r{join} "
+        f"WHERE r.community_id = %s AND r.day BETWEEN %s AND %s{where} GROUP BY r.source_id, r.target_id",
+        [*params, scope.cid, _d(first), _d(last), *scope.group_ids])
+    return [(a, b, int(r), int(m)) for a, b, r, m in rows]
+
+
+def funnel_inputs(scope: Scope) -> tuple[dict, list, list, list]:
+    """The funnel's inputs from the rollups (no group filter): joiners ``{member: (first join day, channel)}``,
+    their activity ``(member, day, messages)`` from the join day on, payments ``(member, day, n)`` and
+    invites ``(inviter, day, n)``, all up to the scope's end."""
+    days = _Days()
+    join, _where, jp = scope_filter(scope, "s")
+    first, last = _d(scope.start), _d(scope.end)
+    joiners = {m: (days(d), ch) for m, d, ch in _query(
+        f"SELECT s.member_id, s.first_join_day, mm.channel_id FROM qunyun_member_stats s "
+        f"JOIN qunyun_member mm ON mm.id = s.member_id{join} WHERE s.community_id = %s "
+        "AND s.first_join_day BETWEEN %s AND %s", [*jp, scope.cid, first, last])}
+    activity = [(m, days(d), int(n)) for m, d, n in _query(
+        f"SELECT md.member_id, md.day, SUM(md.messages) FROM qunyun_member_stats s{join} "
+        "JOIN qunyun_member_day md ON md.member_id = s.member_id AND md.day >= s.first_join_day AND md.day <= %s "
+        "WHERE s.community_id = %s AND s.first_join_day BETWEEN %s AND %s GROUP BY md.member_id, md.day",
+        [*jp, last, scope.cid, first, last])]
+    deeds = _query(
+        f"SELECT f.member_id, f.day, f.payments, f.invites FROM qunyun_member_stats s{join} "
+        "JOIN qunyun_funnel_day f ON f.member_id = s.member_id AND f.day >= s.first_join_day AND f.day <= %s "
+        "WHERE s.community_id = %s AND s.first_join_day BETWEEN %s AND %s",
+        [*jp, last, scope.cid, first, last])
+    payments = [(m, days(d), p) for m, d, p, _i in deeds if p]
+    invites = [(m, days(d), i) for m, d, _p, i in deeds if i]
+    return joiners, activity, payments, invites
