@@ -66,11 +66,13 @@ def test_general_scope_model_only_corroborates(tmp_path):
     general.save(path)
     general = Model.load(path)
     assert general.scope == "general"
-    # the model is sure, but a general model alone never flags
-    assert moderate("出元宝要的", Context(model=general)).verdict == "allow"
+    # the model is sure and the rules see only one weak sales word ("元宝", 0.2): a general
+    # model alone never flags, a community model does
+    assert general.predict_proba(["元宝"])[0]["spam"] > 0.9
+    assert moderate("元宝", Context(model=general)).verdict == "allow"
     community = train(ADS + OK, ["spam"] * len(ADS) + ["ok"] * len(OK))
     assert community.scope == "community"
-    assert moderate("出元宝要的", Context(model=community)).verdict != "allow"
+    assert moderate("元宝", Context(model=community)).verdict != "allow"
     with pytest.raises(ValueError, match="scope"):
         train(ADS + OK, ["spam"] * len(ADS) + ["ok"] * len(OK), scope="mine")
 

@@ -58,7 +58,11 @@ _WECHAT_RE = re.compile(
 )
 _QQ_RE = re.compile(rf"(?:{QQ_CUES}) ?(?:号|号码)?(?:是|为)?(\d{{5,11}})(?!\d)")
 # "加" + a number, as in 需要的加1692009621: the commonest ad sign-off in Chinese groups.
-_ADD_NUMBER_RE = re.compile(r"(?:(加|➕|联系|找|滴|私|咨询|详询)|电话|热线|tel|call)(?:我|下|一下)?(\d{6,12})(?!\d)")
+# "询 2891558", "致电 85220606": the sign-off of marketing SMS, a business's landline.
+_ADD_NUMBER_RE = re.compile(
+    r"(?:(加|➕|联系|找|滴|私|咨询|详询)|电话|热线|tel|call|询|致电|订购|预订|订房|报名)(?:我|下|一下|电话|热线)?"
+    r"(\d{6,12})(?!\d)"
+)
 # Toll-free / service numbers (400, 800) are what businesses print in ads.
 _SERVICE_RE = re.compile(r"(?<!\d)([48]00\d{7})(?!\d)")
 _CN_MOBILE_RE = re.compile(r"(?<!\d)(?:86)?(1[3-9]\d{9})(?!\d)")

@@ -13,7 +13,6 @@ counts above a confident probability.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
@@ -27,6 +26,7 @@ from .findings import Evidence, Finding, combine
 from .lexicon import Lexicon, starter_lexicon
 from .normalize import has_suspect_chars, normalize, obfuscation_signals
 from .offtopic import Theme
+from .shapes import shape_findings, water_finding
 
 __all__ = ["Message", "Context", "Verdict", "moderate", "ALLOW", "REVIEW", "BLOCK"]
 
@@ -37,49 +37,6 @@ GENERAL_MODEL_WEIGHT = 0.35
 
 #: Text detectors read at most this many characters; a longer message is itself flooding.
 MAX_CHARS = 20_000
-
-_PRICE_RE = re.compile(r"\d+(?:元|块|rmb|万|亿|w)|[¥$£€]\d+|\d+(?:%|折)|1比\d{2,}|\d+(?:一|1)个")
-# The shape of an ad, independent of what is sold: a call to get in touch privately
-# ("需要的老板滴滴", "有意者私聊", "感兴趣的加我") and an offer with a quantity or price
-# ("出 700 元宝", "低价出售", "1比400"). Either alone stays under review; together with a
-# contact id or a sales word they push the spam score up.
-_CTA_RE = re.compile(
-    r"(?:要的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板)(?:的|得|者)?(?:老板|朋友|宝宝|亲|来)?(?:可以|请|速度|快|直接)?"
-    r"(?:滴+|dd+|私聊|私信|私我|私|密我?|加我|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|扣1|回1|来撩)"
-)
-_OFFER_RE = re.compile(
-    # (sales words that are also lexicon terms — 出售, 代理, 兼职 … — are left to the lexicon,
-    # so one word is not counted twice)
-    r"(?:便宜|大量|长期|诚招|专业|包过|代做|代写|代发)"
-)
-# 出/卖/收 + a number is a trade ("出号 100", "收金币 5万") — but not in everyday compounds
-# (收到 received, 出门 go out, 出汤 pour the tea …) nor when the number counts time or measure
-# ("出汤5秒", "收到2条", "出门5分钟").
-_OFFER_NUM_RE = re.compile(
-    r"(?:出|卖|收)(?!到|藏|获|入|拾|听|看|尾|门|汤|来|去|现|发|差|生|院|国|版|席|场|题|错|力|水|色|众|集|益)"
-    r"[^,，。!！?？\d]{0,4}\d+(?![\d.]|\s*(?:秒|分|小时|天|次|遍|岁|年|月|日|点|度|克|g|ml|毫升|℃|条|泡|人))"
-    r"|\d比\d|\d[:=]\d{3,}"
-)
-# Real money for virtual goods, the signature of game-currency sellers: "1元八万钻",
-# "50元=10万钻", "30=50w", "1比400".
-_RMT_RE = re.compile(
-    r"\d+(?:元|块|rmb)=*[\d一二三四五六七八九十两]+(?:万|w|千|k)|\d+(?:元|块|rmb)=+\d{3,}|\d+=+\d+(?:万|w|千|k)|1[比:]\d{2,}"
-)
-# An English link with an imperative around it: "check out …", "visit …", "click …".
-_LINK_PUSH_RE = re.compile(r"\b(?:check|visit|click|go to|watch|join|download|sign up|register|buy|order|shop)\b")
-_LINK_PUSH_ZH_RE = re.compile(r"点击|戳|复制|打开|进入|访问|登录|注册|下载|领取")
-# English income claims: "I made $3000 this week", "earn $500 a day".
-_INCOME_RE = re.compile(r"\b(?:i|we|you can|you will)\s+(?:made|make|earned|earn)\s+[$£€]?\s?\d|[$£€]\s?\d[\d,]*\s*(?:a|per|/)\s*(?:day|week|hour)")
-
-# English SMS / comment spam: "txt WIN to 80086", "reply STOP", "call 0906…", "claim your £".
-_EN_CTA_RE = re.compile(
-    r"\b(?:(?:txt|text|send|sms)\s+\w+\s+to\s+\d{4,6}|reply\s+(?:yes|stop|win|now)\b|call\s+(?:now\s+)?(?:on\s+)?\+?\d{9,}"
-    r"|claim\s+(?:your|a|now)|[£$€]\s?\d{2,}[\d,]*\s+(?:cash|prize|award|bonus|reward)|(?:cash|prize|award)\s+(?:of\s+)?[£$€]\s?\d+)"
-)
-_DIGIT_RE = re.compile(r"\d")
-_EN_GATE_RE = re.compile(r"claim|reply|[£$€]")
-_WATER_RE = re.compile(r"(.)\1{3,}|顶+|签到|路过|冒泡|\+1|666+|hh+|哈+")
-
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -192,52 +149,12 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
     assert ctx.lexicon is not None
     findings += ctx.lexicon.scan(norm)
     folded = norm.folded
-    ascii_only = folded.isascii()
-    has_digit = _DIGIT_RE.search(c) is not None
-    if not ascii_only:  # the Chinese ad shapes need Chinese words
-        m = _CTA_RE.search(c)
-        if m:
-            findings.append(_shape("spam", 0.45, "shape.call_to_action", "asks to be contacted", norm, m.span()))
-    m = _OFFER_RE.search(c) if not ascii_only else None
-    if m is None and has_digit:
-        m = _OFFER_NUM_RE.search(c)
-    if m:
-        findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
-    if has_digit:
-        m = _RMT_RE.search(c)
-        if m:
-            findings.append(_shape("spam", 0.45, "shape.rmt", "real money for virtual goods", norm, m.span()))
-    if (ascii_only or "£" in folded) and (has_digit or _EN_GATE_RE.search(folded)):
-        m = _EN_CTA_RE.search(folded)
-        if m:
-            s, e = norm.original_span_folded(*m.span())
-            findings.append(
-                Finding("spam", 0.55, "shape.sms_cta", "premium-rate call to action", (Evidence(s, e, text[s:e], "call to action"),))
-            )
-    if contacts and any(k.kind == "url" for k in contacts):
-        if ascii_only:
-            m = _LINK_PUSH_RE.search(folded)
-            if m:
-                s, e = norm.original_span_folded(*m.span())
-                findings.append(Finding("spam", 0.35, "shape.link_push", "pushes a link", (Evidence(s, e, text[s:e], "link push"),)))
-        else:
-            m = _LINK_PUSH_ZH_RE.search(c)
-            if m:
-                findings.append(_shape("spam", 0.35, "shape.link_push", "pushes a link", norm, m.span()))
-    if ascii_only and ("$" in folded or "£" in folded or "€" in folded or "made" in folded or "earn" in folded):
-        m = _INCOME_RE.search(folded)
-        if m:
-            s, e = norm.original_span_folded(*m.span())
-            findings.append(Finding("spam", 0.45, "shape.income_claim", "income claim", (Evidence(s, e, text[s:e], "income claim"),)))
+    shape_findings(norm, text, findings, any(k.kind == "url" for k in contacts))
     spammy = False
     for f in findings:
         if f.score >= 0.25 and f.category.startswith("spam"):
             spammy = True
             break
-    if spammy:
-        m = _PRICE_RE.search(c)
-        if m:
-            findings.append(_shape("spam", 0.2, "shape.price", "price or quantity", norm, m.span()))
     # Hiding needs look-alike/invisible characters or separators between characters; a
     # Chinese sentence whose only change is full-width punctuation has neither.
     if folded != text and (len(folded) - len(c) >= 2 or has_suspect_chars(text)):
@@ -247,16 +164,13 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
             # Hiding is only damning when there is something to hide: alone it stays below review.
             strength = obf.score * (0.8 if spammy else 0.45)
             findings.append(Finding("spam.symbol_trick", strength, "obfuscation", f"obfuscation {obf.score:.2f}", ev))
-    if 0 < len(c) <= 8 and _WATER_RE.fullmatch(c):
-        findings.append(Finding("water", 0.7, "shape.water", "content-free message"))
+    water = water_finding(c)
+    if water is not None:
+        findings.append(water)
     if ctx.theme is not None:
         findings += ctx.theme.check(c, text)
     bait = bool(contacts) and any(f.detector.startswith("contacts.") and f.score >= 0.3 for f in findings)
     return findings, bait, c
-
-
-def _shape(category: str, score: float, detector: str, reason: str, norm: Any, span: tuple[int, int]) -> Finding:
-    return Finding(category, score, detector, reason, pending=(norm, ((span[0], span[1], detector.partition(".")[2]),)))
 
 
 def moderate(message: Message | str, context: Context | None = None) -> Verdict:

@@ -1,0 +1,157 @@
+"""Ad shapes: what an advert looks like, independent of what it sells.
+
+Each detector is a regular expression over the *compact* view of a normalized message (or the
+folded view for English, where word boundaries matter). None of them reaches the review
+threshold alone; an advert shows two or three of them, or one of them with a contact id or a
+sales word from the lexicon, and noisy-OR adds them up.
+
+| detector | what |
+|---|---|
+| ``shape.call_to_action`` | a call to get in touch privately: 需要的老板滴滴, 有意者私聊, 要的来, 有材料的私 |
+| ``shape.offer`` | a sales word or a trade with a number: 低价, 批发, 出号 100, 1比400, 4折出 |
+| ``shape.trade`` | a trade verb on virtual goods: 出元宝, 收银子, 卖喇叭, 出字 |
+| ``shape.rmt`` | real money for virtual goods: 1元八万钻, 50=10万钻 |
+| ``shape.price`` | a price or quantity, only when another spam signal is present |
+| ``shape.link_push`` | a link with check/visit/click… or 点击/领取/下载… |
+| ``shape.sms_cta`` | txt WIN to 80086, reply STOP, claim your £1000 |
+| ``shape.income_claim`` | I made $3000, $500 a day |
+| ``shape.water`` | a short content-free message (哈哈哈哈, 666) — category ``water`` |
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .findings import Evidence, Finding
+
+__all__ = ["shape_findings", "water_finding"]
+
+_PRICE_RE = re.compile(r"\d+(?:元|块|rmb|万|亿|w)|[¥$£€]\d+|\d+(?:%|折)|1比\d{2,}|\d+(?:一|1)个")
+# A call to get in touch privately ("需要的老板滴滴", "有意者私聊", "感兴趣的加我", "要的来",
+# "有材料的私"): who is addressed (those who want it), then the private channel.
+_CTA_RE = re.compile(
+    r"(?:要的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板|有材料|诚心|有货|要货|要买)(?:的|得|者)?(?:老板|朋友|宝宝|亲|们)?"
+    r"(?:可以|请|速度|快|直接|抓紧|赶紧|再)?"
+    r"(?:滴+|dd+|私聊|私信|私我|私密|私|密我?|加我|加好友|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|扣1|回1|来撩|来找|速来|来(?![自的了过去说看玩啊吧呀呢吗])|$)"
+    r"|(?:滴滴|密)我|(?:来|找)老板|老板(?:来|速来)|联系详谈|私聊详谈|详谈"
+)
+_OFFER_RE = re.compile(
+    # (sales words that are also lexicon terms — 出售, 代理, 兼职 … — are left to the lexicon,
+    # so one word is not counted twice)
+    r"(?:便宜|大量|长期|诚招|专业|包过|代做|代写|代发)"
+    # a discount on a trade: "4折出储备", "3折收", "半价出"
+    r"|(?:\d(?:\.\d)?折|半价|低价|便宜)(?:出|收|卖|甩|转)"
+)
+# 出/卖/收 + a number is a trade ("出号 100", "收金币 5万") — but not in everyday compounds
+# (收到 received, 出门 go out, 出汤 pour the tea …) nor when the number counts time or measure
+# ("出汤5秒", "收到2条", "出门5分钟").
+_OFFER_NUM_RE = re.compile(
+    r"(?:出|卖|收)(?!到|藏|获|入|拾|听|看|尾|门|汤|来|去|现|发|差|生|院|国|版|席|场|题|错|力|水|色|众|集|益)"
+    r"[^,，。!！?？\d]{0,4}\d+(?![\d.]|\s*(?:秒|分|小时|天|次|遍|岁|年|月|日|点|度|克|g|ml|毫升|℃|条|泡|人))"
+    r"|\d比\d|\d[:=]\d{3,}"
+)
+# A trade verb right before virtual goods or game currency: the other half of a game-chat
+# advert ("出元宝", "收银子", "卖喇叭", "出字"). Single-character goods (字 号 银 钻 丹) only
+# count glued to the verb and not followed by a character that makes an everyday word
+# (出字幕, 收银台, 出号码).
+_GOODS = (
+    r"元宝|银子|银两|金币|金条|钻石|点券|点卷|储备|储蓄|喇叭|礼包|道具|时装|坐骑|装备|账号|游戏币|q币|"
+    r"皮肤|魂石|龙魂|粮草|粮食|宝石|材料|物资|资源|信物|比例|yb|yxb"
+)
+_TRADE_RE = re.compile(
+    rf"(?:出售|出|卖|售|收购|收|回收|换|甩|转让)(?:大量|各种|一批|点|些)?(?:{_GOODS})"
+    r"|(?:出|卖|收)(?:字|号|银|钻|丹|图)(?![幕码台行杏河线子到])"
+)
+# Real money for virtual goods, the signature of game-currency sellers: "1元八万钻",
+# "50元=10万钻", "30=50w", "1比400".
+_RMT_RE = re.compile(
+    r"\d+(?:元|块|rmb)=*[\d一二三四五六七八九十两]+(?:万|w|千|k)|\d+(?:元|块|rmb)=+\d{3,}|\d+=+\d+(?:万|w|千|k)|1[比:]\d{2,}"
+)
+# An English link with an imperative around it: "check out …", "visit …", "click …".
+_LINK_PUSH_RE = re.compile(r"\b(?:check|visit|click|go to|watch|join|download|sign up|register|buy|order|shop)\b")
+_LINK_PUSH_ZH_RE = re.compile(r"点击|戳|复制|打开|进入|访问|登录|注册|下载|领取")
+# English income claims: "I made $3000 this week", "earn $500 a day".
+_INCOME_RE = re.compile(
+    r"\b(?:i|we|you can|you will)\s+(?:made|make|earned|earn)\s+[$£€]?\s?\d|[$£€]\s?\d[\d,]*\s*(?:a|per|/)\s*(?:day|week|hour)"
+)
+# English SMS / comment spam: "txt WIN to 80086", "reply STOP", "call 0906…", "claim your £".
+_EN_CTA_RE = re.compile(
+    r"\b(?:(?:txt|text|send|sms)\s+\w+\s+to\s+\d{4,6}|reply\s+(?:yes|stop|win|now)\b|call\s+(?:now\s+)?(?:on\s+)?\+?\d{9,}"
+    r"|claim\s+(?:your|a|now)|[£$€]\s?\d{2,}[\d,]*\s+(?:cash|prize|award|bonus|reward)|(?:cash|prize|award)\s+(?:of\s+)?[£$€]\s?\d+)"
+)
+_DIGIT_RE = re.compile(r"\d")
+_EN_GATE_RE = re.compile(r"claim|reply|[£$€]")
+_WATER_RE = re.compile(r"(.)\1{3,}|顶+|签到|路过|冒泡|\+1|666+|hh+|哈+")
+
+
+def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool) -> None:
+    """Append the ad-shape findings of a normalized message to ``findings``.
+
+    ``findings`` already holds the contact and lexicon findings: ``shape.price`` only counts
+    next to them (a price alone is ordinary chat), and an offer spelled with a lexicon word
+    is not counted twice.
+    """
+    c = norm.compact
+    folded = norm.folded
+    ascii_only = folded.isascii()
+    has_digit = _DIGIT_RE.search(c) is not None
+    if not ascii_only:  # the Chinese ad shapes need Chinese words
+        m = _CTA_RE.search(c)
+        if m:
+            findings.append(_shape("spam", 0.45, "shape.call_to_action", "asks to be contacted", norm, m.span()))
+        m = _OFFER_RE.search(c)
+        if m is None and has_digit:
+            m = _OFFER_NUM_RE.search(c)
+        if m:
+            findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
+        m = _TRADE_RE.search(c)
+        if m:
+            findings.append(_shape("spam", 0.35, "shape.trade", "trades virtual goods", norm, m.span()))
+    elif has_digit:
+        m = _OFFER_NUM_RE.search(c)
+        if m:
+            findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
+    if has_digit:
+        m = _RMT_RE.search(c)
+        if m:
+            findings.append(_shape("spam", 0.45, "shape.rmt", "real money for virtual goods", norm, m.span()))
+    if (ascii_only or "£" in folded) and (has_digit or _EN_GATE_RE.search(folded)):
+        m = _EN_CTA_RE.search(folded)
+        if m:
+            findings.append(_folded(0.55, "shape.sms_cta", "premium-rate call to action", "call to action", norm, text, m))
+    if has_url:
+        if ascii_only:
+            m = _LINK_PUSH_RE.search(folded)
+            if m:
+                findings.append(_folded(0.35, "shape.link_push", "pushes a link", "link push", norm, text, m))
+        else:
+            m = _LINK_PUSH_ZH_RE.search(c)
+            if m:
+                findings.append(_shape("spam", 0.35, "shape.link_push", "pushes a link", norm, m.span()))
+    if ascii_only and ("$" in folded or "£" in folded or "€" in folded or "made" in folded or "earn" in folded):
+        m = _INCOME_RE.search(folded)
+        if m:
+            findings.append(_folded(0.45, "shape.income_claim", "income claim", "income claim", norm, text, m))
+    for f in findings:
+        if f.score >= 0.25 and f.category.startswith("spam"):
+            m = _PRICE_RE.search(c)
+            if m:
+                findings.append(_shape("spam", 0.2, "shape.price", "price or quantity", norm, m.span()))
+            break
+
+
+def water_finding(compact_text: str) -> Finding | None:
+    """A short content-free message (哈哈哈哈, 666, 顶) is ``water``."""
+    if 0 < len(compact_text) <= 8 and _WATER_RE.fullmatch(compact_text):
+        return Finding("water", 0.7, "shape.water", "content-free message")
+    return None
+
+
+def _shape(category: str, score: float, detector: str, reason: str, norm: Any, span: tuple[int, int]) -> Finding:
+    return Finding(category, score, detector, reason, pending=(norm, ((span[0], span[1], detector.partition(".")[2]),)))
+
+
+def _folded(score: float, detector: str, reason: str, note: str, norm: Any, text: str, m: re.Match) -> Finding:
+    s, e = norm.original_span_folded(*m.span())
+    return Finding("spam", score, detector, reason, (Evidence(s, e, text[s:e], note),))
