@@ -14,17 +14,20 @@ fails the row at once with the reason kept in ``last_error``.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.dateparse import parse_datetime
 
 from qunyun.core.codec import decision_from_dict
-from qunyun.core.timeutil import utcnow
+from qunyun.core.timeutil import UTC, utcnow
 
 from .adapters import Adapter, PermanentFailure, TemporaryFailure
 from .models import OutboxItem
@@ -63,28 +66,115 @@ def outbox_recover(*, now: datetime | None = None) -> int:
     ).update(status=OutboxItem.Status.PENDING, claim="")
 
 
+#: Finished rows are marked in one statement per pass, or sooner once the oldest waited this long
+#: (a crash before the mark re-executes them after the lease, with the same idempotency keys).
+FINISH_EVERY_SECONDS = 0.05
+
+_TABLE = OutboxItem._meta.db_table
+_CLAIMED = ("id", "community_id", "key", "chat", "kind", "payload", "reason", "attempts", "due_at", "event_id")
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _db_time(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _py_time(value) -> datetime:
+    """A column value as an aware datetime (SQLite returns text to raw SQL, PostgreSQL a datetime)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _claim(limit: int, now: datetime, communities: list[int] | None) -> list[OutboxItem]:
-    token = uuid.uuid4().hex
-    due = OutboxItem.objects.filter(status=OutboxItem.Status.PENDING, due_at__lte=now)
-    if communities is not None:
-        due = due.filter(community_id__in=communities)
-    ids = list(due.order_by("due_at", "id").values_list("id", flat=True)[:limit])
-    if not ids:
+    """Move up to ``limit`` due rows from pending to running under a fresh claim, in one statement.
+
+    The conditional ``status = pending`` makes a row claimable once; PostgreSQL workers also skip
+    rows another worker is claiming instead of waiting for it.
+    """
+    if communities is not None and not communities:
         return []
-    with transaction.atomic():
-        OutboxItem.objects.filter(id__in=ids, status=OutboxItem.Status.PENDING).update(
-            status=OutboxItem.Status.RUNNING, claim=token, claimed_at=now)
-    return list(OutboxItem.objects.filter(claim=token, status=OutboxItem.Status.RUNNING).order_by("due_at", "id"))
+    token = uuid.uuid4().hex
+    pick = f"SELECT {_q('id')} FROM {_q(_TABLE)} WHERE {_q('status')} = %s AND {_q('due_at')} <= %s"
+    pick_params: list = [OutboxItem.Status.PENDING, _db_time(now)]
+    if communities is not None:
+        pick += f" AND {_q('community_id')} IN ({', '.join(['%s'] * len(communities))})"
+        pick_params += list(communities)
+    pick += f" ORDER BY {_q('due_at')}, {_q('id')} LIMIT %s"
+    if connection.vendor == "postgresql":
+        pick += " FOR UPDATE SKIP LOCKED"
+    columns = ", ".join(_q(c) for c in _CLAIMED)
+    update = (f"UPDATE {_q(_TABLE)} SET {_q('status')} = %s, {_q('claim')} = %s, {_q('claimed_at')} = %s "
+              f"WHERE {_q('status')} = %s AND {_q('id')} IN ({pick})")
+    params = [OutboxItem.Status.RUNNING, token, _db_time(now), OutboxItem.Status.PENDING, *pick_params, limit]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:  # RETURNING (SQLite ≥ 3.35, PostgreSQL)
+            cursor.execute(f"{update} RETURNING {columns}", params)
+        else:
+            cursor.execute(update, params)
+            cursor.execute(f"SELECT {columns} FROM {_q(_TABLE)} WHERE {_q('claim')} = %s AND {_q('status')} = %s",
+                           [token, OutboxItem.Status.RUNNING])
+        rows = cursor.fetchall()
+    items = []
+    for pk, community_id, key, chat, kind, payload, reason, attempts, due_at, event_id in rows:
+        items.append(OutboxItem(
+            id=pk, community_id=community_id, key=key, chat=chat, kind=kind, reason=reason, attempts=attempts,
+            payload=json.loads(payload) if isinstance(payload, str) else payload, due_at=_py_time(due_at),
+            event_id=event_id, status=OutboxItem.Status.RUNNING, claim=token, claimed_at=now))
+    items.sort(key=lambda item: (item.due_at, item.pk))
+    return items
+
+
+class _Finished:
+    """Outcomes of executed rows, written together: one statement for many rows."""
+
+    @staticmethod
+    def sql() -> str:
+        sets = ", ".join(f"{_q(c)} = %s" for c in ("status", "attempts", "executed_at", "last_error", "result"))
+        return f"UPDATE {_q(_TABLE)} SET {sets}, {_q('claim')} = '' WHERE {_q('id')} = %s AND {_q('claim')} = %s"
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+        self.after: list[tuple[OutboxItem, object]] = []
+        self.since = 0.0
+
+    def add(self, item: OutboxItem, status: str, *, error: str = "", result: dict | None = None) -> None:
+        if not self.rows:
+            self.since = time.monotonic()
+        self.rows.append((item, status, error, result))
+
+    def due(self) -> bool:
+        return bool(self.rows) and time.monotonic() - self.since >= FINISH_EVERY_SECONDS
+
+    def write(self) -> None:
+        if not self.rows:
+            return
+        at = _db_time(utcnow())
+        params = [(status, item.attempts + 1, at, error[:2000],
+                   None if result is None else connection.ops.adapt_json_value(result, None), item.pk, item.claim)
+                  for item, status, error, result in self.rows]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(self.sql(), params)
+        self.rows = []
 
 
 def _execute_internal(item: OutboxItem, decision) -> dict:
+    """Run a decision qunyun carries out itself; its row is marked done in the same transaction,
+    so an internal decision takes effect exactly once."""
     from .internal import INTERNAL_EXECUTORS
 
     executor = INTERNAL_EXECUTORS.get(decision.kind)
     if executor is None:
         raise PermanentFailure(f"no internal executor for {decision.kind!r}")
     with transaction.atomic():
-        return executor(item, decision)
+        result = executor(item, decision)
+        done = _Finished()
+        done.add(item, OutboxItem.Status.DONE, result=result)
+        done.write()
+    return result
 
 
 def outbox_run_due(
@@ -97,26 +187,30 @@ def outbox_run_due(
     """Execute up to ``limit`` due decisions. ``adapters`` maps a platform name to its adapter
     (or is a function that returns it); ``communities`` restricts the pass to some communities.
     """
+    from .internal import AFTER_EXECUTED  # here: the executors import the outbox
+
     now = now or utcnow()
     lookup = adapters.get if isinstance(adapters, Mapping) else adapters
     report = RunReport()
+    finished = _Finished()
     for item in _claim(limit, now, communities):
         platform = item.chat.partition(":")[0]
         try:
             decision = decision_from_dict(item.payload)
             if not decision.on_platform:
-                result = _execute_internal(item, decision)
-            else:
-                adapter = lookup(platform)
-                if adapter is None:
-                    raise PermanentFailure(f"no connection to platform {platform!r} is configured")
-                if decision.kind not in adapter.capabilities:
-                    raise PermanentFailure(f"{platform} cannot {decision.kind} (not supported by the platform)")
-                result = adapter.execute(decision, idempotency_key=f"qunyun-{item.pk}")
+                _execute_internal(item, decision)
+                report.done += 1
+                continue
+            adapter = lookup(platform)
+            if adapter is None:
+                raise PermanentFailure(f"no connection to platform {platform!r} is configured")
+            if decision.kind not in adapter.capabilities:
+                raise PermanentFailure(f"{platform} cannot {decision.kind} (not supported by the platform)")
+            result = adapter.execute(decision, idempotency_key=f"qunyun-{item.pk}")
         except TemporaryFailure as exc:
             attempts = item.attempts + 1
             if attempts >= MAX_ATTEMPTS:
-                _finish(item, OutboxItem.Status.FAILED, error=f"gave up after {attempts} attempts: {exc}")
+                finished.add(item, OutboxItem.Status.FAILED, error=f"gave up after {attempts} attempts: {exc}")
                 report.failed += 1
             else:
                 wait = exc.retry_after if exc.retry_after is not None else backoff(attempts)
@@ -124,17 +218,26 @@ def outbox_run_due(
                     status=OutboxItem.Status.PENDING, attempts=attempts, claim="", last_error=str(exc)[:2000],
                     due_at=now + timedelta(seconds=wait))
                 report.retried += 1
-            continue
         except Exception as exc:  # permanent, or a bug in an adapter: never retry blindly
-            _finish(item, OutboxItem.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            finished.add(item, OutboxItem.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
             log.warning("outbox item %s (%s) failed: %s", item.pk, item.kind, exc)
             report.failed += 1
-            continue
-        _finish(item, OutboxItem.Status.DONE, result=result)
-        report.done += 1
-        if decision.on_platform:
-            _after_executed(item, decision, now)
+        else:
+            finished.add(item, OutboxItem.Status.DONE, result=result)
+            report.done += 1
+            if AFTER_EXECUTED.get(decision.kind):
+                finished.after.append((item, decision))
+        if finished.due():
+            _write_finished(finished, now)
+    _write_finished(finished, now)
     return report
+
+
+def _write_finished(finished: _Finished, now: datetime) -> None:
+    finished.write()
+    after, finished.after = finished.after, []
+    for item, decision in after:
+        _after_executed(item, decision, now)
 
 
 def _after_executed(item: OutboxItem, decision, now: datetime) -> None:
@@ -147,12 +250,6 @@ def _after_executed(item: OutboxItem, decision, now: datetime) -> None:
                 listener(item, decision, now)
         except Exception:  # the platform call happened; a bookkeeping bug must not undo that
             log.exception("after-execution listener %s failed on outbox item %s", listener, item.pk)
-
-
-def _finish(item: OutboxItem, status: str, *, error: str = "", result: dict | None = None) -> None:
-    OutboxItem.objects.filter(pk=item.pk, claim=item.claim).update(
-        status=status, attempts=item.attempts + 1, executed_at=utcnow(), last_error=error[:2000],
-        result=result, claim="")
 
 
 def outbox_next_due(*, communities: list[int] | None = None) -> datetime | None:
