@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,6 +40,26 @@ CLAIM_LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 15 * 60
+
+
+_WRITERS = threading.RLock()
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """A transaction that writes; on SQLite it first waits its turn among this process's writers.
+
+    SQLite has one write lock per database file. A writer that finds it taken sleeps in SQLite's
+    busy handler in steps of 1, 2, 5, 10 … 100 ms, and that sleep was most of the delay when the
+    ingest writer and the outbox worker met. Queueing on a lock here instead hands the turn over
+    as soon as the previous transaction ends. PostgreSQL locks rows, not the database: no queue.
+    """
+    if connection.vendor != "sqlite":
+        with transaction.atomic():
+            yield
+        return
+    with _WRITERS, transaction.atomic():
+        yield
 
 
 @dataclass
@@ -61,9 +83,10 @@ def backoff(attempts: int) -> float:
 def outbox_recover(*, now: datetime | None = None) -> int:
     """Return rows whose worker died mid-execution (stale ``running``) to ``pending``."""
     now = now or utcnow()
-    return OutboxItem.objects.filter(
-        status=OutboxItem.Status.RUNNING, claimed_at__lt=now - CLAIM_LEASE
-    ).update(status=OutboxItem.Status.PENDING, claim="")
+    with write_transaction():
+        return OutboxItem.objects.filter(
+            status=OutboxItem.Status.RUNNING, claimed_at__lt=now - CLAIM_LEASE
+        ).update(status=OutboxItem.Status.PENDING, claim="")
 
 
 #: Finished rows are marked in one statement per pass, or sooner once the oldest waited this long
@@ -110,7 +133,7 @@ def _claim(limit: int, now: datetime, communities: list[int] | None) -> list[Out
     update = (f"UPDATE {_q(_TABLE)} SET {_q('status')} = %s, {_q('claim')} = %s, {_q('claimed_at')} = %s "
               f"WHERE {_q('status')} = %s AND {_q('id')} IN ({pick})")
     params = [OutboxItem.Status.RUNNING, token, _db_time(now), OutboxItem.Status.PENDING, *pick_params, limit]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with write_transaction(), connection.cursor() as cursor:
         if connection.features.can_return_columns_from_insert:  # RETURNING (SQLite ≥ 3.35, PostgreSQL)
             cursor.execute(f"{update} RETURNING {columns}", params)
         else:
@@ -156,7 +179,7 @@ class _Finished:
         params = [(status, item.attempts + 1, at, error[:2000],
                    None if result is None else connection.ops.adapt_json_value(result, None), item.pk, item.claim)
                   for item, status, error, result in self.rows]
-        with transaction.atomic(), connection.cursor() as cursor:
+        with write_transaction(), connection.cursor() as cursor:
             cursor.executemany(self.sql(), params)
         self.rows = []
 
@@ -169,7 +192,7 @@ def _execute_internal(item: OutboxItem, decision) -> dict:
     executor = INTERNAL_EXECUTORS.get(decision.kind)
     if executor is None:
         raise PermanentFailure(f"no internal executor for {decision.kind!r}")
-    with transaction.atomic():
+    with write_transaction():
         result = executor(item, decision)
         done = _Finished()
         done.add(item, OutboxItem.Status.DONE, result=result)
@@ -214,9 +237,10 @@ def outbox_run_due(
                 report.failed += 1
             else:
                 wait = exc.retry_after if exc.retry_after is not None else backoff(attempts)
-                OutboxItem.objects.filter(pk=item.pk, claim=item.claim).update(
-                    status=OutboxItem.Status.PENDING, attempts=attempts, claim="", last_error=str(exc)[:2000],
-                    due_at=now + timedelta(seconds=wait))
+                with write_transaction():
+                    OutboxItem.objects.filter(pk=item.pk, claim=item.claim).update(
+                        status=OutboxItem.Status.PENDING, attempts=attempts, claim="", last_error=str(exc)[:2000],
+                        due_at=now + timedelta(seconds=wait))
                 report.retried += 1
         except Exception as exc:  # permanent, or a bug in an adapter: never retry blindly
             finished.add(item, OutboxItem.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
@@ -246,7 +270,7 @@ def _after_executed(item: OutboxItem, decision, now: datetime) -> None:
 
     for listener in AFTER_EXECUTED.get(decision.kind, ()):
         try:
-            with transaction.atomic():
+            with write_transaction():
                 listener(item, decision, now)
         except Exception:  # the platform call happened; a bookkeeping bug must not undo that
             log.exception("after-execution listener %s failed on outbox item %s", listener, item.pk)

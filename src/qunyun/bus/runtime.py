@@ -31,6 +31,7 @@ from qunyun.core.timeutil import utcnow
 from .context import HandlerContext
 from .handlers import EVENT_HANDLERS, Handler
 from .models import OutboxItem
+from .outbox import write_transaction
 from .store import EventStore, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class Runtime:
         result = IngestResult(received=len(events))
         with self._lock:
             try:
-                with transaction.atomic():
+                with write_transaction():
                     stored = self.store.store(events)
                     decisions = self._handle(stored) if self.mode == "live" and stored else 0
                     if decisions and self.wake is not None:
