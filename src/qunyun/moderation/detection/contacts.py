@@ -41,6 +41,7 @@ _DIGIT_CHARS = {
     "9": "九玖酒久就",
 }
 _DIGITS = str.maketrans({ch: d for d, chars in _DIGIT_CHARS.items() for ch in chars})
+_CJK_DIGIT_RUN_RE = re.compile("[" + "".join(_DIGIT_CHARS.values()) + "]{3}")
 
 # Cue words for WeChat, in their folded (simplified, lower-case) form. Homophones and
 # nicknames are what spammers use once 微信 itself is filtered. Latin cues ("v", "vx") are
@@ -161,11 +162,22 @@ _URL_WEIGHT = {"allowed": 0.0, "plain": 0.15, "shortener": 0.4, "denied": 0.95, 
 
 def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Contact]:
     """Every contact id and link in the message (deduplicated by kind and value)."""
+    compact = norm.compact
+    folded = norm.folded
+    # Cheap gates first (most chat has no contact at all): an e-mail needs "@", a link a dot
+    # before a known ending or a spelled-out dot, every id a digit or a WeChat cue. The digit
+    # view is needed only when there are digits, or a run of Chinese numerals or homophones
+    # long enough to spell part of an id.
+    has_email = "@" in folded
+    has_url = "." in folded and _URL_GATE_RE.search(folded) is not None
+    spelled = "点" in compact or "dot" in compact
+    any_digit = _ANY_DIGIT_RE.search(compact) is not None or _CJK_DIGIT_RUN_RE.search(compact) is not None
+    wechat_cjk = _WECHAT_CJK_GATE_RE.search(compact) is not None
+    if not (has_email or has_url or spelled or any_digit or wechat_cjk):
+        return []
     links = links or _DEFAULT_LINKS
     out: list[Contact] = []
     seen: set[tuple[str, str]] = set()
-    compact = norm.compact
-    folded = norm.folded
 
     def add_compact(kind: str, value: str, span: tuple[int, int], detail: str = "") -> None:
         if (kind, value) not in seen:
@@ -178,10 +190,10 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
             out.append(Contact(kind, value, span, "folded", detail, norm))
 
     # URLs and e-mail first, on the folded view where dots and slashes survive.
-    if "@" in folded:
+    if has_email:
         for m in _EMAIL_RE.finditer(folded):
             add_folded("email", m.group(0), m.span())
-    if "." in folded and _URL_GATE_RE.search(folded):
+    if has_url:
         for m in _URL_RE.finditer(folded):
             url = m.group(0).rstrip(".,;:!?)")
             if "@" in folded[max(0, m.start() - 1) : m.start()]:
@@ -194,18 +206,17 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
                 if norm.original[s:e].isascii():
                     url = norm.original[s:e]
             add_folded("url", url, span, links.classify(host))
-    if "点" in compact or "dot" in compact:
+    if spelled:
         for m in _SPELLED_URL_RE.finditer(compact):
             add_compact("url", m.group(0), m.span(), "spelled")
 
-    digits = compact.translate(_DIGITS)
-    any_digit = _ANY_DIGIT_RE.search(digits) is not None
+    digits = compact.translate(_DIGITS) if any_digit else compact
     if any_digit and "o" in digits:  # "q373o26oo4": the letter o standing for zero
         digits = _O_ZERO_RE.sub(lambda m: "0" * len(m.group(0)), digits)
-    # Cheap gates first: ids after Latin cues ("v", "wx") need digits, QQ numbers and phones a
-    # run of five; without digits only a Chinese WeChat cue can still introduce an id.
+    # Ids after Latin cues ("v", "wx") need digits, QQ numbers and phones a run of five;
+    # without digits only a Chinese WeChat cue can still introduce an id.
     has_digit = any_digit and _DIGIT_RUN_RE.search(digits) is not None
-    if _WECHAT_CJK_GATE_RE.search(compact) or (any_digit and ("v" in digits or "w" in digits)):
+    if wechat_cjk or (any_digit and ("v" in digits or "w" in digits)):
         _find_wechat(digits, add_compact)
     if not has_digit:
         return out

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-import ahocorasick
+import ahocorasick_rs
 
 from .. import taxonomy
 from .findings import Finding
@@ -87,40 +87,46 @@ def read_lexicon_file(path: str | os.PathLike[str], *, category: str | None = No
 
 
 class Lexicon:
-    """An Aho-Corasick automaton over normalized terms, reporting findings per category."""
+    """An Aho-Corasick automaton over normalized terms, reporting findings per category.
+
+    The automaton is ``ahocorasick_rs`` (Rust): one call per message returns every
+    (overlapping) match as ``(term index, start, end)`` in character offsets, with no Python
+    work per character and none per match until :meth:`scan` looks at it.
+    """
 
     def __init__(self, terms: Iterable[LexiconTerm] = ()) -> None:
-        self._auto = ahocorasick.Automaton(ahocorasick.STORE_ANY, ahocorasick.KEY_STRING)
-        self._count = 0
+        self._index: dict[str, int] = {}
+        self._keys: list[str] = []
+        # Per term: whether it must match whole words (Latin), whether it starts / ends with a
+        # digit (for the boundary test in scan), and its (category, weight, note) entries.
+        self._info: list[tuple[bool, bool, bool, list[tuple[str, float, str]]]] = []
+        self._ac: ahocorasick_rs.AhoCorasick | None = None
         for t in terms:
             self.add(t)
-        self._built = False
 
     def add(self, term: LexiconTerm) -> None:
         """Add one term (normalized like messages). Call :meth:`build` after the last one."""
         key = compact(fold(term.term)).strip()
         if not key:
             return
-        existing = self._auto.get(key, None)
         entry = (term.category, term.weight, "lexicon:" + term.category)
-        if existing is None:
-            # Stored with the key: its length, whether it must match whole words (Latin), and
-            # whether it starts / ends with a digit (for the boundary test in scan).
-            whole_word = bool(_LATIN_RE.fullmatch(key))
-            self._auto.add_word(key, (key, len(key), whole_word, key[0].isdigit(), key[-1].isdigit(), [entry]))
-            self._count += 1
+        i = self._index.get(key)
+        if i is None:
+            self._index[key] = len(self._keys)
+            self._keys.append(key)
+            self._info.append((bool(_LATIN_RE.fullmatch(key)), key[0].isdigit(), key[-1].isdigit(), [entry]))
         else:
-            existing[5].append(entry)
-        self._built = False
+            self._info[i][3].append(entry)
+        self._ac = None
 
     def build(self) -> "Lexicon":
-        if self._count:
-            self._auto.make_automaton()
-        self._built = True
+        """Build the automaton (done on first use if not called)."""
+        if self._keys and self._ac is None:
+            self._ac = ahocorasick_rs.AhoCorasick(self._keys, matchkind=ahocorasick_rs.MatchKind.Standard)
         return self
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._keys)
 
     @classmethod
     def load(cls, paths: Iterable[str | os.PathLike[str]]) -> "Lexicon":
@@ -134,13 +140,15 @@ class Lexicon:
                     lex.add(t)
         return lex.build()
 
+    def _matches(self, text: str) -> list[tuple[int, int, int]]:
+        if not self._keys or not text:
+            return []
+        ac = self._ac if self._ac is not None else self.build()._ac
+        return ac.find_matches_as_indexes(text, overlapping=True)  # type: ignore[union-attr]
+
     def count_matches(self, text: str) -> int:
         """Number of raw term hits in an already normalized text (for benchmarks)."""
-        if not self._count or not text:
-            return 0
-        if not self._built:
-            self.build()
-        return sum(1 for _ in self._auto.iter(text))
+        return len(self._matches(text))
 
     def scan(self, norm: Normalized) -> list[Finding]:
         """One finding per category whose terms occur in ``norm.compact``.
@@ -149,15 +157,14 @@ class Lexicon:
         terms; evidence (one span per term) is mapped to original offsets on demand.
         """
         text = norm.compact
-        if not self._count or not text:
+        matches = self._matches(text)
+        if not matches:
             return []
-        if not self._built:
-            self.build()
+        info, keys = self._info, self._keys
         hits: dict[str, list] = {}
         n = len(text)
-        for end_index, (key, klen, whole_word, first_digit, last_digit, entries) in self._auto.iter(text):
-            end = end_index + 1
-            start = end - klen
+        for idx, start, end in matches:
+            whole_word, first_digit, last_digit, entries = info[idx]
             if whole_word:
                 # A Latin term inside a longer Latin word is not a hit; a digit next to a
                 # letter is a boundary (the compact view glues "$19.99, buy" into "1999buy").
@@ -169,6 +176,7 @@ class Lexicon:
                     ch = text[end]
                     if ch.isascii() and ch.isalnum() and ch.isdigit() == last_digit:
                         continue
+            key = keys[idx]
             for category, weight, note in entries:
                 h = hits.get(category)
                 if h is None:

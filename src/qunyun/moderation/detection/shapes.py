@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import ahocorasick_rs
+
 from .findings import Evidence, Finding
 
 __all__ = ["shape_findings", "water_finding"]
@@ -80,6 +82,27 @@ _EN_CTA_RE = re.compile(
     r"\b(?:(?:txt|text|send|sms)\s+\w+\s+to\s+\d{4,6}|reply\s+(?:yes|stop|win|now)\b|call\s+(?:now\s+)?(?:on\s+)?\+?\d{9,}"
     r"|claim\s+(?:your|a|now)|[£$€]\s?\d{2,}[\d,]*\s+(?:cash|prize|award|bonus|reward)|(?:cash|prize|award)\s+(?:of\s+)?[£$€]\s?\d+)"
 )
+# Cue words: every match of the Chinese patterns above contains one of its pattern's cues, so
+# one Aho-Corasick pass over the message decides which patterns are worth running (most chat
+# has none, and three regular-expression searches cost more than the pass).
+_CUE_CTA, _CUE_OFFER, _CUE_TRADE = 1, 2, 4
+_CUES = {
+    _CUE_CTA: "要的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 要货 要买 滴滴 密我 详谈",
+    _CUE_OFFER: "便宜 大量 长期 诚招 专业 包过 代做 代写 代发 半价 低价 折出 折收 折卖 折甩 折转",
+    _CUE_TRADE: " ".join(_GOODS.split("|") + [v + g for v in "出卖收" for g in "字号银钻丹图"]),
+}
+_CUE_WORDS = [w for words in _CUES.values() for w in words.split()]
+_CUE_BITS = [bit for bit, words in _CUES.items() for _ in words.split()]
+_CUE_AC = ahocorasick_rs.AhoCorasick(_CUE_WORDS, matchkind=ahocorasick_rs.MatchKind.Standard)
+
+
+def _cues(compact_text: str) -> int:
+    bits = 0
+    for idx, _start, _end in _CUE_AC.find_matches_as_indexes(compact_text, overlapping=True):
+        bits |= _CUE_BITS[idx]
+    return bits
+
+
 _DIGIT_RE = re.compile(r"\d")
 _EN_GATE_RE = re.compile(r"claim|reply|[£$€]")
 _WATER_RE = re.compile(r"(.)\1{3,}|顶+|签到|路过|冒泡|\+1|666+|hh+|哈+")
@@ -97,22 +120,23 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
     ascii_only = folded.isascii()
     has_digit = _DIGIT_RE.search(c) is not None
     if not ascii_only:  # the Chinese ad shapes need Chinese words
-        m = _CTA_RE.search(c)
+        cues = _cues(c)
+        m = _CTA_RE.search(c) if cues & _CUE_CTA else None
         if m:
             findings.append(_shape("spam", 0.45, "shape.call_to_action", "asks to be contacted", norm, m.span()))
-        m = _OFFER_RE.search(c)
-        if m is None and has_digit:
+        m = _OFFER_RE.search(c) if cues & _CUE_OFFER else None
+        if m is None and has_digit and _may_offer_num(c):
             m = _OFFER_NUM_RE.search(c)
         if m:
             findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
-        m = _TRADE_RE.search(c)
+        m = _TRADE_RE.search(c) if cues & _CUE_TRADE else None
         if m:
             findings.append(_shape("spam", 0.35, "shape.trade", "trades virtual goods", norm, m.span()))
-    elif has_digit:
+    elif has_digit and _may_offer_num(c):
         m = _OFFER_NUM_RE.search(c)
         if m:
             findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
-    if has_digit:
+    if has_digit and ("元" in c or "块" in c or "rmb" in c or "=" in c or "比" in c or ":" in c):
         m = _RMT_RE.search(c)
         if m:
             findings.append(_shape("spam", 0.45, "shape.rmt", "real money for virtual goods", norm, m.span()))
@@ -139,6 +163,12 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
             if m:
                 findings.append(_shape("spam", 0.2, "shape.price", "price or quantity", norm, m.span()))
             break
+
+
+def _may_offer_num(c: str) -> bool:
+    # Every match of _OFFER_NUM_RE holds one of these characters (checked before the search,
+    # which is slow on digits).
+    return "出" in c or "卖" in c or "收" in c or "比" in c or ":" in c or "=" in c
 
 
 def water_finding(compact_text: str) -> Finding | None:

@@ -35,6 +35,9 @@ ALLOW, REVIEW, BLOCK = "allow", "review", "block"
 #: Largest score a ``general``-scope model (not trained on this community) may add.
 GENERAL_MODEL_WEIGHT = 0.35
 
+#: Weight of the obfuscation score when no other spam signal is present.
+OBFUSCATION_ALONE = 0.45
+
 #: Text detectors read at most this many characters; a longer message is itself flooding.
 MAX_CHARS = 20_000
 
@@ -84,9 +87,19 @@ class Context:
     model_trust: float = 0.95
     model_veto_from: float = 0.8
 
+    _obf_alone: tuple[Policy, bool] | None = field(default=None, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         if self.lexicon is None:
             self.lexicon = starter_lexicon()
+
+    def obfuscation_may_flag_alone(self) -> bool:
+        """Whether this policy could act on obfuscation with no other signal (remembered per policy)."""
+        cached = self._obf_alone
+        if cached is None or cached[0] is not self.policy:
+            rule = self.policy.rule_for("spam.symbol_trick")
+            cached = self._obf_alone = (self.policy, rule.enabled and rule.review_at <= OBFUSCATION_ALONE)
+        return cached[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +170,19 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
             break
     # Hiding needs look-alike/invisible characters or separators between characters; a
     # Chinese sentence whose only change is full-width punctuation has neither.
-    if folded != text and (len(folded) - len(c) >= 2 or has_suspect_chars(text)):
+    # Early exit: alone, hiding scores at most 0.45 — below review unless a policy lowered the
+    # threshold — so it is measured only when something else was found or may still be
+    # (behaviour findings come later and add up with it).
+    if (
+        folded != text
+        and (spammy or ctx.window is not None or ctx.obfuscation_may_flag_alone())
+        and (len(folded) - len(c) >= 2 or has_suspect_chars(text))
+    ):
         obf = obfuscation_signals(text)
         if obf.score >= 0.25:
             ev = tuple(Evidence(s, e, text[s:e], "obfuscation") for s, e in obf.spans[:5])
             # Hiding is only damning when there is something to hide: alone it stays below review.
-            strength = obf.score * (0.8 if spammy else 0.45)
+            strength = obf.score * (0.8 if spammy else OBFUSCATION_ALONE)
             findings.append(Finding("spam.symbol_trick", strength, "obfuscation", f"obfuscation {obf.score:.2f}", ev))
     water = water_finding(c)
     if water is not None:
