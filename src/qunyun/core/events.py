@@ -16,7 +16,7 @@ Conventions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Mapping
@@ -256,3 +256,61 @@ EVENT_TYPES: dict[str, type[Event]] = {
     )
 }
 """Every event class by its stable ``type`` string (used in storage and in JSONL)."""
+
+
+def _fast_construction(cls: type) -> None:
+    """Make building a frozen, slotted event cheap: a faster ``__init__`` and a ``make`` function.
+
+    A frozen dataclass's generated ``__init__`` sets each field through ``object.__setattr__``
+    (some 0.25 µs per field: 4 µs for a message), and importers build one event per record.
+    Here the new instance briefly gets a twin class with the same slots and ordinary attribute
+    setting, the fields are stored, and the class is given back: ``__init__`` costs half.
+    ``cls.make(**fields)`` does the same without going through the class call (which packs the
+    keywords into a dict): about five times cheaper than the dataclass's own ``__init__``, for
+    per-record loops. Both take the constructor's parameters and defaults and return the same
+    frozen object.
+    """
+    init_fields = [f for f in fields(cls) if f.init]
+    if any(f.default_factory is not MISSING for f in init_fields) or hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: default factories and __post_init__ are not supported here")
+    twin = type(f"_{cls.__name__}Builder", (cls.__mro__[1],), {"__slots__": cls.__dict__.get("__slots__", ()),
+                                                                "__setattr__": object.__setattr__,
+                                                                "__delattr__": object.__delattr__})
+    namespace: dict[str, Any] = {"_twin": twin, "_cls": cls, "_set": object.__setattr__, "_new": object.__new__,
+                                 "_dataclass_init": cls.__init__}
+    params = []
+    keyword_only = False
+    for f in init_fields:
+        if f.kw_only and not keyword_only:
+            params.append("*")
+            keyword_only = True
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+    signature = ", ".join(params)
+    stores = "".join(f"    self.{f.name} = {f.name}\n" for f in init_fields)
+    by_name = ", ".join(f"{f.name}={f.name}" for f in init_fields)
+    source = (f"def __init__(self, {signature}):\n"
+              f"    if type(self) is not _cls:  # a subclass may add slots: the twin would not fit\n"
+              f"        return _dataclass_init(self, {by_name})\n"
+              f"    _set(self, '__class__', _twin)\n{stores}"
+              f"    _set(self, '__class__', _cls)\n"
+              f"def make({signature}):\n"
+              f"    self = _new(_twin)\n{stores}"
+              f"    _set(self, '__class__', _cls)\n"
+              f"    return self\n")
+    exec(source, namespace)  # noqa: S102 - source built above from the dataclass's own field names
+    init, make = namespace["__init__"], namespace["make"]
+    init.__qualname__, make.__qualname__ = f"{cls.__qualname__}.__init__", f"{cls.__qualname__}.make"
+    init.__module__ = make.__module__ = cls.__module__
+    init.__doc__ = cls.__init__.__doc__
+    make.__doc__ = f"A new {cls.__name__}: the constructor's parameters, built without the class call."
+    cls.__init__ = init
+    cls.make = staticmethod(make)
+
+
+for _cls in (Account, Event, *EVENT_TYPES.values()):
+    _fast_construction(_cls)
+del _cls

@@ -173,7 +173,7 @@ class ImportContext:
             is_bot = (account_id.casefold() in bots or local.casefold() in bots
                       or local.rpartition("/")[2].casefold() in bots
                       or (name is not None and name.casefold() in bots))
-        found = ev.Account(id=account_id, name=name or None, is_bot=is_bot)
+        found = ev.Account.make(account_id, name or None, is_bot)
         if len(self._accounts) > 200_000:  # a cache, not a registry: keep memory bounded
             self._accounts.clear()
         self._accounts[key] = found

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import ijson
+import msgspec
 
 from .importing import ByteProgress, FormatMismatch, InputProblem
 
@@ -47,6 +48,97 @@ class CountingReader(io.RawIOBase):
             self._raw.close()
         finally:
             super().close()
+
+
+class Replay(io.RawIOBase):
+    """``head`` bytes, then the rest of ``stream``: hands a part-read stream to another parser."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        self._head = memoryview(head)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size < 0:
+                data = bytes(self._head) + self._stream.read()
+                self._head = memoryview(b"")
+                return data
+            data, self._head = bytes(self._head[:size]), self._head[size:]
+            return data
+        return self._stream.read(size)
+
+
+_WHITESPACE = b" \t\r\n"
+_COMMA = ord(",")
+
+
+def laid_out_items(stream: IO[bytes], buffer: bytes, pos: int, closer: bytes, decode,
+                   chunk: int = 1 << 20, *, other=msgspec.json.decode):
+    """Decode the elements of a JSON array written one indented block per element, fast.
+
+    ``buffer[pos:]`` (then ``stream``) is just inside the array. Pretty-printed exports close
+    every element with the same line start (``closer``, e.g. ``b"\\n  }"`` for objects two levels
+    deep: a JSON string cannot hold a raw newline, so these bytes cannot occur inside one). Each
+    candidate element is decoded on its own with ``decode`` (a C decoder, possibly typed: an
+    element that is valid JSON of another shape is decoded with ``other`` instead), which also
+    proves the cut right: a slice that is not exactly one JSON value fails to decode.
+
+    Yields the decoded elements and stops at the first thing it is not sure of (another layout,
+    bad JSON, the end of the array). Its return value is ``(rest, after_element)``: the unread
+    text, which starts after the last element yielded (``after_element``) or just inside the
+    array when none was, for a general streaming parser to go on with (see :class:`Replay`).
+    Memory: one chunk plus one element.
+    """
+    size = len(closer)
+    search = pos
+    view = memoryview(buffer)
+    gap = b""  # what lies between the last element yielded and ``pos`` ("," once one was)
+    while True:
+        end = buffer.find(closer, search)
+        if end < 0:
+            more = stream.read(chunk)
+            if not more:
+                return gap + buffer[pos:], bool(gap)
+            buffer = buffer[pos:] + more
+            view = memoryview(buffer)
+            search = max(0, search - pos - size)
+            pos = 0
+            continue
+        end += size
+        try:
+            item = decode(view[pos:end])
+        except msgspec.DecodeError as exc:
+            try:
+                if not isinstance(exc, msgspec.ValidationError):
+                    raise
+                item = other(view[pos:end])
+            except msgspec.DecodeError:  # not one value: the general parser finds out what it is
+                return gap + buffer[pos:], bool(gap)
+        yield item
+        gap = b","
+        if end < len(buffer) and buffer[end] == _COMMA:  # the usual "},": the next element follows
+            pos = search = end + 1
+            continue
+        # Otherwise step over whitespace (reading on as needed): a comma goes on with the next
+        # element; anything else (the closing "]", text that breaks the pattern) ends the fast part.
+        rest = buffer[end:].lstrip(_WHITESPACE)
+        while not rest:
+            more = stream.read(chunk)
+            if not more:
+                return rest, True
+            rest = more.lstrip(_WHITESPACE)
+        if rest[0] != _COMMA:
+            return rest, True
+        buffer, pos, search = rest, 1, 1
+        view = memoryview(buffer)
 
 
 class Tree:

@@ -133,28 +133,41 @@ class _Tally:
         message_type = ev.MessagePosted
         system = ev.MessageKind.SYSTEM
         bar, progress = self.bar, self.ctx.progress
-        n = 0
-        for event in events:
-            etype = event.type
-            parsed[etype] += 1
-            subject = event.subject
-            if subject is not None:
-                (bots if subject.is_bot else people).add(subject.id)
-                if type(event) is message_type:
-                    if subject.is_bot:
-                        summary.bot_messages += 1
+        # Messages are most events: they are counted in locals (written back at the end, also
+        # when the import stops early), with the author's id added only when it changes.
+        messages = bot_messages = system_messages = n = 0
+        author = None
+        try:
+            for event in events:
+                n += 1
+                if event.__class__ is message_type:
+                    messages += 1
+                    if event.author is not author:
+                        author = event.author
+                        (bots if author.is_bot else people).add(author.id)
+                    if author.is_bot:
+                        bot_messages += 1
                     if event.kind is system:
-                        summary.system_messages += 1
-            if etype == "join" or etype == "leave":  # the inviter or remover is a person too
-                other = event.inviter if etype == "join" else event.by
-                if other is not None:
-                    (bots if other.is_bot else people).add(other.id)
-            n += 1
-            if bar is not None and not n & 4095:
-                bar.n = progress.done
-                bar.set_postfix_str(f"{parsed['message']:,} messages", refresh=False)
-                bar.refresh()
-            yield event
+                        system_messages += 1
+                else:
+                    etype = event.type
+                    parsed[etype] += 1
+                    subject = event.subject
+                    if subject is not None:
+                        (bots if subject.is_bot else people).add(subject.id)
+                    if etype == "join" or etype == "leave":  # the inviter or remover is a person too
+                        other = event.inviter if etype == "join" else event.by
+                        if other is not None:
+                            (bots if other.is_bot else people).add(other.id)
+                if bar is not None and not n & 4095:
+                    bar.n = progress.done
+                    bar.set_postfix_str(f"{parsed['message'] + messages:,} messages", refresh=False)
+                    bar.refresh()
+                yield event
+        finally:
+            parsed["message"] += messages
+            summary.bot_messages += bot_messages
+            summary.system_messages += system_messages
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -193,19 +206,21 @@ def import_run(*, community, format_name: str, paths: list[str], options: Import
     ctx.progress.total = sum(input_size(p) for p in paths)
     bar = _progress_bar(ctx.progress.total, sys.stderr.isatty() if progress is None else progress)
     tally = _Tally(summary, ctx, bar)
+    events = tally.watch(fmt.read(paths, ctx))
     started = time.perf_counter()
     try:
         if runtime is None:
-            for _event in tally.watch(fmt.read(paths, ctx)):
+            for _event in events:
                 pass
         else:
-            _store(runtime, tally.watch(fmt.read(paths, ctx)), summary, ctx, strict=strict, batch_size=batch_size)
+            _store(runtime, events, summary, ctx, strict=strict, batch_size=batch_size)
     except StrictFailure as failure:
         summary.failure = failure
         summary.stored.clear()
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
+        events.close()  # the tally writes its counts back when it ends
         summary.seconds = time.perf_counter() - started
         summary.naive_times = ctx.naive_times
         summary.chats = set(ctx.chats)

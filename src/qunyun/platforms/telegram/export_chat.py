@@ -7,9 +7,12 @@ in :mod:`.importer` and docs/import.md.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from qunyun.core import events as ev
 from qunyun.core.timeutil import UTC
@@ -29,9 +32,54 @@ _MEDIA_KINDS = {
 }
 _OTHER_MEDIA = ("poll", "location_information", "contact_information", "game_title",
                 "invoice_information", "place_name", "todo_list", "giveaway_information")
-_NOT_PLAIN = frozenset({"photo", "media_type", "file", *_OTHER_MEDIA})  # keys that make a message not plain text
 _JOIN_ACTIONS = {"create_group", "create_channel", "invite_members", "join_group_by_link",
                  "join_group_by_request"}
+
+
+_UNSET = msgspec.UNSET
+
+
+class ExportedMessage(msgspec.Struct, gc=False):
+    """The fields of an exported message that the importer reads; the others are not decoded.
+
+    Decoded straight from the export's bytes by msgspec (or converted from a parsed dict), so
+    reading a field is an attribute lookup. Values are untyped (``Any``): a field of the wrong
+    type is reported by the conversion, record by record, not by the decoder. Fields whose mere
+    presence matters default to ``UNSET``.
+    """
+
+    id: Any = None
+    type: Any = None
+    date: Any = None
+    date_unixtime: Any = None
+    from_: Any = msgspec.field(default=None, name="from")
+    from_id: Any = None
+    text: Any = ""
+    reply_to_message_id: Any = None
+    reply_to_peer_id: Any = _UNSET
+    forwarded_from: Any = _UNSET
+    edited: Any = _UNSET
+    edited_unixtime: Any = _UNSET
+    reactions: Any = None
+    photo: Any = _UNSET
+    media_type: Any = _UNSET
+    file: Any = _UNSET
+    mime_type: Any = None
+    poll: Any = _UNSET
+    location_information: Any = _UNSET
+    contact_information: Any = _UNSET
+    game_title: Any = _UNSET
+    invoice_information: Any = _UNSET
+    place_name: Any = _UNSET
+    todo_list: Any = _UNSET
+    giveaway_information: Any = _UNSET
+    action: Any = None
+    actor: Any = None
+    actor_id: Any = None
+    members: Any = None
+    inviter: Any = None
+    title: Any = None
+    new_title: Any = None
 
 
 def chat_id(raw_id: Any, chat_type: str | None) -> str:
@@ -61,6 +109,11 @@ def _name_fallback(name: str) -> str:
     return f"{PLATFORM}:name:{name}"
 
 
+_to_message = functools.partial(msgspec.convert, type=ExportedMessage)
+_new_message = ev.MessagePosted.make  # the constructor's keywords, without the class call's cost
+_new_reaction = ev.ReactionAdded.make
+
+
 class ChatState:
     """Converts the messages of one exported chat, remembering names and pending service events."""
 
@@ -79,15 +132,15 @@ class ChatState:
 
     # ---- times
 
-    def _time(self, m: dict[str, Any], location: str) -> tuple[datetime, str | None] | None:
-        unix = m.get("date_unixtime")
+    def _time(self, m: ExportedMessage, location: str) -> tuple[datetime, str | None] | None:
+        unix = m.date_unixtime
         if unix is not None:
             try:
                 return datetime.fromtimestamp(int(unix), UTC), None
             except (TypeError, ValueError, OverflowError):
                 self.report.skip(location, f"'date_unixtime' {unix!r} is not a Unix time")
                 return None
-        local = m.get("date")
+        local = m.date
         if isinstance(local, str):
             try:
                 return self.ctx.local(datetime.fromisoformat(local)), self.ctx.options.tz
@@ -97,7 +150,7 @@ class ChatState:
         self.report.skip(location, "no 'date_unixtime' or 'date'")
         return None
 
-    def _wall_clock(self, m: dict[str, Any], text: Any, default: datetime) -> datetime:
+    def _wall_clock(self, m: ExportedMessage, text: Any, default: datetime) -> datetime:
         """A time the export gives only as wall-clock text (reaction dates, old 'edited')."""
         if not isinstance(text, str):
             return default
@@ -108,36 +161,46 @@ class ChatState:
         if naive.tzinfo is not None:
             return naive.astimezone(UTC)
         try:  # the exporting computer's offset, measured on this very message
-            offset = datetime.fromisoformat(m["date"]) - datetime.fromtimestamp(
-                int(m["date_unixtime"]), UTC).replace(tzinfo=None)
+            offset = datetime.fromisoformat(m.date) - datetime.fromtimestamp(
+                int(m.date_unixtime), UTC).replace(tzinfo=None)
             return (naive - offset).replace(tzinfo=UTC)
-        except (KeyError, TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return self.ctx.local(naive)
 
     # ---- one message
 
     def convert(self, m: Any, label: str, index: int) -> ev.Event | list[ev.Event] | None:
-        """The event(s) of one exported message: one event, a list, or None when left out."""
-        if m.__class__ is not dict:
-            self.report.skip(_where(label, index), "not a JSON object")
-            return None
-        mid = m.get("id")
-        if mid is None or isinstance(mid, (dict, list)):
+        """The event(s) of one exported message: one event, a list, or None when left out.
+
+        ``m`` is an :class:`ExportedMessage`, or the message as parsed JSON (a dict, which is
+        also what ``--keep-raw`` keeps).
+        """
+        raw = None
+        if m.__class__ is not ExportedMessage:
+            if m.__class__ is not dict:
+                self.report.skip(_where(label, index), "not a JSON object")
+                return None
+            if self.keep_raw:
+                raw = m
+            m = _to_message(m)
+        mid = m.id
+        if mid.__class__ is not int and (mid is None or isinstance(mid, (dict, list))):
             self.report.skip(_where(label, index), "no message 'id'")
             return None
-        kind = m.get("type")
+        kind = m.type
         if kind == "message":
-            return self._message(m, str(mid), label, index)
+            return self._message(m, str(mid), label, index, raw)
         if kind == "service":
-            return list(self._service(m, str(mid), _where(label, index)))
+            return list(self._service(m, str(mid), _where(label, index), raw))
         if kind == "unsupported":
             self.report.ignore("messages Telegram Desktop could not export ('unsupported')")
         else:
             self.report.skip(_where(label, index), f"unknown message type {kind!r}")
         return None
 
-    def _message(self, m: dict[str, Any], mid: str, label: str, index: int) -> ev.Event | list[ev.Event] | None:
-        unix = m.get("date_unixtime")
+    def _message(self, m: ExportedMessage, mid: str, label: str, index: int,
+                 raw: dict[str, Any] | None) -> ev.Event | list[ev.Event] | None:
+        unix = m.date_unixtime
         source_tz = None
         if unix.__class__ is str:
             try:
@@ -150,8 +213,8 @@ class ChatState:
             if when is None:
                 return None
             at, source_tz = when
-        from_id = m.get("from_id")
-        name = m.get("from")
+        from_id = m.from_id
+        name = m.from_
         try:
             author = self._authors.get((from_id, name))  # one lookup for the usual case: a known sender
         except TypeError:  # a list or an object where an id or a name belongs
@@ -170,38 +233,45 @@ class ChatState:
             clean = name if name.__class__ is str else None
             self.names.learn(clean, from_q)
             author = self._authors[(from_id, name)] = self.ctx.account(from_q, clean)
-        text = m.get("text", "")
+        text = m.text
         if text.__class__ is str:
             mentions: tuple[str, ...] = ()
             links = 0
         else:
             text, mentions, links = _flatten(text)
-        kind = _kind(m, text, links) if (links or not _NOT_PLAIN.isdisjoint(m)) else ev.MessageKind.TEXT
-        reply = m.get("reply_to_message_id")
-        forwarded = "forwarded_from" in m
-        edited_at = None
-        if "edited_unixtime" in m or "edited" in m:
-            try:
-                edited_at = datetime.fromtimestamp(int(m["edited_unixtime"]), UTC)
-            except (KeyError, TypeError, ValueError):
-                edited_at = self._wall_clock(m, m.get("edited"), at)
-        if (reply is None and not mentions and not forwarded and edited_at is None and source_tz is None
-                and not self.keep_raw):
-            # The common case, with only the fields that differ from the defaults: building a
-            # frozen dataclass costs per keyword, and this runs once per message.
-            message = ev.MessagePosted(chat=self.chat, event_id=mid, at=at, author=author, text=text, kind=kind)
+        # Plain text unless a media key is present (checked inline: this runs once per message).
+        if (links or m.photo is not _UNSET or m.media_type is not _UNSET or m.file is not _UNSET
+                or m.poll is not _UNSET or m.location_information is not _UNSET
+                or m.contact_information is not _UNSET or m.game_title is not _UNSET
+                or m.invoice_information is not _UNSET or m.place_name is not _UNSET
+                or m.todo_list is not _UNSET or m.giveaway_information is not _UNSET):
+            kind = _kind(m, links)
         else:
-            message = ev.MessagePosted(
+            kind = ev.MessageKind.TEXT
+        reply = m.reply_to_message_id
+        forwarded = m.forwarded_from is not _UNSET
+        edited_at = None
+        if m.edited_unixtime is not _UNSET or m.edited is not _UNSET:
+            try:
+                edited_at = datetime.fromtimestamp(int(m.edited_unixtime), UTC)
+            except (TypeError, ValueError, OverflowError):
+                edited_at = self._wall_clock(m, m.edited, at)
+        if reply is None and not mentions and not forwarded and edited_at is None and source_tz is None and raw is None:
+            # The common case, with only the fields that differ from the defaults.
+            message = _new_message(chat=self.chat, event_id=mid, at=at, author=author, text=text, kind=kind)
+        else:
+            message = _new_message(
                 chat=self.chat, event_id=mid, at=at, source_tz=source_tz, author=author, text=text, kind=kind,
-                reply_to=str(reply) if reply is not None and "reply_to_peer_id" not in m else None,
-                mentions=mentions, forwarded=forwarded, edited_at=edited_at, raw=m if self.keep_raw else None,
+                reply_to=str(reply) if reply is not None and m.reply_to_peer_id is _UNSET else None,
+                mentions=mentions, forwarded=forwarded, edited_at=edited_at, raw=raw,
             )
-        reactions = m.get("reactions")
+        reactions = m.reactions
         if reactions:
             return [message, *self._reactions(m, mid, at, reactions, _where(label, index))]
         return message
 
-    def _reactions(self, m, mid: str, at: datetime, reactions: Any, location: str) -> Iterator[ev.Event]:
+    def _reactions(self, m: ExportedMessage, mid: str, at: datetime, reactions: Any,
+                   location: str) -> Iterator[ev.Event]:
         if not isinstance(reactions, list):
             self.report.skip(f"{location}.reactions", "not a list")
             return
@@ -218,7 +288,7 @@ class ChatState:
                 name = who.get("from") if isinstance(who.get("from"), str) else None
                 self.names.learn(name, reactor)
                 named += 1
-                yield ev.ReactionAdded(
+                yield _new_reaction(
                     chat=self.chat, event_id=f"{mid}:{emoji}:{reactor.partition(':')[2]}",
                     at=self._wall_clock(m, who.get("date"), at), message_id=mid,
                     author=self.ctx.account(reactor, name), emoji=str(emoji),
@@ -230,9 +300,9 @@ class ChatState:
             if unnamed > 0:
                 self.report.ignore("reactions the export counts without saying who reacted", unnamed)
 
-    def _service(self, m: dict[str, Any], mid: str, location: str) -> Iterator[ev.Event]:
-        action = m.get("action")
-        actor_raw = m.get("actor_id")
+    def _service(self, m: ExportedMessage, mid: str, location: str, raw: dict[str, Any] | None) -> Iterator[ev.Event]:
+        action = m.action
+        actor_raw = m.actor_id
         if not isinstance(actor_raw, str) or not actor_raw:
             self.report.ignore("service messages without an actor (payments, proximity…)")
             return
@@ -241,10 +311,9 @@ class ChatState:
             return
         at, source_tz = when
         actor_q = account_id(actor_raw)
-        actor_name = m.get("actor") if isinstance(m.get("actor"), str) else None
+        actor_name = m.actor if isinstance(m.actor, str) else None
         self.names.learn(actor_name, actor_q)
         actor = self.ctx.account(actor_q, actor_name)
-        raw = m if self.keep_raw else None
         common = {"chat": self.chat, "at": at, "source_tz": source_tz, "raw": raw}
         if action in _JOIN_ACTIONS:
             if action in ("create_group", "create_channel"):
@@ -252,7 +321,7 @@ class ChatState:
                 if action == "create_channel":
                     return
             if action == "join_group_by_link":
-                inviter = m.get("inviter") if isinstance(m.get("inviter"), str) else None
+                inviter = m.inviter if isinstance(m.inviter, str) else None
                 yield from self._when_named([inviter] if inviter else [], lambda book: iter([ev.MemberJoined(
                     event_id=f"{mid}/0", member=actor, via=ev.JoinMethod.INVITE_LINK,
                     inviter=self.ctx.account(book.id_for(inviter)) if inviter else None, **common)]))
@@ -294,14 +363,14 @@ class ChatState:
 
             yield from self._when_named([n for n in names if n and n != actor_name], leaves)
         else:
-            title = m.get("title") or m.get("new_title")
+            title = m.title or m.new_title
             text = f"{action}: {title}" if isinstance(title, str) and title else str(action or "service")
             yield ev.MessagePosted(event_id=mid, author=actor, text=text, kind=ev.MessageKind.SYSTEM, **common)
 
-    def _member_names(self, m: dict[str, Any], location: str) -> list[str | None] | None:
-        names = m.get("members")
+    def _member_names(self, m: ExportedMessage, location: str) -> list[str | None] | None:
+        names = m.members
         if not isinstance(names, list):
-            self.report.skip(location, f"'{m.get('action')}' without a 'members' list")
+            self.report.skip(location, f"'{m.action}' without a 'members' list")
             return None
         out = [n if isinstance(n, str) and n else None for n in names]
         missing = sum(1 for n in out if n is None)
@@ -357,17 +426,17 @@ def _flatten(text: Any) -> tuple[str, tuple[str, ...], int]:
     return joined, tuple(dict.fromkeys(mentions)), only_links
 
 
-def _kind(m: dict[str, Any], text: str, only_links: int) -> ev.MessageKind:
-    if "photo" in m:
+def _kind(m: ExportedMessage, only_links: int) -> ev.MessageKind:
+    if m.photo is not _UNSET:
         return ev.MessageKind.IMAGE
-    media = m.get("media_type")
-    if media is not None:
-        return _MEDIA_KINDS.get(media, ev.MessageKind.FILE)
-    if "file" in m:
-        mime = m.get("mime_type") or ""
+    media = m.media_type
+    if media is not _UNSET and media is not None:
+        return _MEDIA_KINDS.get(media, ev.MessageKind.FILE) if media.__class__ is str else ev.MessageKind.FILE
+    if m.file is not _UNSET:
+        mime = m.mime_type or ""
         return ev.MessageKind.IMAGE if str(mime).startswith("image/") else ev.MessageKind.FILE
     for key in _OTHER_MEDIA:
-        if key in m:
+        if getattr(m, key) is not _UNSET:
             return ev.MessageKind.OTHER
     if only_links:
         return ev.MessageKind.LINK

@@ -1,7 +1,9 @@
 """Telegram Desktop export (``result.json``): one chat, or a whole account (``chats.list``).
 
-The export is read with ijson as it streams; a single-chat export goes through ijson's C item
-parser, so parsing is a small part of an import's time.
+The export is read as it streams. A single-chat export as Telegram Desktop writes it (one
+message per indented block) is cut into messages at their closing lines and each is decoded by
+msgspec's C decoder; anything else, and whatever follows the first doubt (another layout, bad
+JSON), goes through ijson's streaming parser, which also says where the JSON breaks.
 
 Ids are those of the Bot API, so that history imported here and events from the live bot land
 on the same group and the same members: ``from_id`` ``user123`` is ``telegram:123``,
@@ -27,17 +29,25 @@ from collections.abc import Iterator
 from typing import Any
 
 import ijson
+import msgspec
 
 from qunyun.core import events as ev
 
 from ..importing import FormatMismatch, ImportContext, ImportFormat
-from ..inputs import JSON_ERRORS, CountingReader, json_error_text, json_top_keys, require_file
-from .export_chat import ChatState, account_id, chat_id
+from ..inputs import (JSON_ERRORS, CountingReader, Replay, json_error_text, json_top_keys, laid_out_items,
+                      require_file)
+from .export_chat import ChatState, ExportedMessage, account_id, chat_id
 
 _PRIVATE_TYPES = {"personal_chat", "bot_chat", "saved_messages", "replies", "verification_codes"}
 _MESSAGE_SINGLE = "messages.item"
 _MESSAGE_FULL = "chats.list.item.messages.item"
 _MESSAGE_LEFT = "left_chats.list.item.messages.item"
+# Telegram Desktop indents by one space: the messages list is a top-level key, and each message
+# (two levels deep) ends with a line that is exactly two spaces and "}".
+_MESSAGES_KEY = b'\n "messages": ['
+_MESSAGE_CLOSER = b"\n  }"
+_decode = msgspec.json.Decoder().decode  # any JSON
+_decode_message = msgspec.json.Decoder(ExportedMessage).decode  # just the fields the importer reads
 
 
 # --------------------------------------------------------------------------- inputs
@@ -113,13 +123,46 @@ def _single_chat(stream, label: str, head: dict[str, Any], ctx: ImportContext) -
     chat = ChatState(head.get("id"), head.get("type"), head.get("name"), ctx)
     index = -1
     convert = chat.convert
-    for index, message in enumerate(ijson.items(stream, _MESSAGE_SINGLE)):
+    for index, message in enumerate(_messages(stream, head, _decode if ctx.keep_raw else _decode_message)):
         produced = convert(message, label, index)
         if produced.__class__ is list:
             yield from produced
         elif produced is not None:
             yield produced
     yield from chat.finish()
+
+
+def _messages(stream, head: dict[str, Any], decode) -> Iterator[Any]:
+    """The elements of a single-chat export's ``messages`` list, in order, streamed: as
+    :class:`ExportedMessage` or parsed JSON, whichever ``decode`` and the parser give."""
+    buffer = stream.read(1 << 20)
+    start = _messages_start(buffer, head)
+    if start is None:  # not laid out as Telegram Desktop writes it: the general parser does it all
+        yield from ijson.items(Replay(buffer, stream), _MESSAGE_SINGLE)
+        return
+    rest, after_element = yield from laid_out_items(stream, buffer, start, _MESSAGE_CLOSER, decode)
+    # The general parser goes on from there (and reports any break in the JSON as before); a
+    # placeholder element stands for the messages already read, so the rest parses as it was.
+    items = ijson.items(Replay(b'{"messages":[' + (b"0" if after_element else b"") + rest, stream),
+                        _MESSAGE_SINGLE)
+    if after_element:
+        next(items, None)
+    yield from items
+
+
+def _messages_start(buffer: bytes, head: dict[str, Any]) -> int | None:
+    """Where the messages list's elements start in ``buffer``, if the file is laid out as
+    Telegram Desktop writes it: the text before the key must be exactly the header ijson saw."""
+    at = buffer.find(_MESSAGES_KEY)
+    if at < 0:
+        return None
+    try:
+        header = _decode(buffer[:at].rstrip().rstrip(b",") + b"}")
+    except msgspec.DecodeError:
+        return None
+    if header != {key: value for key, value in head.items() if key != "__found__"}:
+        return None
+    return at + len(_MESSAGES_KEY)
 
 
 def _full_export(stream, label: str, ctx: ImportContext) -> Iterator[ev.Event]:
