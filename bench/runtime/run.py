@@ -1,32 +1,40 @@
 """Benchmark: events through the full live path (connections' ingest → store → handlers → outbox
 → the outbox worker → a fake adapter), against the bare store path, on SQLite.
 
-    .venv/bin/python bench/runtime/run.py [--events 20000] [--batch 100] [--rate 500] [--seconds 10]
+    .venv/bin/python bench/runtime/run.py [--events 20000] [--rate 500] [--seconds 20] [--repeat 3]
 
-Pinned to one CPU core. Two measurements, each on a fresh SQLite database (WAL, the product's
-settings), with the product's real handler table (moderation, rules, screening, FAQ, welcome):
+The process is pinned to one CPU core, on a fresh SQLite database (WAL, the product's settings).
+Every measurement gets its own warmed-up community: ``--groups`` groups whose ``--members``
+members have all spoken once (stored in import mode, no handlers), so the measured events meet
+known members, as a live bot mostly does.
 
-Live events are handed to the per-community writer (:func:`qunyun.connections.ingest.ingest_submit`),
-which commits whatever has arrived together.
+The stream is ordinary group chat: real chat lines of the shared ``ads-zh-game-chat`` set (label
+0), 1.5 % real ads of the same set (label 1), 2 % joins of newcomers (each gets the welcome),
+0.5 % members asking for the rules. Chatty members speak more often than quiet ones.
 
-* throughput: ``--events`` events (real group-chat lines from the shared ads-zh-game-chat set
-  when present, 2 % joins that get a welcome, 1 % real ads) fed through :func:`qunyun.connections.ingest.ingest_events` in batches of
-  ``--batch`` (a Matrix sync or a OneBot burst delivers several at once), until every decision
-  they caused is executed by the outbox worker thread; compared with the bare store path
-  (``EventStore.store`` per batch in a transaction: no handlers, no outbox) on the same events;
-* latency: events arriving one per call (as webhooks do) at ``--rate`` per second for
-  ``--seconds``; each one asks for the rules, so each causes one decision; the time from the
-  event being received to the fake adapter executing its decision, p50/p99.
+* throughput: ``--events`` such events handed one per call to the per-community writer
+  (:func:`qunyun.connections.ingest.ingest_submit`, as webhooks do; it commits whatever has
+  arrived together), until every decision they caused is executed by the outbox worker thread.
+  Events/s by the process's CPU time (the machine is shared) and by wall clock. Baseline in the
+  same run: the same kind of events through the bare store (``EventStore.store`` in transactions
+  as large as the live writer's mean batch, no handlers, no outbox), by CPU time too.
+* latency: the same stream sent open-loop at ``--rate`` events/s for ``--seconds`` (each event on
+  its schedule, never waiting for the previous one), stamped with the time it is sent; for every
+  decision an event caused that is due at once, the time from the event's scheduled arrival to the
+  fake adapter executing it (platform decisions: welcomes, deletions, mutes, rules answers) or
+  to its row being marked done (decisions qunyun carries out itself: moderation cases). p50/p99.
+
+Both run with the product's handler table and again without the moderation app's handlers.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -34,56 +42,68 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-AD = "加我微信 abc12345 便宜代购"
 CORPUS = Path("/work/shared/data/ads-zh-game-chat/train.tsv")
+SHARES = {"ad": 0.015, "join": 0.02, "rules": 0.005}
 
 
 def corpus() -> tuple[list[str], list[str]]:
-    """Real group-chat lines (and real ads) when the shared data set is present, else varied text."""
+    """Real group-chat lines and real ads from the shared data set (varied text without it)."""
     if CORPUS.exists():
         chat, ads = [], []
         for line in CORPUS.read_text(encoding="utf-8").splitlines()[1:]:
             label, _, text = line.partition("\t")
             (ads if label == "1" else chat).append(text)
         return chat, ads
+    print(f"note: {CORPUS} is missing; using generated lines and one ad", file=sys.stderr)
     words = "茶 龙井 普洱 今天 明天 一起 喝 好 香 周末 活动 报名 老师 分享 问题 谢谢".split()
-    return [" ".join(words[(i * k) % len(words)] for k in range(1, 6 + i % 5)) for i in range(5000)], [AD]
+    return ([" ".join(words[(i * k) % len(words)] for k in range(1, 6 + i % 5)) for i in range(5000)],
+            ["加我微信 abc12345 便宜代购"])
 
 
-def setup(home: str) -> None:
-    os.environ["QUNYUN_HOME"] = home
-    os.environ.pop("QUNYUN_DATABASE_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "qunyun.settings.default"
-    os.environ["QUNYUN_CONNECTIONS"] = "0"
-    import logging
+class Stream:
+    """Ordinary group chat of one community, event by event (deterministic for a seed)."""
 
-    from qunyun.cli.bootstrap import django_ready
+    def __init__(self, *, groups: int, members: int, seed: int) -> None:
+        self.chat, self.ads = corpus()
+        self.groups, self.members = groups, members
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.n = 0
 
-    django_ready()
-    logging.getLogger("qunyun").setLevel(logging.WARNING)
+    def account(self, index: int):
+        from qunyun.core import events as ev
 
+        return ev.Account(id=f"bench:u{index}", name=f"member {index}")
 
-def make_events(n: int, members: int = 2000, start_id: int = 0):
-    from qunyun.core import events as ev
+    def warm_up(self, at: datetime) -> list:
+        """One line from every member in their home group (the history a live bot starts from)."""
+        from qunyun.core import events as ev
 
-    # Real chat pace (one message every 2 s across the groups): a burst of thousands of messages
-    # a second would rightly be judged a flood by moderation, which is not what this measures.
-    start = datetime.now(timezone.utc) - timedelta(seconds=2 * (start_id + n))
-    chat, ads = corpus()
-    out = []
-    for i in range(start_id, start_id + n):
-        who = ev.Account(id=f"bench:u{(i * 7919) % members}", name=f"member {(i * 7919) % members}")
-        at = start + timedelta(seconds=2 * i)
-        if i % 50 == 0:
-            out.append(ev.MemberJoined(chat=f"bench:room{i % 3}", event_id=f"j{i}", at=at,
-                                       member=ev.Account(id=f"bench:new{i}", name=f"newcomer {i}")))
-        elif i % 100 == 1:
-            out.append(ev.MessagePosted(chat=f"bench:room{i % 3}", event_id=str(i), at=at, author=who,
-                                        text=ads[i % len(ads)]))
+        return [ev.MessagePosted(chat=f"bench:g{m % self.groups}", event_id=f"w{m}", at=at + timedelta(milliseconds=m),
+                                 author=self.account(m), text=self.chat[m % len(self.chat)])
+                for m in range(self.members)]
+
+    def next(self, at: datetime):
+        from qunyun.core import events as ev
+
+        self.n += 1
+        rng, key = self.rng, f"s{self.seed}-{self.n}"
+        # Chatty members speak more: the top 1 % of members write ~5 % of the lines, the chattiest
+        # one ~0.2 % (about one line a second at 500 events/s).
+        member = int(self.members * rng.random() ** 1.5) * 7919 % self.members
+        chat = f"bench:g{member % self.groups if rng.random() < 0.8 else rng.randrange(self.groups)}"
+        roll = rng.random()
+        if roll < SHARES["join"]:
+            return ev.MemberJoined(chat=chat, event_id=key, at=at,
+                                   member=ev.Account(id=f"bench:new{self.seed}-{self.n}", name=f"newcomer {self.n}"))
+        roll -= SHARES["join"]
+        if roll < SHARES["ad"]:
+            text = rng.choice(self.ads)
+        elif roll < SHARES["ad"] + SHARES["rules"]:
+            text = "/rules"
         else:
-            out.append(ev.MessagePosted(chat=f"bench:room{i % 3}", event_id=str(i), at=at, author=who,
-                                        text=chat[i % len(chat)]))
-    return out
+            text = rng.choice(self.chat)
+        return ev.MessagePosted(chat=chat, event_id=key, at=at, author=self.account(member), text=text)
 
 
 class TimedFake:
@@ -102,7 +122,22 @@ class TimedFake:
         return None
 
 
-def community_new(slug: str):
+def setup(home: str) -> None:
+    os.environ["QUNYUN_HOME"] = home
+    os.environ.pop("QUNYUN_DATABASE_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "qunyun.settings.default"
+    os.environ["QUNYUN_CONNECTIONS"] = "0"
+    import logging
+
+    from qunyun.cli.bootstrap import django_ready
+
+    django_ready()
+    logging.getLogger("qunyun").setLevel(logging.WARNING)
+
+
+def community_new(slug: str, stream: Stream):
+    """The community, its welcome, and its members' warm-up history (import mode: no handlers)."""
+    from qunyun.bus.runtime import Runtime
     from qunyun.communities.services import community_create
     from qunyun.onboarding.services import welcome_set
 
@@ -110,19 +145,12 @@ def community_new(slug: str):
     community.settings = {"guard": {"enabled": True, "mute_seconds": 600}}
     community.save()
     welcome_set(community=community, text="欢迎 {name} 加入 {group}！")
+    Runtime(community, mode="import").ingest(stream.warm_up(datetime.now(timezone.utc) - timedelta(days=1)))
     return community
 
 
-def pending() -> int:
-    from django.utils import timezone as djtz
-
-    from qunyun.bus.models import OutboxItem
-
-    return OutboxItem.objects.filter(status__in=("pending", "running"), due_at__lte=djtz.now()).count()
-
-
 def handler_tables():
-    """The product's table, and the same without moderation (the detectors and their cases)."""
+    """The product's table, and the same without moderation (the detectors, the guard, their cases)."""
     from qunyun.bus.handlers import EVENT_HANDLERS
 
     def keep(handler) -> bool:
@@ -140,77 +168,101 @@ def use_handlers(table) -> None:
     runtimes_forget()
 
 
-def run_live(events, batch: int, fake: TimedFake, slug: str) -> tuple[float, int]:
-    from qunyun.connections.ingest import ingest_submit
+def outbox_drained() -> None:
+    from django.utils import timezone as djtz
 
-    community = community_new(slug)
-    before = fake.count
-    t0 = time.perf_counter()
-    futures = [ingest_submit(community.pk, events[start:start + batch]) for start in range(0, len(events), batch)]
+    from qunyun.bus.models import OutboxItem
+
+    due = OutboxItem.objects.filter(status__in=("pending", "running"), due_at__lte=djtz.now())
+    while due.exists():
+        time.sleep(0.01)
+
+
+def run_live(n: int, stream: Stream, community) -> tuple[float, float, int, tuple[int, int]]:
+    """Seconds of CPU and of wall clock to take ``n`` events to executed decisions."""
+    from qunyun.connections.ingest import ingest_submit, writer_batches
+
+    now = datetime.now(timezone.utc)
+    events = [stream.next(now + timedelta(milliseconds=2 * i)) for i in range(n)]
+    batches_before = writer_batches(community.pk)
+    wall, cpu = time.perf_counter(), time.process_time()
+    futures = [ingest_submit(community.pk, [event]) for event in events]  # one per call, as webhooks
     decisions = sum(f.result().decisions for f in futures)
-    while pending():
-        time.sleep(0.02)
-    elapsed = time.perf_counter() - t0
-    assert fake.count > before
-    return elapsed, decisions
+    outbox_drained()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    after = writer_batches(community.pk)
+    return cpu, wall, decisions, (after[0] - batches_before[0], after[1] - batches_before[1])
 
 
-def run_bare(events, batch: int, slug: str) -> float:
-    from django.db import transaction
-
+def run_bare(n: int, stream: Stream, community, batch: int) -> float:
+    """Seconds of CPU to store ``n`` events of the same kind through the bare store."""
+    from qunyun.bus.outbox import write_transaction
     from qunyun.bus.store import EventStore
 
-    community = community_new(slug)
+    now = datetime.now(timezone.utc)
+    events = [stream.next(now + timedelta(milliseconds=2 * i)) for i in range(n)]
     store = EventStore(community, keep_raw=True)
-    t0 = time.perf_counter()
-    for start in range(0, len(events), batch):
-        with transaction.atomic():
+    cpu = time.process_time()
+    for start in range(0, n, batch):
+        with write_transaction():
             store.store(events[start:start + batch])
-    return time.perf_counter() - t0
+    return time.process_time() - cpu
 
 
-def run_latency(rate: float, seconds: float, fake: TimedFake, slug: str) -> list[float]:
+def run_latency(rate: float, seconds: float, stream: Stream, community, fake: TimedFake):
+    """Open-loop: event i is sent at t0 + i/rate whatever happened to the earlier ones."""
     from qunyun.bus.models import OutboxItem
     from qunyun.connections.ingest import ingest_submit
-    from qunyun.core import events as ev
 
-    community = community_new(slug)
     n = int(rate * seconds)
-    received: dict[str, float] = {}
-    futures = []
-    start = datetime.now(timezone.utc)
+    received: dict[str, tuple[float, float]] = {}
+    futures, late = [], 0
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     for i in range(n):
         due = t0 + i / rate
-        while (now := time.perf_counter()) < due:
-            time.sleep(min(0.0005, due - now))
-        event = ev.MessagePosted(chat="bench:lat", event_id=f"{slug}-{i}", at=start + timedelta(milliseconds=i),
-                                 author=ev.Account(id=f"bench:m{i % 300}", name="m"), text="/rules")
-        received[event.key] = time.perf_counter()
-        futures.append(ingest_submit(community.pk, [event]))  # as concurrent webhooks do: no waiting
+        if (wait := due - time.perf_counter()) > 0:
+            time.sleep(wait)  # one sleep, no polling: the sender's own CPU is not the bot's
+        now = time.perf_counter()
+        late = max(late, now - due)
+        event = stream.next(datetime.now(timezone.utc))
+        # Measured from the scheduled time: a sender that fell behind does not hide the delay.
+        received[event.key] = (due, time.time() - (now - due))
+        futures.append(ingest_submit(community.pk, [event]))
     for future in futures:
         future.result()
-    while pending():
-        time.sleep(0.02)
-    latencies = []
-    rows = OutboxItem.objects.filter(community=community, kind="send", reason="communities.rules_on_request")
-    for pk, event_key in rows.values_list("pk", "event__key"):
+    outbox_drained()
+    busy = (time.process_time() - cpu0) / (time.perf_counter() - t0)
+    platform, internal = [], []
+    rows = OutboxItem.objects.filter(community=community, event__isnull=False).exclude(key__endswith="|end")
+    for pk, event_key, status, executed_at, created, due_at in rows.values_list(
+            "pk", "event__key", "status", "executed_at", "created_at", "due_at"):
+        if event_key not in received or due_at > created + timedelta(seconds=1):
+            continue  # a decision for later (a screening timeout), not one to carry out now
+        perf, wall = received[event_key]
         done = fake.executed.get(f"qunyun-{pk}")
-        if done is not None and event_key in received:
-            latencies.append((done - received[event_key]) * 1000)
-    from qunyun.communities.models import Event as StoredEvent
-    assert len(latencies) == n, (len(latencies), n, rows.count(), StoredEvent.objects.filter(community=community).count(),
-                                 list(OutboxItem.objects.filter(community=community).values_list("kind", "status")[:3]))
-    return latencies
+        if done is not None:
+            platform.append((done - perf) * 1000)
+        elif status == "done" and executed_at is not None:
+            internal.append((executed_at.timestamp() - wall) * 1000)
+    return sorted(platform), sorted(internal), late * 1000, busy
+
+
+def pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20000)
-    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--bare-batch", type=int, default=0,
+                        help="events per transaction of the baseline (default: the live writer's mean batch)")
     parser.add_argument("--rate", type=float, default=500)
-    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--groups", type=int, default=100)
+    parser.add_argument("--members", type=int, default=10000)
+    parser.add_argument("--only", choices=["product", "without moderation"])
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -222,30 +274,39 @@ def main() -> int:
     fake = TimedFake()
     adapter_register(fake)
     start_background(connections=False)
-
-    tables = handler_tables()
-    for label, table in tables.items():
+    print(f"load average at start: {open('/proc/loadavg').read().split()[:3]}", flush=True)
+    for label, table in handler_tables().items():
+        if args.only and label != args.only:
+            continue
         use_handlers(table)
-        live_rates, bare_rates = [], []
+        live_rates, wall_rates, bare_rates = [], [], []
         for r in range(args.repeat):
-            base = (r * 10 + len(live_rates)) * args.events * 10 + (0 if label == "product" else 10**8)
-            events = make_events(args.events, start_id=base)
-            bare = run_bare(make_events(args.events, start_id=base + args.events * 5), args.batch,
-                            f"bare{r}-{len(label)}")
-            live, decisions = run_live(events, args.batch, fake, f"live{r}-{len(label)}")
-            live_rates.append(len(events) / live)
+            stream = Stream(groups=args.groups, members=args.members, seed=r)
+            cpu, wall, decisions, (batches, stored) = run_live(args.events, stream, community_new(f"live{r}-{len(label)}", stream))
+            # The baseline stores in transactions of the size the live writer's group commit made.
+            bare_batch = args.bare_batch or max(1, round(stored / max(batches, 1)))
+            stream = Stream(groups=args.groups, members=args.members, seed=r)
+            bare = run_bare(args.events, stream, community_new(f"bare{r}-{len(label)}", stream), bare_batch)
+            live_rates.append(args.events / cpu)
+            wall_rates.append(args.events / wall)
             bare_rates.append(args.events / bare)
-            print(f"[{label}] run {r + 1}: live {len(events) / live:8.0f} events/s ({decisions} decisions executed)"
-                  f"   bare store {args.events / bare:8.0f} events/s", flush=True)
-        live_med, bare_med = statistics.median(live_rates), statistics.median(bare_rates)
-        print(f"[{label}] throughput (median of {args.repeat}, deliveries of {args.batch} events, one core): "
-              f"live path {live_med:.0f} events/s, bare store {bare_med:.0f} events/s, "
-              f"ratio live/bare {live_med / bare_med:.2f}", flush=True)
-        latencies = sorted(run_latency(args.rate, args.seconds, fake, f"lat-{len(label)}"))
-        p50 = statistics.median(latencies)
-        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-        print(f"[{label}] latency at {args.rate:.0f} events/s, one event per delivery, {len(latencies)} events: "
-              f"received → executed p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms", flush=True)
+            print(f"[{label}] run {r + 1}: live {args.events / cpu:7.0f} events/s CPU ({args.events / wall:.0f} wall), "
+                  f"{decisions} decisions, writer batches {batches} (mean {stored / max(batches, 1):.0f} events)"
+                  f" | bare store {args.events / bare:7.0f} events/s CPU (transactions of {bare_batch})", flush=True)
+        live, bare = statistics.median(live_rates), statistics.median(bare_rates)
+        print(f"[{label}] throughput, median of {args.repeat}, one core: live path {live:.0f} events/s CPU "
+              f"({statistics.median(wall_rates):.0f} wall), bare store {bare:.0f} events/s CPU, "
+              f"ratio live/bare {live / bare:.2f}", flush=True)
+        stream = Stream(groups=args.groups, members=args.members, seed=99)
+        community = community_new(f"lat-{len(label)}", stream)
+        fake.executed.clear()
+        load = open("/proc/loadavg").read().split()[0]
+        platform, internal, late, busy = run_latency(args.rate, args.seconds, stream, community, fake)
+        print(f"[{label}] latency at {args.rate:.0f} events/s open-loop for {args.seconds:.0f} s (load {load}, "
+              f"sender at most {late:.1f} ms behind schedule, process CPU {busy:.0%} of a core): platform decisions ({len(platform)}) "
+              f"p50 {pct(platform, 0.5):.1f} ms, p99 {pct(platform, 0.99):.1f} ms, max {pct(platform, 1):.1f} ms; "
+              f"internal ({len(internal)}) p50 {pct(internal, 0.5):.1f} ms, p99 {pct(internal, 0.99):.1f} ms",
+              flush=True)
     return 0
 
 

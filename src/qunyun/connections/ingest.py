@@ -20,6 +20,7 @@ from concurrent.futures import Future
 
 from django.db import close_old_connections
 
+from qunyun.bus.outbox import write_transaction
 from qunyun.bus.runtime import IngestResult, Runtime
 from qunyun.communities.models import Community
 from qunyun.core import events as ev
@@ -75,6 +76,8 @@ MAX_BATCH = 2000
 #: The writer keeps its database connection while events keep coming (opening a SQLite connection
 #: costs ~1.3 ms of CPU, more than storing a few events) and gives it back after this long idle.
 IDLE_RECYCLE_SECONDS = 1.0
+#: A connection's "last event" time shown in the console is this fresh at worst.
+TOUCH_EVERY_SECONDS = 5.0
 
 
 class _Writer:
@@ -84,6 +87,8 @@ class _Writer:
         self.community_id = community_id
         self.queue: list[tuple[list[ev.Event], dict[str, str], int | None, Future]] = []
         self.cond = threading.Condition()
+        self.touched: dict[int, float] = {}
+        self.batches = self.events = 0  # how much group commit groups: see writer_batches()
         self.thread = threading.Thread(target=self._run, name=f"qunyun-ingest-{community_id}", daemon=True)
         self.thread.start()
 
@@ -123,6 +128,8 @@ class _Writer:
                 future.set_result(result)
 
     def _write(self, taken) -> list[IngestResult]:
+        self.batches += 1
+        self.events += sum(len(events) for events, *_rest in taken)
         runtime = runtime_for(self.community_id)
         everything: list[ev.Event] = []
         for events, names, _conn, _future in taken:
@@ -153,13 +160,20 @@ class _Writer:
             results.append(result)
         if results:
             results[0].decisions = total.decisions  # decisions are per batch, not per caller
-        touched = {conn for _e, _n, conn, _f in taken if conn is not None}
-        if touched:
-            from .services import connection_touch
-
-            for connection_id in touched:
-                connection_touch(connection_id=connection_id)
+        self._touch({conn for _e, _n, conn, _f in taken if conn is not None})
         return results
+
+    def _touch(self, connection_ids: set[int]) -> None:
+        """Note the connections' last event for the console, at most every :data:`TOUCH_EVERY_SECONDS`
+        (a write of its own per batch would cost a busy group a second transaction per batch)."""
+        from .services import connection_touch
+
+        now = time.monotonic()
+        for connection_id in connection_ids:
+            if now - self.touched.get(connection_id, -TOUCH_EVERY_SECONDS) >= TOUCH_EVERY_SECONDS:
+                self.touched[connection_id] = now
+                with write_transaction():
+                    connection_touch(connection_id=connection_id)
 
 
 _writers: dict[int, _Writer] = {}
@@ -172,6 +186,13 @@ def _writer(community_id: int) -> _Writer:
         if writer is None:
             writer = _writers[community_id] = _Writer(community_id)
         return writer
+
+
+def writer_batches(community_id: int) -> tuple[int, int]:
+    """How many transactions the community's writer has written, and how many events they held."""
+    with _writers_lock:
+        writer = _writers.get(community_id)
+    return (writer.batches, writer.events) if writer is not None else (0, 0)
 
 
 def ingest_submit(community_id: int, events: list[ev.Event], *, group_names: dict[str, str] | None = None,
