@@ -75,13 +75,20 @@ def flagged_rate(name, texts, ctx):
     return name, len(texts), len(flagged), flagged
 
 
+def game_test() -> list[tuple[str, int]]:
+    """The test half of ads-zh-game-chat validation (sha1 odd). The even half is a dev split:
+    rules were written looking at it (bench/moderation/dev.py), so it is not reported here."""
+    return [(t, y) for t, y in datasets.ads_zh_game("validation") if datasets._half(t) == 1]
+
+
 def obfuscated_set(seed=5, clean=False):
-    """Held-out Chinese spam (mudou test + 1,500 game ads) with 2–3 evasion transforms each;
-    negatives are the untouched normal rows of the same sets. ``clean=True``: no transforms,
-    to show how much of the clean recall survives obfuscation."""
+    """Held-out Chinese spam (mudou test + 1,500 game ads of the test half) with 2–3 evasion
+    transforms each; negatives are the untouched normal rows of the same sets. ``clean=True``:
+    no transforms, to show how much of the clean recall survives obfuscation."""
     rng = random.Random(seed)
-    spam = [t for t, y in datasets.mudou("test") if y] + [t for t, y in datasets.ads_zh_game("validation") if y][:1500]
-    ham = [t for t, y in datasets.mudou("test") if not y] + [t for t, y in datasets.ads_zh_game("validation") if not y][:1500]
+    game = game_test()
+    spam = [t for t, y in datasets.mudou("test") if y] + [t for t, y in game if y][:1500]
+    ham = [t for t, y in datasets.mudou("test") if not y] + [t for t, y in game if not y][:1500]
     return [(t if clean else evasion.obfuscate(t, rng), 1) for t in spam] + [(t, 0) for t in ham]
 
 
@@ -124,12 +131,12 @@ def _ordinary(ctx, sets, verbose=False) -> list[str]:
 def run(verbose: bool = False) -> list[str]:
     t0 = time.perf_counter()
     ctx = Context()
-    game = datasets.ads_zh_game("validation")
+    game = game_test()
     comments = datasets.comments_zh(60000)
     ordinary = [
         ("chat-ubuntu-irc (English, 50k messages)", datasets.ubuntu_irc()),
         ("comments-zh-game normal, rows 0–40k (both labels agree)", [t for t, y in comments[:40000] if not y]),
-        ("ads-zh-game-chat validation normal rows (in-game trading talk)", [t for t, y in game if not y]),
+        ("ads-zh-game-chat validation test half, normal rows (in-game trading talk)", [t for t, y in game if not y]),
         ("spam-en-sms-uci ham", [t for t, y in datasets.uci("test") + datasets.uci("train") if not y]),
         ("spam-zh-sms-mudou normal (bank and shop notifications)", [t for t, y in datasets.mudou("test") + datasets.mudou("train") if not y]),
     ]
@@ -137,7 +144,7 @@ def run(verbose: bool = False) -> list[str]:
     out = ["#### A. Rules only (no model, nothing trained)", "", *HEADER]
     for name, rows in own_sets():
         out.append(score(name, rows, ctx, {"spam"}).line())
-    out.append(score("ads-zh-game-chat validation (unseen group)", game, ctx, {"spam"}).line())
+    out.append(score("ads-zh-game-chat validation, test half (unseen group)", game, ctx, {"spam"}).line())
     out.append(score("spam-zh-sms-mudou test", datasets.mudou("test"), ctx, {"spam"}).line())
     out.append(score("obfuscated zh spam (mudou test + 1.5k game ads, 2–3 transforms each)", obfuscated_set(), ctx, {"spam"}).line())
     out.append(score("  the same messages without the transforms", obfuscated_set(clean=True), ctx, {"spam"}).line())
@@ -147,8 +154,8 @@ def run(verbose: bool = False) -> list[str]:
     out += _ordinary(ctx, ordinary, verbose)
 
     # B. with half of the group's labelled history: train on one sha1-half, test on the other
-    hist = [(t, y) for t, y in game if datasets._half(t) == 0]
-    test = [(t, y) for t, y in game if datasets._half(t) == 1]
+    hist = [(t, y) for t, y in datasets.ads_zh_game("validation") if datasets._half(t) == 0]
+    test = game
     model = train([t for t, _ in hist], ["spam" if y else "ok" for _, y in hist], scope="community")
     out += ["", "#### B. A community model trained on half of that group's labelled history", "", *HEADER]
     out.append(score(f"ads-zh-game-chat validation, other half, rules only ({len(test)})", test, ctx, {"spam"}).line())
@@ -162,7 +169,7 @@ def run(verbose: bool = False) -> list[str]:
     out += ["", f"#### C. Rules + a general-scope model trained on the dev training splits ({len(train_rows)} messages)", "", *HEADER]
     for name, rows in own_sets():
         out.append(score(name, rows, ctx_g, {"spam"}).line())
-    out.append(score("ads-zh-game-chat validation", game, ctx_g, {"spam"}).line())
+    out.append(score("ads-zh-game-chat validation, test half", game, ctx_g, {"spam"}).line())
     out.append(score("spam-zh-sms-mudou test", datasets.mudou("test"), ctx_g, {"spam"}).line())
     out.append(score("obfuscated zh spam", obfuscated_set(), ctx_g, {"spam"}).line())
     out.append(score("spam-en-sms-uci test half", datasets.uci("test"), ctx_g, {"spam"}).line())

@@ -9,9 +9,12 @@ sales word from the lexicon, and noisy-OR adds them up.
 |---|---|
 | ``shape.call_to_action`` | a call to get in touch privately: 需要的老板滴滴, 有意者私聊, 要的来, 有材料的私 |
 | ``shape.offer`` | a sales word or a trade with a number: 低价, 批发, 出号 100, 1比400, 4折出 |
-| ``shape.trade`` | a trade verb on virtual goods: 出元宝, 收银子, 卖喇叭, 出字 |
-| ``shape.rmt`` | real money for virtual goods: 1元八万钻, 50=10万钻 |
-| ``shape.price`` | a price or quantity, only when another spam signal is present |
+| ``shape.trade`` | a trade verb on virtual goods: 出元宝, 收银子, 卖喇叭, 出字, 100万银子100出 |
+| ``shape.rmt`` | real money for virtual goods: 1元八万钻, 50=10万钻, 1:12000, 70出1800 |
+| ``shape.price`` | a price or quantity, only when another spam signal is present (stronger next to a trade) |
+| ``shape.promo_price`` | a promoted price: 原价…现…, 仅需98元, 低至3折 |
+| ``shape.goods`` | virtual goods named next to a call to action (需要喇叭的滴滴) |
+| ``shape.quantity`` | a quantity of goods (400万银, 63个喇叭), only when another spam signal is present |
 | ``shape.link_push`` | a link with check/visit/click… or 点击/领取/下载… |
 | ``shape.sms_cta`` | txt WIN to 80086, reply STOP, claim your £1000 |
 | ``shape.income_claim`` | I made $3000, $500 a day |
@@ -27,23 +30,45 @@ import ahocorasick_rs
 
 from .findings import Evidence, Finding
 
-__all__ = ["shape_findings", "water_finding"]
+__all__ = ["shape_findings", "water_finding", "WEIGHTS"]
+
+#: Strength of each shape (documented in docs/moderation.md). Chosen on the development
+#: splits only (bench/moderation/dev.py), never on the test sets.
+WEIGHTS = {
+    "shape.call_to_action": 0.45,
+    "shape.offer": 0.35,
+    "shape.trade": 0.4,
+    "shape.rmt": 0.6,
+    "shape.price": 0.2,
+    "shape.trade_price": 0.4,
+    "shape.quantity": 0.2,
+    "shape.goods": 0.3,
+    "shape.promo_price": 0.35,
+    "shape.link_push": 0.35,
+    "shape.sms_cta": 0.55,
+    "shape.income_claim": 0.45,
+}
 
 _PRICE_RE = re.compile(r"\d+(?:元|块|rmb|万|亿|w)|[¥$£€]\d+|\d+(?:%|折)|1比\d{2,}|\d+(?:一|1)个")
 # A call to get in touch privately ("需要的老板滴滴", "有意者私聊", "感兴趣的加我", "要的来",
 # "有材料的私"): who is addressed (those who want it), then the private channel.
 _CTA_RE = re.compile(
-    r"(?:要的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板|有材料|诚心|有货|要货|要买)(?:的|得|者)?(?:老板|朋友|宝宝|亲|们)?"
+    r"(?:要的|要得|yao的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板|有材料|诚心|有货|要货|要买|有卖的|卖的|有收的|有出的|有的)"
+    r"(?:的|得|者)?(?:老板|朋友|宝宝|亲|们)?"
     r"(?:可以|请|速度|快|直接|抓紧|赶紧|再)?"
     r"(?:滴+|dd+|私聊|私信|私我|私密|私|密我?|加我|加好友|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|扣1|回1|来撩|来找|速来|来(?![自的了过去说看玩啊吧呀呢吗])|$)"
     r"|(?:滴滴|密)我|(?:来|找)老板|老板(?:来|速来)|联系详谈|私聊详谈|详谈"
+    # "要银子的速度联系", "需要元宝的老板私聊": who wants what, then the private channel
+    r"|(?:要|需要|想要)[^的]{1,6}的(?:老板|朋友)?(?:请|速度|快|直接)?(?:滴滴|私聊|私信|私我|联系|密我|mm|m我)"
+    # asking for buyers: "有没有要的", "有要的吗"
+    r"|有没有要的|有要的(?:吗|没|嘛|么)"
 )
 _OFFER_RE = re.compile(
     # (sales words that are also lexicon terms — 出售, 代理, 兼职 … — are left to the lexicon,
     # so one word is not counted twice)
     r"(?:便宜|大量|长期|诚招|专业|包过|代做|代写|代发)"
     # a discount on a trade: "4折出储备", "3折收", "半价出"
-    r"|(?:\d(?:\.\d)?折|半价|低价|便宜)(?:出|收|卖|甩|转)"
+    r"|(?:[\d一二三四五六七八九](?:\.\d)?折|半价|低价|便宜)(?:出|收|卖|甩|转)|(?:出|收|卖)[^折]{0,6}[\d一二三四五六七八九]折"
 )
 # 出/卖/收 + a number is a trade ("出号 100", "收金币 5万") — but not in everyday compounds
 # (收到 received, 出门 go out, 出汤 pour the tea …) nor when the number counts time or measure
@@ -51,7 +76,7 @@ _OFFER_RE = re.compile(
 _OFFER_NUM_RE = re.compile(
     r"(?:出|卖|收)(?!到|藏|获|入|拾|听|看|尾|门|汤|来|去|现|发|差|生|院|国|版|席|场|题|错|力|水|色|众|集|益)"
     r"[^,，。!！?？\d]{0,4}\d+(?![\d.]|\s*(?:秒|分|小时|天|次|遍|岁|年|月|日|点|度|克|g|ml|毫升|℃|条|泡|人))"
-    r"|\d比\d|\d[:=]\d{3,}"
+    r"|\d比\d"
 )
 # A trade verb right before virtual goods or game currency: the other half of a game-chat
 # advert ("出元宝", "收银子", "卖喇叭", "出字"). Single-character goods (字 号 银 钻 丹) only
@@ -59,16 +84,33 @@ _OFFER_NUM_RE = re.compile(
 # (出字幕, 收银台, 出号码).
 _GOODS = (
     r"元宝|银子|银两|金币|金条|钻石|点券|点卷|储备|储蓄|喇叭|礼包|道具|时装|坐骑|装备|账号|游戏币|q币|"
-    r"皮肤|魂石|龙魂|粮草|粮食|宝石|材料|物资|资源|信物|比例|yb|yxb"
+    r"皮肤|魂石|龙魂|粮草|粮食|宝石|材料|物资|资源|信物|比例|yb|yxb|yin子|yinzi|改名卡|更名卡|染色|碎片|月卡|因子"
 )
 _TRADE_RE = re.compile(
     rf"(?:出售|出|卖|售|收购|收|回收|换|甩|转让)(?:大量|各种|一批|点|些)?(?:{_GOODS})"
-    r"|(?:出|卖|收)(?:字|号|银|钻|丹|图)(?![幕码台行杏河线子到])"
+    r"|(?:出|卖|收)(?:字|号|银|钻|丹|图)(?![幕码台行杏河线子到])|(?:出|卖|收)zi(?![a-z])"
+    # the goods first, the verb last: "100万银子100出", "1万元宝不绑定的50出了"
+    rf"|(?:{_GOODS})[^出卖收]{{0,8}}(?:出售|出|卖|甩)(?!到|来|去|现|门|发|生|差|色|错|力|名|场|口|席|版|院|国|不|没|问)"
+    # a quantity between the verb and the goods: "出1800元宝", "出20万银", "出1700yb"
+    rf"|(?:出售|出|卖|收|甩)[\d.]+(?:万|w|亿|千|k|个|颗|张|组)?(?:{_GOODS}|字|银|钻|喇叭)"
 )
+_GOODS_RE = re.compile(_GOODS)
+# A promoted price: "原价23800元现18800元", "仅需98元", "低至3折", "仅售¥4888".
+_PROMO_RE = re.compile(r"(?:原价|现价|仅需|只需|低至|特价|优惠价|团购价|秒杀价|仅售|只要|仅)[¥]?\d")
+# A quantity of goods ("400万银", "55万银子", "63个喇叭"): ordinary players say it too, so it
+# counts only next to another spam signal, like a price.
+_QUANTITY_RE = re.compile(rf"\d(?:万|w|亿|千|k|个)(?:{_GOODS}|银|钻|字)")
 # Real money for virtual goods, the signature of game-currency sellers: "1元八万钻",
 # "50元=10万钻", "30=50w", "1比400".
 _RMT_RE = re.compile(
-    r"\d+(?:元|块|rmb)=*[\d一二三四五六七八九十两]+(?:万|w|千|k)|\d+(?:元|块|rmb)=+\d{3,}|\d+=+\d+(?:万|w|千|k)|1[比:]\d{2,}"
+    r"\d+(?:元|块|rmb)[\d一二三四五六七八九十两]+(?:万|w|千|k)|1比\d{2,}"
+    # "70出1800储备": so much money for so many goods
+    r"|\d+出\d{3,}"
+)
+# The same on the folded view, where ":" and "=" survive: "1:12000", "100=9000", "30=50w" (a
+# clock time such as 12:30 has too few digits after the colon).
+_RATE_RE = re.compile(
+    r"(?<![\d.:])\d{1,5}\s*(?:元|块|rmb)?\s*[:=]\s*(?:\d{3,}|\d+(?:\.\d+)?\s*(?:万|w|千|k|亿))(?![\d:])"
 )
 # An English link with an imperative around it: "check out …", "visit …", "click …".
 _LINK_PUSH_RE = re.compile(r"\b(?:check|visit|click|go to|watch|join|download|sign up|register|buy|order|shop)\b")
@@ -85,11 +127,13 @@ _EN_CTA_RE = re.compile(
 # Cue words: every match of the Chinese patterns above contains one of its pattern's cues, so
 # one Aho-Corasick pass over the message decides which patterns are worth running (most chat
 # has none, and three regular-expression searches cost more than the pass).
-_CUE_CTA, _CUE_OFFER, _CUE_TRADE = 1, 2, 4
+_CUE_CTA, _CUE_OFFER, _CUE_TRADE, _CUE_PROMO = 1, 2, 4, 8
 _CUES = {
-    _CUE_CTA: "要的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 要货 要买 滴滴 密我 详谈",
-    _CUE_OFFER: "便宜 大量 长期 诚招 专业 包过 代做 代写 代发 半价 低价 折出 折收 折卖 折甩 折转",
-    _CUE_TRADE: " ".join(_GOODS.split("|") + [v + g for v in "出卖收" for g in "字号银钻丹图"]),
+    _CUE_CTA: "要的 要得 yao的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 要货 要买 卖的 收的 出的 有的 "
+    "滴滴 密我 详谈 私聊 私信 私我 联系 mm m我",
+    _CUE_OFFER: "便宜 大量 长期 诚招 专业 包过 代做 代写 代发 半价 低价 折",
+    _CUE_PROMO: "原价 现价 仅需 只需 低至 特价 优惠价 团购价 秒杀价 仅售 只要 仅",
+    _CUE_TRADE: " ".join(_GOODS.split("|") + [v + g for v in "出卖收" for g in ("字", "号", "银", "钻", "丹", "图", "zi")]),
 }
 _CUE_WORDS = [w for words in _CUES.values() for w in words.split()]
 _CUE_BITS = [bit for bit, words in _CUES.items() for _ in words.split()]
@@ -118,50 +162,76 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
     c = norm.compact
     folded = norm.folded
     ascii_only = folded.isascii()
+    trade = cta = False
+    cues = 0
     has_digit = _DIGIT_RE.search(c) is not None
     if not ascii_only:  # the Chinese ad shapes need Chinese words
         cues = _cues(c)
         m = _CTA_RE.search(c) if cues & _CUE_CTA else None
+        cta = m is not None
         if m:
-            findings.append(_shape("spam", 0.45, "shape.call_to_action", "asks to be contacted", norm, m.span()))
+            findings.append(_shape("shape.call_to_action", "asks to be contacted", norm, m.span()))
         m = _OFFER_RE.search(c) if cues & _CUE_OFFER else None
         if m is None and has_digit and _may_offer_num(c):
             m = _OFFER_NUM_RE.search(c)
         if m:
-            findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
+            findings.append(_shape("shape.offer", "offers something", norm, m.span()))
         m = _TRADE_RE.search(c) if cues & _CUE_TRADE else None
+        trade = m is not None
         if m:
-            findings.append(_shape("spam", 0.35, "shape.trade", "trades virtual goods", norm, m.span()))
+            findings.append(_shape("shape.trade", "trades virtual goods", norm, m.span()))
+        elif cta and cues & _CUE_TRADE:
+            # "需要喇叭的滴滴", "改名卡喇叭时装要的mmm": goods named next to a call to action
+            m = _GOODS_RE.search(c)
+            if m:
+                findings.append(_shape("shape.goods", "names goods next to a call to action", norm, m.span()))
     elif has_digit and _may_offer_num(c):
         m = _OFFER_NUM_RE.search(c)
         if m:
-            findings.append(_shape("spam", 0.35, "shape.offer", "offers something", norm, m.span()))
-    if has_digit and ("元" in c or "块" in c or "rmb" in c or "=" in c or "比" in c or ":" in c):
+            findings.append(_shape("shape.offer", "offers something", norm, m.span()))
+    if cues & _CUE_PROMO and has_digit:
+        m = _PROMO_RE.search(c)
+        if m:
+            findings.append(_shape("shape.promo_price", "promoted price", norm, m.span()))
+    m = None
+    if has_digit and ("元" in c or "块" in c or "rmb" in c or "比" in c or "出" in c):
         m = _RMT_RE.search(c)
         if m:
-            findings.append(_shape("spam", 0.45, "shape.rmt", "real money for virtual goods", norm, m.span()))
+            findings.append(_shape("shape.rmt", "real money for virtual goods", norm, m.span()))
+    if has_digit and m is None and not ascii_only and (":" in folded or "=" in folded):
+        m = _RATE_RE.search(folded)
+        if m:
+            findings.append(_folded("shape.rmt", "exchange rate", "exchange rate", norm, text, m))
     if (ascii_only or "£" in folded) and (has_digit or _EN_GATE_RE.search(folded)):
         m = _EN_CTA_RE.search(folded)
         if m:
-            findings.append(_folded(0.55, "shape.sms_cta", "premium-rate call to action", "call to action", norm, text, m))
+            findings.append(_folded("shape.sms_cta", "premium-rate call to action", "call to action", norm, text, m))
     if has_url:
         if ascii_only:
             m = _LINK_PUSH_RE.search(folded)
             if m:
-                findings.append(_folded(0.35, "shape.link_push", "pushes a link", "link push", norm, text, m))
+                findings.append(_folded("shape.link_push", "pushes a link", "link push", norm, text, m))
         else:
             m = _LINK_PUSH_ZH_RE.search(c)
             if m:
-                findings.append(_shape("spam", 0.35, "shape.link_push", "pushes a link", norm, m.span()))
+                findings.append(_shape("shape.link_push", "pushes a link", norm, m.span()))
     if ascii_only and ("$" in folded or "£" in folded or "€" in folded or "made" in folded or "earn" in folded):
         m = _INCOME_RE.search(folded)
         if m:
-            findings.append(_folded(0.45, "shape.income_claim", "income claim", "income claim", norm, text, m))
+            findings.append(_folded("shape.income_claim", "income claim", "income claim", norm, text, m))
     for f in findings:
         if f.score >= 0.25 and f.category.startswith("spam"):
+            m = _QUANTITY_RE.search(c) if cues & _CUE_TRADE else None
+            if m:
+                findings.append(_shape("shape.quantity", "quantity of goods", norm, m.span()))
             m = _PRICE_RE.search(c)
             if m:
-                findings.append(_shape("spam", 0.2, "shape.price", "price or quantity", norm, m.span()))
+                # Goods for a price is the whole advert in two words ("出银两110万50块"): the two
+                # together weigh more than each alone.
+                if trade:
+                    findings.append(_shape("shape.price", "price of traded goods", norm, m.span(), WEIGHTS["shape.trade_price"]))
+                else:
+                    findings.append(_shape("shape.price", "price or quantity", norm, m.span()))
             break
 
 
@@ -178,10 +248,13 @@ def water_finding(compact_text: str) -> Finding | None:
     return None
 
 
-def _shape(category: str, score: float, detector: str, reason: str, norm: Any, span: tuple[int, int]) -> Finding:
-    return Finding(category, score, detector, reason, pending=(norm, ((span[0], span[1], detector.partition(".")[2]),)))
+def _shape(detector: str, reason: str, norm: Any, span: tuple[int, int], weight: float | None = None) -> Finding:
+    """A spam finding on a span of the compact view (mapped to the original on demand)."""
+    score = WEIGHTS[detector] if weight is None else weight
+    return Finding("spam", score, detector, reason, pending=(norm, ((span[0], span[1], detector.partition(".")[2]),)))
 
 
-def _folded(score: float, detector: str, reason: str, note: str, norm: Any, text: str, m: re.Match) -> Finding:
+def _folded(detector: str, reason: str, note: str, norm: Any, text: str, m: re.Match) -> Finding:
+    """A spam finding on a match in the folded view."""
     s, e = norm.original_span_folded(*m.span())
-    return Finding("spam", score, detector, reason, (Evidence(s, e, text[s:e], note),))
+    return Finding("spam", WEIGHTS[detector], detector, reason, (Evidence(s, e, text[s:e], note),))
