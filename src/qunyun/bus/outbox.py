@@ -127,11 +127,14 @@ def _claim(limit: int, now: datetime, communities: list[int] | None) -> list[Out
         pick += f" AND {_q('community_id')} IN ({', '.join(['%s'] * len(communities))})"
         pick_params += list(communities)
     pick += f" ORDER BY {_q('due_at')}, {_q('id')} LIMIT %s"
+    picked = f"{_q('id')} IN ({pick})"
     if connection.vendor == "postgresql":
-        pick += " FOR UPDATE SKIP LOCKED"
+        # ARRAY(…) runs the pick once; as a plain IN it may be re-run per row and, skipping
+        # locked rows, pick other ones each time (more than ``limit`` rows claimed).
+        picked = f"{_q('id')} = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED))"
     columns = ", ".join(_q(c) for c in _CLAIMED)
     update = (f"UPDATE {_q(_TABLE)} SET {_q('status')} = %s, {_q('claim')} = %s, {_q('claimed_at')} = %s "
-              f"WHERE {_q('status')} = %s AND {_q('id')} IN ({pick})")
+              f"WHERE {_q('status')} = %s AND {picked}")
     params = [OutboxItem.Status.RUNNING, token, _db_time(now), OutboxItem.Status.PENDING, *pick_params, limit]
     with write_transaction(), connection.cursor() as cursor:
         if connection.features.can_return_columns_from_insert:  # RETURNING (SQLite ≥ 3.35, PostgreSQL)

@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import timedelta
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from qunyun.core.timeutil import utcnow
 
@@ -32,7 +32,7 @@ class OutboxWorker(threading.Thread):
     def __init__(self, *, idle_seconds: float = 5.0, adapters=adapter_get) -> None:
         super().__init__(name="qunyun-outbox", daemon=True)
         self._bell = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self.idle_seconds = idle_seconds
         self.adapters = adapters
 
@@ -40,13 +40,19 @@ class OutboxWorker(threading.Thread):
         self._bell.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self._bell.set()
 
     def run(self) -> None:  # pragma: no cover - exercised by the serve and e2e tests
+        try:
+            self._loop()
+        finally:
+            connections.close_all()  # a stopped worker leaves no connection behind
+
+    def _loop(self) -> None:
         outbox_recover()
         recycled = time.monotonic()
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             self._bell.clear()
             # Django closes SQLite connections at every check (CONN_MAX_AGE 0) and opening one costs
             # more than a whole pass (~1.3 ms of CPU), so the connection is kept while work keeps

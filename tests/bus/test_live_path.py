@@ -1,0 +1,136 @@
+"""The live path under load: decisions executed in batches, once each; the worker woken by the
+commit, not by polling; writers of one process taking turns without losing anything."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+
+from qunyun.bus import outbox
+from qunyun.bus.adapters import FakeAdapter
+from qunyun.bus.models import Notification, OutboxItem
+from qunyun.bus.outbox import CLAIM_LEASE, outbox_pending_count, outbox_recover, outbox_run_due
+from qunyun.bus.runtime import Runtime
+from qunyun.bus.worker import OutboxWorker
+from qunyun.core import events as ev
+from qunyun.core.decisions import NotifyOperator, SendMessage
+from qunyun.core.timeutil import utcnow
+from tests.conftest import at
+from tests.factories import message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def answer(event, ctx):
+    yield SendMessage(chat=event.chat, text=f"re {event.event_id}", reply_to=event.event_id)
+
+
+def tell_operator(event, ctx):
+    yield NotifyOperator(chat=event.chat, text="look at this")
+
+
+def test_one_pass_executes_many_decisions_once_each_and_marks_every_row(community):
+    Runtime(community, handlers={ev.MessagePosted: (answer,)}, clock=lambda: at()).ingest(
+        [message(i, i % 7, at(), f"line {i}") for i in range(40)])
+    fake = FakeAdapter()
+    assert outbox_run_due(adapters={"fake": fake}, now=at(1)).done == 40
+    assert sorted(d.reply_to for d, _ in fake.calls) == sorted(str(i) for i in range(40))
+    assert len({key for _, key in fake.calls}) == 40
+    rows = list(OutboxItem.objects.values_list("status", "attempts", "claim", "executed_at", "result"))
+    assert {(status, attempts, claim) for status, attempts, claim, _, _ in rows} == {("done", 1, "")}
+    assert all(executed is not None for _, _, _, executed, _ in rows)
+    assert sorted(result["n"] for *_, result in rows) == list(range(1, 41))  # each row keeps its own answer
+    assert outbox_run_due(adapters={"fake": fake}, now=at(2)).total == 0
+
+
+def test_a_pass_takes_only_as_many_as_asked_in_due_order(community):
+    rt = Runtime(community, handlers={ev.MessagePosted: (answer,)}, clock=lambda: at())
+    rt.ingest([message(i, 1, at(), f"line {i}") for i in range(5)])
+    fake = FakeAdapter()
+    assert outbox_run_due(adapters={"fake": fake}, now=at(1), limit=2).done == 2
+    assert outbox_run_due(adapters={"fake": fake}, now=at(1), limit=10).done == 3
+    ids = [payload["reply_to"] for payload in OutboxItem.objects.order_by("id").values_list("payload", flat=True)]
+    assert [d.reply_to for d, _ in fake.calls] == ids
+
+
+class Crash(BaseException):
+    """The process dying (not an error the worker handles)."""
+
+
+def test_a_crash_after_an_internal_decision_neither_loses_nor_doubles_it(community, monkeypatch):
+    Runtime(community, handlers={ev.MessagePosted: (tell_operator,)}, clock=lambda: at()).ingest(
+        [message(1, 1, at(), "hm")])
+    real_write = outbox._Finished.write
+
+    def dies_once(self):
+        monkeypatch.setattr(outbox._Finished, "write", real_write)
+        raise Crash()
+
+    monkeypatch.setattr(outbox._Finished, "write", dies_once)
+    with pytest.raises(Crash):
+        outbox_run_due(adapters={}, now=at(1))
+    # The notice and the row's "done" commit together: the crash undid both.
+    assert Notification.objects.count() == 0
+    assert OutboxItem.objects.get().status == "running"
+    assert outbox_recover(now=utcnow() + CLAIM_LEASE + timedelta(seconds=1)) == 1
+    assert outbox_run_due(adapters={}, now=at(2)).done == 1
+    assert Notification.objects.count() == 1
+    assert OutboxItem.objects.get().status == "done"
+
+
+def wait_for(condition, seconds: float = 10.0) -> float:
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > seconds:
+            raise AssertionError("timed out")
+        time.sleep(0.005)
+    return time.monotonic() - start
+
+
+def test_the_worker_executes_right_after_the_commit_without_polling(community):
+    fake = FakeAdapter()
+    worker = OutboxWorker(idle_seconds=60, adapters={"fake": fake}.get)  # it would poll once a minute
+    worker.start()
+    try:
+        time.sleep(0.3)  # the worker found nothing and sleeps
+        rt = Runtime(community, handlers={ev.MessagePosted: (answer,)}, wake=worker.wake)
+        rt.ingest([message(1, 1, utcnow(), "hello")])
+        assert wait_for(lambda: len(fake.calls) == 1) < 2.0
+    finally:
+        worker.stop()
+        worker.join(5)
+
+
+def test_ingest_threads_and_the_worker_take_turns_without_losing_anything(community):
+    fake = FakeAdapter()
+    worker = OutboxWorker(idle_seconds=60, adapters={"fake": fake}.get)
+    worker.start()
+    rt = Runtime(community, handlers={ev.MessagePosted: (answer,)}, wake=worker.wake)
+    errors: list[BaseException] = []
+
+    def feed(thread: int) -> None:
+        try:
+            for i in range(25):
+                rt.ingest([message(f"{thread}-{i}", thread, utcnow(), "hi")])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=feed, args=(n,)) for n in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        wait_for(lambda: len(fake.calls) >= 75 and outbox_pending_count() == 0, seconds=30)
+    finally:
+        worker.stop()
+        worker.join(5)
+    assert sorted(d.reply_to for d, _ in fake.calls) == sorted(f"{t}-{i}" for t in range(3) for i in range(25))
+    assert OutboxItem.objects.filter(status="done").count() == 75
