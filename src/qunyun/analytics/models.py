@@ -9,12 +9,17 @@ from __future__ import annotations
 from django.db import models
 
 
+# Foreign keys whose column leads another index or unique constraint of the same table have no
+# index of their own (``db_index=False``): the longer index answers every lookup by that column
+# (joins, cascades), and each extra index costs every rollup write and a full rebuild.
+
+
 class MemberDay(models.Model):
     """What one member did in one group on one (community-local) day."""
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
+    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     messages = models.IntegerField(default=0)
     reactions = models.IntegerField(default=0)
@@ -40,8 +45,8 @@ class GroupDay(models.Model):
     ``active_members`` counts members with a message or reaction that day in this group.
     """
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     messages = models.IntegerField(default=0)
     reactions = models.IntegerField(default=0)
@@ -58,8 +63,8 @@ class GroupDay(models.Model):
 class GroupHour(models.Model):
     """Messages per group per local day and hour (0–23): the heatmap's source."""
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     hour = models.SmallIntegerField()
     messages = models.IntegerField(default=0)
@@ -73,8 +78,8 @@ class GroupHour(models.Model):
 class MemberHour(models.Model):
     """What one member did in one group in one local hour: the active-members heatmap's source."""
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
     member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     hour = models.SmallIntegerField()
@@ -92,8 +97,8 @@ class MemberHour(models.Model):
 class MemberWeek(models.Model):
     """A member's activity in one local week (Monday start), all groups of the community together."""
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
     week = models.DateField(help_text="The Monday the week starts on.")
     messages = models.IntegerField(default=0)
     reactions = models.IntegerField(default=0)
@@ -107,8 +112,8 @@ class MemberWeek(models.Model):
 class MemberMonth(models.Model):
     """A member's activity in one local calendar month, all groups of the community together."""
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
     month = models.DateField(help_text="The first day of the month.")
     messages = models.IntegerField(default=0)
     reactions = models.IntegerField(default=0)
@@ -126,7 +131,7 @@ class MemberStats(models.Model):
     messages only, ``first_join_day`` join events. Every non-bot member with a membership has a row.
     """
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
     member = models.OneToOneField("communities.Member", on_delete=models.CASCADE, related_name="+")
     first_active_day = models.DateField(null=True)
     last_active_day = models.DateField(null=True)
@@ -151,8 +156,8 @@ class GroupDayMix(models.Model):
     A row exists only for days where one of the counts is not zero.
     """
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     water = models.IntegerField(default=0)
     links = models.IntegerField(default=0)
@@ -167,8 +172,8 @@ class GroupDayMix(models.Model):
 class FunnelDay(models.Model):
     """Payments a member made and members they brought in (as inviter), per local day: the funnel's last steps."""
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     payments = models.IntegerField(default=0)
     invites = models.IntegerField(default=0)
@@ -185,11 +190,11 @@ class ReplyEdgeDay(models.Model):
     A mention of the member being replied to is not counted again; bots are left out at both ends.
     """
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
-    source = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
-    target = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
+    target = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
     replies = models.IntegerField(default=0)
     mentions = models.IntegerField(default=0)
 
@@ -215,8 +220,8 @@ class TalkDay(models.Model):
     question answered within 24 hours.
     """
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
-    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     conversations = models.IntegerField(default=0)
     messages = models.IntegerField(default=0)
@@ -236,7 +241,7 @@ class CommunityDay(models.Model):
     (A member active in two groups counts once; the per-group figure is GroupDay.active_members.)
     """
 
-    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     active_members = models.IntegerField(default=0)
     authors = models.IntegerField(default=0)
