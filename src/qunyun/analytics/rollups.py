@@ -2,14 +2,20 @@
 
 Two ways in, one meaning:
 
-* :func:`rollups_apply` is called by the event store for each batch of newly stored events
-  (one call site in :mod:`qunyun.bus.store`). It adds them to the analytics-owned rollups
-  (member-hour, member-week, member-month, member stats, group-day mix); the store itself
-  keeps member-day, group-day and group-hour.
+* Per stored batch, the event store (:mod:`qunyun.bus.store`) describes its new rows as
+  :class:`NewEvents`; :func:`batch_prepare` reads them once into two small work tables (activity
+  per member, group, local day and hour; the few joins, leaves, payments, deletions, replies and
+  mentions), and every rollup is then increased from those tables with one
+  ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` each: :func:`store_rollups_apply` for
+  the store's member-day, group-day and group-hour, :func:`rollups_apply` for the analytics
+  ones (member-hour/week/month, member stats, group-day mix, funnel, reply edges,
+  community-day, group size, conversation days). No Python runs per event.
 * :func:`rollups_rebuild` deletes every rollup row of a community and recomputes all of them
-  (the store's too) from ``qunyun_event`` with set-based ``INSERT … SELECT`` statements that run
-  on SQLite and PostgreSQL. Rebuilding after an incremental load gives identical rows — a test
-  holds us to that.
+  from ``qunyun_event`` with set-based ``INSERT … SELECT`` statements.
+
+Both start from the same SQL (:func:`activity_select`, :func:`sparse_select`,
+:func:`reply_edges_select`), so they cannot count differently; rebuilding after an incremental
+load gives identical rows — a test holds us to that. Everything runs on SQLite and PostgreSQL.
 
 The rules both follow (see docs/metrics.md "Members, bots and messages"): bots are not members;
 system lines are not messages; activity is a message or a reaction; days and hours are local.
@@ -17,13 +23,17 @@ system lines are not messages; activity is a message or a reaction; days and hou
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, timedelta
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
 
 from qunyun.core import events as ev
+
+from . import sql
+from .periods import OffsetSpan, offset_spans
 
 #: Characters trimmed before measuring a message's length ("water" = at most 3 left).
 WATER_TRIM = " \t\r\n"
@@ -53,252 +63,377 @@ def message_has_link(kind: str, text: str) -> bool:
     return any(marker in lowered for marker in LINK_MARKERS)
 
 
-# ----------------------------------------------------------------- incremental
-
-_ROWS_PER_STATEMENT = 400  # × at most 9 columns stays under SQLite's 32,766 parameters
+# ----------------------------------------------------------------- shared SQL (incremental and rebuild)
 
 
-def _upsert(cursor, head: str, width: int, rows: list[tuple], tail: str) -> None:
-    """``head VALUES (…), (…), … tail`` in chunks: one round trip per chunk, not per row.
+def activity_select(where: str, spans: list[OffsetSpan]) -> str:
+    """Messages and reactions of the events ``e`` matching ``where``, per group, member, local day and hour.
 
-    (``executemany`` is a statement per row on PostgreSQL; a live batch of a few events then
-    costs a round trip for each rollup row it touches.)
+    The finest grain every activity rollup needs. Parameters: :func:`activity_params`, then
+    those of ``where``. ``where`` must leave bots out and may name only ``e`` (qunyun_event);
+    ``spans`` are the zone's UTC offsets over the events' time range (the local hour).
     """
-    one = "(" + ", ".join(["%s"] * width) + ")"
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start:start + _ROWS_PER_STATEMENT]
-        cursor.execute(f"{head} VALUES {', '.join([one] * len(chunk))} {tail}",
-                       [value for row in chunk for value in row])
+    hour = sql.local_hour("x.ep", spans)
+    return (
+        f"SELECT x.group_id, x.member_id, x.day, {hour} AS hour, "
+        "SUM(x.is_message) AS messages, SUM(1 - x.is_message) AS reactions, "
+        "SUM(x.is_reply) AS replies, SUM(x.mentions) AS mentions, "
+        "SUM(x.is_water) AS water, SUM(x.has_link) AS links "
+        "FROM (SELECT e.group_id, e.member_id, e.day, "
+        f"{sql.epoch_seconds('e.at')} AS ep, "
+        "CASE WHEN e.type = 'message' THEN 1 ELSE 0 END AS is_message, "
+        "CASE WHEN e.type = 'message' AND e.reply_to_member_id IS NOT NULL "
+        "AND e.reply_to_member_id <> e.member_id THEN 1 ELSE 0 END AS is_reply, "
+        "CASE WHEN e.type = 'message' THEN "
+        f"{sql.json_length('e.mentions')} + {sql.json_length('e.data', 'mentions_unresolved')} "
+        "ELSE 0 END AS mentions, "
+        "CASE WHEN e.type = 'message' AND (e.kind = 'sticker' OR (e.kind = 'text' AND "
+        f"{sql.char_length(sql.trim_chars('e.text'))} <= %s)) THEN 1 ELSE 0 END AS is_water, "
+        "CASE WHEN e.type = 'message' AND (e.kind = 'link' OR "
+        + " OR ".join(sql.contains_ascii_ci("e.text") for _ in LINK_MARKERS)
+        + ") THEN 1 ELSE 0 END AS has_link "
+        f"FROM qunyun_event e WHERE ({where}) "
+        "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')) x "
+        "GROUP BY x.group_id, x.member_id, x.day, 4"
+    )
 
 
+def activity_params() -> list[Any]:
+    """The parameters :func:`activity_select` takes before those of its ``where``."""
+    return [WATER_TRIM, WATER_MAX_CHARS, *(f"%{marker}%" for marker in LINK_MARKERS)]
 
-def rollups_apply(*, store: Any, fresh: list[tuple]) -> None:
-    """Add newly stored events to the analytics-owned rollups (called inside the store's transaction).
 
-    ``fresh`` holds the store's ``(event, group, member_id, channel, local_time, reply_member)``
-    tuples for events that were not stored before.
+#: The columns :func:`sparse_select` gives, in order.
+SPARSE_COLUMNS = "id, type, group_id, member_id, actor_id, day, reply_to_member_id, mentions"
+
+
+def sparse_select(where: str) -> str:
+    """The few events the other rollups need: joins, leaves, payments, deletions, replies, mentions."""
+    return (
+        "SELECT e.id, e.type, e.group_id, e.member_id, e.actor_id, e.day, e.reply_to_member_id, e.mentions "
+        f"FROM qunyun_event e WHERE ({where}) AND (e.type IN ('join', 'leave', 'payment', 'delete') OR "
+        "(e.type = 'message' AND e.kind <> 'system' "
+        "AND (e.reply_to_member_id IS NOT NULL OR e.mentions IS NOT NULL)))"
+    )
+
+
+def reply_edges_select(sparse: str, not_bot: str) -> str:
+    """Reply and mention edges between members per group and day, from a table of :func:`sparse_select` rows.
+
+    A reply to oneself is no edge; a mention of the member replied to (or of oneself) is not
+    counted again; a member mentioned twice in one message counts once; bots are left out
+    (``not_bot`` is a ``NOT IN (…)`` test of member ids).
     """
-    accounts = store._accounts  # the store's account cache: which members are bots
-    hours: dict[tuple[int, int, date, int], list[int]] = defaultdict(lambda: [0, 0])
-    weeks: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
-    months: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
-    # member -> [first_active, last_active, first_message, last_message, first_join, messages]
-    stats: dict[int, list[Any]] = {}
-    mix: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0, 0])
-    funnel: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])  # payments, invites
-    edges: dict[tuple[int, date, int, int], list[int]] = defaultdict(lambda: [0, 0])  # replies, mentions
-    talk_days: set[tuple[int, date]] = set()
-    roster_groups: set[int] = set()  # groups whose memberships may have changed
-    moved: set[int] = set()  # members who joined or left (their "in a group" may turn either way)
-    period_starts: dict[date, tuple[date, date]] = {}
-    for event, group, member_id, _channel, local, reply_member in fresh:
-        etype = event.type
-        day = local.date()
-        if etype == "delete":
-            mix[(group.id, day)][2] += 1
-            continue
-        if member_id is None:
-            continue
-        subject = event.subject
-        account = accounts.get(subject.id) if subject is not None else None
-        if account is not None and account.is_bot:
-            continue
-        if etype in ("message", "reaction", "join", "leave"):  # the store updated this membership
-            roster_groups.add(group.id)
-            stats.setdefault(member_id, [None, None, None, None, None, 0])
-            if etype in ("join", "leave"):
-                moved.add(member_id)
-        if etype == "join":
-            row = stats.setdefault(member_id, [None, None, None, None, None, 0])
-            row[4] = day if row[4] is None or day < row[4] else row[4]
-            inviter = accounts.get(event.inviter.id) if event.inviter is not None else None
-            if inviter is not None and inviter.member_id != member_id:
-                funnel[(inviter.member_id, day)][1] += 1
-            continue
-        if etype == "payment":
-            funnel[(member_id, day)][0] += 1
-            continue
-        if etype == "message":
-            if event.kind is ev.MessageKind.SYSTEM:
-                continue
-            talk_days.add((group.id, day))
-            if reply_member is not None and reply_member != member_id:
-                edges[(group.id, day, member_id, reply_member)][0] += 1
-            for account_id in set(event.mentions):
-                mentioned = accounts.get(account_id)
-                if mentioned is not None and mentioned.member_id not in (member_id, reply_member):
-                    edges[(group.id, day, member_id, mentioned.member_id)][1] += 1
-            slot = 0
-            kind, text = event.kind.value, event.text or ""
-            water, link = message_is_water(kind, text), message_has_link(kind, text)
-            if water or link:
-                m = mix[(group.id, day)]
-                m[0] += water
-                m[1] += link
-        elif etype == "reaction":
-            slot = 1
-        else:
-            continue
-        starts = period_starts.get(day)
-        if starts is None:
-            starts = period_starts[day] = (day - timedelta(days=day.weekday()), day.replace(day=1))
-        hours[(group.id, member_id, day, local.hour)][slot] += 1
-        weeks[(member_id, starts[0])][slot] += 1
-        months[(member_id, starts[1])][slot] += 1
-        row = stats.setdefault(member_id, [None, None, None, None, None, 0])
-        row[0] = day if row[0] is None or day < row[0] else row[0]
-        row[1] = day if row[1] is None or day > row[1] else row[1]
-        if slot == 0:
-            row[2] = day if row[2] is None or day < row[2] else row[2]
-            row[3] = day if row[3] is None or day > row[3] else row[3]
-            row[5] += 1
-    if not (hours or stats or mix or funnel or edges or roster_groups):
-        return
-    cid = store.community.pk
-    adapt = connection.ops.adapt_datefield_value
-    adapted: dict[date, Any] = {}
+    mention_rows = (
+        "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS BIGINT) AS target, "
+        f"e.reply_to_member_id FROM {sparse} e, jsonb_array_elements_text(e.mentions) j "
+        if sql.is_postgres() else
+        "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS INTEGER) AS target, "
+        f"e.reply_to_member_id FROM {sparse} e, json_each(e.mentions) j "
+    )
+    return (
+        "SELECT u.group_id, u.day, u.source, u.target, SUM(u.replies), SUM(u.mentions) FROM ("
+        "SELECT group_id, day, member_id AS source, reply_to_member_id AS target, 1 AS replies, "
+        f"0 AS mentions FROM {sparse} WHERE type = 'message' "
+        "AND reply_to_member_id IS NOT NULL AND reply_to_member_id <> member_id "
+        "UNION ALL SELECT x.group_id, x.day, x.source, x.target, 0, 1 FROM ("
+        + mention_rows +
+        "WHERE e.type = 'message' AND e.mentions IS NOT NULL"
+        ") x WHERE x.target <> x.source AND (x.reply_to_member_id IS NULL OR x.target <> x.reply_to_member_id)"
+        f") u WHERE u.source {not_bot} AND u.target {not_bot} GROUP BY u.group_id, u.day, u.source, u.target"
+    )
 
-    def d(day: date) -> Any:  # a batch has a few distinct days and thousands of rows
-        value = adapted.get(day)
-        if value is None:
-            value = adapted[day] = adapt(day)
-        return value
 
+# ----------------------------------------------------------------- incremental (per stored batch)
+
+
+@dataclass(slots=True)
+class NewEvents:
+    """The events one batch added to the log, as the incremental rollups need them.
+
+    ``where`` is an SQL condition on ``e`` (qunyun_event) that selects exactly the new rows
+    (with ``params``); the store knows the rest without a query: the batch's time range, the
+    community's bot members, and which memberships the batch touched.
+    """
+
+    community_id: int
+    time_zone: str
+    where: str
+    params: list[Any]
+    first_at: datetime
+    last_at: datetime
+    bots: frozenset[int] = frozenset()
+    sparse: bool = True  # any join, leave, payment, deletion, reply or mention among them
+    touched: frozenset[int] = frozenset()  # non-bot members whose memberships the batch updated
+    movers: frozenset[int] = frozenset()  # those of them who joined or left
+    roster_groups: frozenset[int] = frozenset()  # groups of the touched memberships
+    activity_rows: int = field(default=0)  # rows of the batch's activity table (set by batch_prepare)
+
+    def not_bot(self) -> str:
+        """``NOT IN (…)`` of the community's bot members (ids are positive: ``-1`` stands for none)."""
+        return "NOT IN (" + ", ".join(str(int(b)) for b in sorted(self.bots) or (-1,)) + ")"
+
+
+_ACTIVITY = "qunyun_batch_activity"
+_SPARSE = "qunyun_batch_sparse"
+
+
+def _temp_tables(cursor) -> None:
+    """The two per-batch work tables, created once per connection (they survive commits, not rollbacks)."""
+    if sql.is_postgres():
+        # Emptied by every commit, so a batch never sees another batch's rows.
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_ACTIVITY} (group_id bigint, member_id bigint, day date, "
+                       "hour integer, messages integer, reactions integer, replies integer, mentions integer, "
+                       "water integer, links integer) ON COMMIT DELETE ROWS")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SPARSE} (id bigint, type varchar(16), group_id bigint, "
+                       "member_id bigint, actor_id bigint, day date, reply_to_member_id bigint, mentions jsonb) "
+                       "ON COMMIT DELETE ROWS")
+        cursor.execute(f"DELETE FROM {_ACTIVITY}")
+        cursor.execute(f"DELETE FROM {_SPARSE}")
+    else:
+        # No declared types: SQLite keeps the values exactly as the event table holds them.
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_ACTIVITY} (group_id, member_id, day, hour, messages, "
+                       "reactions, replies, mentions, water, links)")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SPARSE} ({SPARSE_COLUMNS})")
+        cursor.execute(f"DELETE FROM {_ACTIVITY}")
+        cursor.execute(f"DELETE FROM {_SPARSE}")
+
+
+def batch_prepare(new: NewEvents) -> None:
+    """Read the batch's new rows once into the two work tables every rollup below starts from."""
     with connection.cursor() as cursor:
-        if hours:
-            _upsert(
-                cursor, "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, "
-                "reactions)", 7, [(cid, g, m, d(day), hour, *v) for (g, m, day, hour), v in hours.items()],
-                "ON CONFLICT (group_id, member_id, day, hour) DO UPDATE SET "
-                "messages = qunyun_member_hour.messages + excluded.messages, "
-                "reactions = qunyun_member_hour.reactions + excluded.reactions",
-            )
-        for table, column, rows in (("qunyun_member_week", "week", weeks), ("qunyun_member_month", "month", months)):
-            if rows:
-                _upsert(
-                    cursor, f"INSERT INTO {table} (community_id, member_id, {column}, messages, reactions)", 5,
-                    [(cid, m, d(start), *v) for (m, start), v in rows.items()],
-                    f"ON CONFLICT (member_id, {column}) DO UPDATE SET "
-                    f"messages = {table}.messages + excluded.messages, "
-                    f"reactions = {table}.reactions + excluded.reactions",
-                )
-        if stats:
-            t = "qunyun_member_stats"
+        _temp_tables(cursor)
+        spans = offset_spans(new.time_zone, new.first_at, new.last_at)
+        where = f"{new.where} AND e.member_id {new.not_bot()}"
+        cursor.execute(f"INSERT INTO {_ACTIVITY} (group_id, member_id, day, hour, messages, reactions, replies, "
+                       f"mentions, water, links) {activity_select(where, spans)}", [*activity_params(), *new.params])
+        new.activity_rows = max(cursor.rowcount, 0)
+        if new.sparse:
+            cursor.execute(f"INSERT INTO {_SPARSE} ({SPARSE_COLUMNS}) {sparse_select(new.where)}", new.params)
 
-            def earliest(col: str) -> str:
-                return f"{col} = COALESCE(CASE WHEN excluded.{col} < {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, excluded.{col})"
 
-            def latest(col: str) -> str:
-                return f"{col} = COALESCE(CASE WHEN excluded.{col} > {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, excluded.{col})"
+def store_rollups_apply(new: NewEvents) -> None:
+    """The store's rollups: member-day, group-day (with its active members) and group-hour.
 
-            _upsert(
-                cursor, f"INSERT INTO {t} (community_id, member_id, first_active_day, last_active_day, "
-                "first_message_day, last_message_day, first_join_day, messages, in_group)", 9,
-                [(cid, m, *(d(x) if x is not None else None for x in v[:5]), v[5], False) for m, v in stats.items()],
-                f"ON CONFLICT (member_id) DO UPDATE SET {earliest('first_active_day')}, {latest('last_active_day')}, "
-                f"{earliest('first_message_day')}, {latest('last_message_day')}, {earliest('first_join_day')}, "
-                f"messages = {t}.messages + excluded.messages",
-            )
-        if stats:
-            # Whether each member touched is in a group now (the store has just updated the memberships).
-            # A message or reaction can only bring a member in (a member seen posting is in a group);
-            # only joins and leaves can take one out: members already in are skipped.
-            members = sorted(stats)
-            for start in range(0, len(members), 500):
-                chunk = members[start:start + 500]
-                movers = [m for m in chunk if m in moved] or [0]
-                cursor.execute(
-                    "UPDATE qunyun_member_stats SET in_group = EXISTS (SELECT 1 FROM qunyun_membership ms "
-                    "WHERE ms.member_id = qunyun_member_stats.member_id AND ms.is_member = %s) "
-                    f"WHERE member_id IN ({', '.join(['%s'] * len(chunk))}) AND (in_group = %s "
-                    f"OR member_id IN ({', '.join(['%s'] * len(movers))}))", [True, *chunk, False, *movers])
-        if roster_groups:
-            groups = sorted(roster_groups)
+    Bots' events are left out: bots are not members. System messages are not counted as
+    messages. ``active_members`` of a group-day is recounted from its member-days.
+    """
+    cid, not_bot = new.community_id, new.not_bot()
+    with connection.cursor() as cursor:
+        if new.activity_rows:
             cursor.execute(
-                "SELECT ms.group_id, SUM(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
-                f"WHERE ms.group_id IN ({', '.join(['%s'] * len(groups))}) AND ms.member_id NOT IN "
-                "(SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s) GROUP BY ms.group_id",
-                [*groups, cid, True])
-            sizes = cursor.fetchall()
-            if sizes:
-                _upsert(cursor, "INSERT INTO qunyun_group_size (community_id, group_id, members_now)", 3,
-                        [(cid, g, int(n)) for g, n in sizes],
-                        "ON CONFLICT (group_id) DO UPDATE SET members_now = excluded.members_now")
-        if funnel:
-            _upsert(
-                cursor, "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites)", 5,
-                [(cid, m, d(day), *v) for (m, day), v in funnel.items()],
-                "ON CONFLICT (member_id, day) DO UPDATE SET "
+                "INSERT INTO qunyun_member_day (community_id, group_id, member_id, day, messages, reactions, replies, "
+                f"mentions) SELECT %s, group_id, member_id, day, SUM(messages), SUM(reactions), SUM(replies), "
+                f"SUM(mentions) FROM {_ACTIVITY} GROUP BY group_id, member_id, day "
+                "ON CONFLICT (group_id, member_id, day) DO UPDATE SET "
+                "messages = qunyun_member_day.messages + excluded.messages, "
+                "reactions = qunyun_member_day.reactions + excluded.reactions, "
+                "replies = qunyun_member_day.replies + excluded.replies, "
+                "mentions = qunyun_member_day.mentions + excluded.mentions", [cid])
+            cursor.execute(
+                "INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages) "
+                f"SELECT %s, group_id, day, hour, SUM(messages) FROM {_ACTIVITY} GROUP BY group_id, day, hour "
+                "HAVING SUM(messages) > 0 ON CONFLICT (group_id, day, hour) DO UPDATE SET "
+                "messages = qunyun_group_hour.messages + excluded.messages", [cid])
+        if not (new.activity_rows or new.sparse):
+            return
+        joins_leaves = (
+            "UNION ALL SELECT group_id, day, 0, 0, CASE WHEN type = 'join' THEN 1 ELSE 0 END, "
+            f"CASE WHEN type = 'leave' THEN 1 ELSE 0 END FROM {_SPARSE} "
+            f"WHERE type IN ('join', 'leave') AND member_id {not_bot} " if new.sparse else "")
+        cursor.execute(
+            "INSERT INTO qunyun_group_day (community_id, group_id, day, messages, reactions, joins, leaves, "
+            "active_members) SELECT %s, group_id, day, SUM(messages), SUM(reactions), SUM(joins), SUM(leaves), 0 "
+            f"FROM (SELECT group_id, day, messages, reactions, 0 AS joins, 0 AS leaves FROM {_ACTIVITY} "
+            f"{joins_leaves}) u GROUP BY group_id, day "
+            "ON CONFLICT (group_id, day) DO UPDATE SET "
+            "messages = qunyun_group_day.messages + excluded.messages, "
+            "reactions = qunyun_group_day.reactions + excluded.reactions, "
+            "joins = qunyun_group_day.joins + excluded.joins, "
+            "leaves = qunyun_group_day.leaves + excluded.leaves", [cid])
+        if new.activity_rows:
+            cursor.execute(
+                "UPDATE qunyun_group_day SET active_members = (SELECT COUNT(*) FROM qunyun_member_day md "
+                "WHERE md.group_id = qunyun_group_day.group_id AND md.day = qunyun_group_day.day) "
+                f"WHERE (group_id, day) IN (SELECT DISTINCT group_id, day FROM {_ACTIVITY})")
+
+
+def _ids(values) -> tuple[str, list[Any]]:
+    """A list of ids as one SQL parameter: ``(fragment, params)`` for ``x IN (fragment)``."""
+    ids = sorted(values)
+    if sql.is_postgres():
+        return "SELECT unnest(%s::bigint[])", [ids]
+    return "SELECT value FROM json_each(%s)", [json.dumps(ids)]
+
+
+def rollups_apply(*, store: Any, fresh: NewEvents) -> None:
+    """Add a batch of newly stored events to the analytics-owned rollups (inside the store's transaction).
+
+    ``fresh`` describes the batch; :func:`batch_prepare` has filled the work tables and the
+    store's own rollups (member-day first of all) are already up to date.
+    """
+    new = fresh
+    cid, not_bot = new.community_id, new.not_bot()
+    with connection.cursor() as cursor:
+        if new.activity_rows:
+            _activity_rollups(cursor, cid)
+        if new.activity_rows or new.touched or new.sparse:
+            _member_stats(cursor, new)
+        if new.roster_groups:
+            _group_sizes(cursor, new)
+        if new.sparse:
+            cursor.execute(
+                "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites) "
+                "SELECT %s, member_id, day, SUM(payments), SUM(invites) FROM ("
+                f"SELECT member_id, day, 1 AS payments, 0 AS invites FROM {_SPARSE} "
+                f"WHERE type = 'payment' AND member_id {not_bot} "
+                f"UNION ALL SELECT actor_id, day, 0, 1 FROM {_SPARSE} WHERE type = 'join' "
+                f"AND actor_id IS NOT NULL AND actor_id <> member_id AND member_id {not_bot}"
+                ") u GROUP BY member_id, day ON CONFLICT (member_id, day) DO UPDATE SET "
                 "payments = qunyun_funnel_day.payments + excluded.payments, "
-                "invites = qunyun_funnel_day.invites + excluded.invites",
-            )
-        if edges:
-            targets = sorted({t for (_g, _d, _s, t) in edges})
-            bots = set()
-            for start in range(0, len(targets), 500):
-                chunk = targets[start:start + 500]
-                cursor.execute(f"SELECT id FROM qunyun_member WHERE is_bot = %s AND id IN ({', '.join(['%s'] * len(chunk))})",
-                               [True, *chunk])
-                bots.update(r[0] for r in cursor.fetchall())
-            rows = [(cid, g, d(day), source, target, *v) for (g, day, source, target), v in edges.items()
-                    if target not in bots]
-            if rows:
-                _upsert(
-                    cursor, "INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, "
-                    "replies, mentions)", 7, rows,
-                    "ON CONFLICT (group_id, day, source_id, target_id) "
-                    "DO UPDATE SET replies = qunyun_reply_edge_day.replies + excluded.replies, "
-                    "mentions = qunyun_reply_edge_day.mentions + excluded.mentions",
-                )
-        if hours:
-            # Distinct members across groups per day: a member-day is new to the community when all
-            # its activity (over every group, after the store added this batch) is this batch's.
-            batch: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
-            for (_g, m, day, _h), (messages, reactions) in hours.items():
-                batch[(m, day)][0] += messages
-                batch[(m, day)][1] += reactions
-            members = sorted({m for m, _day in batch})
-            day_list = sorted({day for _m, day in batch})
-            totals: dict[tuple[int, Any], tuple[int, int]] = {}
-            for start in range(0, len(members), 500):
-                chunk = members[start:start + 500]
-                cursor.execute(
-                    "SELECT member_id, day, SUM(messages), SUM(reactions) FROM qunyun_member_day "
-                    f"WHERE member_id IN ({', '.join(['%s'] * len(chunk))}) "
-                    f"AND day IN ({', '.join(['%s'] * len(day_list))}) GROUP BY member_id, day",
-                    [*chunk, *(d(day) for day in day_list)])
-                for m, day, messages, reactions in cursor.fetchall():
-                    totals[(m, str(day)[:10])] = (int(messages), int(reactions))
-            per_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-            for (m, day), (messages, reactions) in batch.items():
-                total = totals.get((m, day.isoformat()), (messages, reactions))
-                if total[0] + total[1] == messages + reactions:
-                    per_day[day][0] += 1  # active for the first time that day
-                if messages and total[0] == messages:
-                    per_day[day][1] += 1  # posted for the first time that day
-            rows = [(cid, d(day), *v) for day, v in per_day.items() if v[0] or v[1]]
-            if rows:
-                _upsert(cursor, "INSERT INTO qunyun_community_day (community_id, day, active_members, authors)", 4,
-                        rows, "ON CONFLICT (community_id, day) DO UPDATE SET "
-                        "active_members = qunyun_community_day.active_members + excluded.active_members, "
-                        "authors = qunyun_community_day.authors + excluded.authors")
-        if talk_days:
-            # One statement: the kept days of these groups around these days (a few extra
-            # combinations may go too; they are only computed again).
-            stale_groups = sorted({g for g, _day in talk_days})
-            stale_days = sorted({d(day + timedelta(days=shift)) for _g, day in talk_days for shift in (-1, 0, 1)})
+                "invites = qunyun_funnel_day.invites + excluded.invites", [cid])
             cursor.execute(
-                f"DELETE FROM qunyun_talk_day WHERE group_id IN ({', '.join(['%s'] * len(stale_groups))}) "
-                f"AND day IN ({', '.join(['%s'] * len(stale_days))})", [*stale_groups, *stale_days])
-        if mix:
-            _upsert(
-                cursor, "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted)", 6,
-                [(cid, g, d(day), *v) for (g, day), v in mix.items()],
-                "ON CONFLICT (group_id, day) DO UPDATE SET "
+                "INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, replies, "
+                f"mentions) SELECT %s, r.* FROM ({reply_edges_select(_SPARSE, not_bot)}) r WHERE TRUE "
+                "ON CONFLICT (group_id, day, source_id, target_id) DO UPDATE SET "
+                "replies = qunyun_reply_edge_day.replies + excluded.replies, "
+                "mentions = qunyun_reply_edge_day.mentions + excluded.mentions", [cid])
+        if new.activity_rows or new.sparse:
+            deleted = (f"UNION ALL SELECT group_id, day, 0, 0, 1 FROM {_SPARSE} WHERE type = 'delete'"
+                       if new.sparse else "")
+            cursor.execute(
+                "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted) "
+                "SELECT %s, group_id, day, SUM(water), SUM(links), SUM(deleted) FROM ("
+                f"SELECT group_id, day, water, links, 0 AS deleted FROM {_ACTIVITY} WHERE water > 0 OR links > 0 "
+                f"{deleted}) u GROUP BY group_id, day ON CONFLICT (group_id, day) DO UPDATE SET "
                 "water = qunyun_group_day_mix.water + excluded.water, "
                 "links = qunyun_group_day_mix.links + excluded.links, "
-                "deleted = qunyun_group_day_mix.deleted + excluded.deleted",
-            )
+                "deleted = qunyun_group_day_mix.deleted + excluded.deleted", [cid])
+        if new.activity_rows:
+            _community_days(cursor, cid)
+            _talk_days_forget(cursor)
+
+
+def _activity_rollups(cursor, cid: int) -> None:
+    """Member-hour, member-week and member-month: sums of the batch's activity."""
+    cursor.execute(
+        "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, reactions) "
+        f"SELECT %s, group_id, member_id, day, hour, messages, reactions FROM {_ACTIVITY} WHERE TRUE "
+        "ON CONFLICT (group_id, member_id, day, hour) DO UPDATE SET "
+        "messages = qunyun_member_hour.messages + excluded.messages, "
+        "reactions = qunyun_member_hour.reactions + excluded.reactions", [cid])
+    for table, column, expression in (("qunyun_member_week", "week", sql.week_of("day")),
+                                      ("qunyun_member_month", "month", sql.month_of("day"))):
+        cursor.execute(
+            f"INSERT INTO {table} (community_id, member_id, {column}, messages, reactions) "
+            f"SELECT %s, member_id, {expression}, SUM(messages), SUM(reactions) FROM {_ACTIVITY} "
+            f"GROUP BY member_id, {expression} ON CONFLICT (member_id, {column}) DO UPDATE SET "
+            f"messages = {table}.messages + excluded.messages, reactions = {table}.reactions + excluded.reactions",
+            [cid])
+
+
+def _member_stats(cursor, new: NewEvents) -> None:
+    """First and last days, message counts and "in a group now" of the members the batch touched."""
+    t = "qunyun_member_stats"
+
+    def earliest(col: str) -> str:
+        return f"{col} = COALESCE(CASE WHEN excluded.{col} < {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, excluded.{col})"
+
+    def latest(col: str) -> str:
+        return f"{col} = COALESCE(CASE WHEN excluded.{col} > {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, excluded.{col})"
+
+    parts = [
+        "SELECT member_id, MIN(day) AS first_active, MAX(day) AS last_active, "
+        "MIN(CASE WHEN messages > 0 THEN day END) AS first_message, "
+        "MAX(CASE WHEN messages > 0 THEN day END) AS last_message, CAST(NULL AS DATE) AS first_join, "
+        f"SUM(messages) AS messages FROM {_ACTIVITY} GROUP BY member_id"]
+    params: list[Any] = [new.community_id]
+    if new.sparse:
+        parts.append(f"SELECT member_id, NULL, NULL, NULL, NULL, MIN(day), 0 FROM {_SPARSE} "
+                     f"WHERE type = 'join' AND member_id {new.not_bot()} GROUP BY member_id")
+    if new.touched:  # a membership without activity (a join, a leave, a system line) still gets its row
+        fragment, ids = _ids(new.touched)
+        parts.append(f"SELECT t.m, NULL, NULL, NULL, NULL, NULL, 0 FROM ({fragment}) t (m)"
+                     if sql.is_postgres() else f"SELECT value, NULL, NULL, NULL, NULL, NULL, 0 FROM json_each(%s)")
+        params.extend(ids)
+    cursor.execute(
+        f"INSERT INTO {t} (community_id, member_id, first_active_day, last_active_day, first_message_day, "
+        "last_message_day, first_join_day, messages, in_group) SELECT %s, member_id, MIN(first_active), "
+        "MAX(last_active), MIN(first_message), MAX(last_message), MIN(first_join), SUM(messages), FALSE FROM ("
+        + " UNION ALL ".join(parts) + ") u GROUP BY member_id "
+        f"ON CONFLICT (member_id) DO UPDATE SET {earliest('first_active_day')}, {latest('last_active_day')}, "
+        f"{earliest('first_message_day')}, {latest('last_message_day')}, {earliest('first_join_day')}, "
+        f"messages = {t}.messages + excluded.messages", params)
+    if new.touched:
+        # Whether each member touched is in a group now (the store has just updated the memberships).
+        # A message or reaction can only bring a member in; only joins and leaves can take one out:
+        # members already in are skipped unless they moved.
+        touched, touched_ids = _ids(new.touched)
+        movers, mover_ids = _ids(new.movers)
+        cursor.execute(
+            f"UPDATE {t} SET in_group = EXISTS (SELECT 1 FROM qunyun_membership ms "
+            f"WHERE ms.member_id = {t}.member_id AND ms.is_member = %s) "
+            f"WHERE member_id IN ({touched}) AND (in_group = %s OR member_id IN ({movers}))",
+            [True, *touched_ids, False, *mover_ids])
+
+
+def _group_sizes(cursor, new: NewEvents) -> None:
+    """Current (non-bot) members of the groups whose memberships changed, counted again."""
+    groups, ids = _ids(new.roster_groups)
+    cursor.execute(
+        "SELECT group_id, COUNT(*) FROM qunyun_membership "
+        f"WHERE group_id IN ({groups}) AND is_member = %s AND member_id {new.not_bot()} GROUP BY group_id",
+        [*ids, True])
+    sizes = dict(cursor.fetchall())
+    rows = [(new.community_id, g, int(sizes.get(g, 0))) for g in sorted(new.roster_groups)]
+    cursor.executemany(
+        "INSERT INTO qunyun_group_size (community_id, group_id, members_now) VALUES (%s, %s, %s) "
+        "ON CONFLICT (group_id) DO UPDATE SET members_now = excluded.members_now", rows)
+
+
+def _community_days(cursor, cid: int) -> None:
+    """Distinct active members and authors per community-day, by increment.
+
+    A member-day is new to the community when all its activity (over every group, member-day
+    already updated) is this batch's; likewise for posting.
+    """
+    cursor.execute(
+        "INSERT INTO qunyun_community_day (community_id, day, active_members, authors) "
+        "SELECT %s, b.day, SUM(CASE WHEN a.messages + a.reactions = b.messages + b.reactions THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN b.messages > 0 AND a.messages = b.messages THEN 1 ELSE 0 END) FROM "
+        f"(SELECT member_id, day, SUM(messages) AS messages, SUM(reactions) AS reactions FROM {_ACTIVITY} "
+        "GROUP BY member_id, day) b "
+        "JOIN (SELECT md.member_id, md.day, SUM(md.messages) AS messages, SUM(md.reactions) AS reactions "
+        f"FROM qunyun_member_day md WHERE md.member_id IN (SELECT member_id FROM {_ACTIVITY}) "
+        f"AND md.day IN (SELECT day FROM {_ACTIVITY}) GROUP BY md.member_id, md.day) a "
+        "ON a.member_id = b.member_id AND a.day = b.day GROUP BY b.day "
+        "HAVING SUM(CASE WHEN a.messages + a.reactions = b.messages + b.reactions THEN 1 ELSE 0 END) > 0 "
+        "OR SUM(CASE WHEN b.messages > 0 AND a.messages = b.messages THEN 1 ELSE 0 END) > 0 "
+        "ON CONFLICT (community_id, day) DO UPDATE SET "
+        "active_members = qunyun_community_day.active_members + excluded.active_members, "
+        "authors = qunyun_community_day.authors + excluded.authors", [cid])
+
+
+def _talk_days_forget(cursor) -> None:
+    """Drop the kept conversation figures of the days a batch posted to (and the days around them).
+
+    They are computed again on the next read (a conversation may run past midnight, so the
+    neighbouring days go too; a few extra combinations only cost a recomputation).
+    """
+    cursor.execute(f"SELECT DISTINCT group_id, day FROM {_ACTIVITY} WHERE messages > 0")
+    talk_days = [(g, _as_date(day)) for g, day in cursor.fetchall()]
+    if not talk_days:
+        return
+    adapt = connection.ops.adapt_datefield_value
+    stale_groups = sorted({g for g, _day in talk_days})
+    stale_days = sorted({adapt(day + timedelta(days=shift)) for _g, day in talk_days for shift in (-1, 0, 1)})
+    cursor.execute(
+        f"DELETE FROM qunyun_talk_day WHERE group_id IN ({', '.join(['%s'] * len(stale_groups))}) "
+        f"AND day IN ({', '.join(['%s'] * len(stale_days))})", [*stale_groups, *stale_days])
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 from .rebuild import rollups_rebuild  # noqa: E402  (kept importable from here)

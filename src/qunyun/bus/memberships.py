@@ -1,0 +1,112 @@
+"""Memberships from stored events: who is in which group, since when, how they came and went."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from .dbapi import raw_cursor, raw_sql
+
+#: Events that say something about a membership (who is in a group, since when).
+_ROSTER_TYPES = frozenset(("message", "join", "leave", "reaction"))
+
+
+def memberships_apply(*, fresh: list[tuple], accounts: dict[str, Any], bots: set[int],
+                      dt: Callable[[datetime], Any]) -> tuple[frozenset[int], frozenset[int], frozenset[int]]:
+    """Bring memberships up to date: the latest event (by time) decides who is in a group.
+
+    The batch is folded to one row per (group, member) first — a busy member posts many
+    times a batch, but only the latest state, the earliest sighting and the latest join
+    and leave matter — and the upsert keeps whatever is newer between that row and the
+    stored one, so batches may arrive in any order. Returns the non-bot members whose
+    memberships were updated, those of them who joined or left, and their groups (for the
+    rollups that follow memberships). ``fresh`` holds the store's ``(event, group, member_id,
+    channel, sparse)`` of the new events in time order; ``accounts`` is its account cache (the
+    members' earliest sightings are kept there too); ``dt`` formats a time for the database.
+    """
+    folded: dict[tuple[int, int], list[Any]] = {}
+    earliest: dict[int, datetime] = {}
+    channels: set[tuple[int, int]] = set()
+    movers: set[int] = set()
+    roster = _ROSTER_TYPES
+    for event, group, member_id, channel, _sparse in fresh:
+        etype = event.type
+        if member_id is None or etype not in roster:
+            continue
+        at = event.at
+        if member_id not in earliest:
+            earliest[member_id] = at  # fresh is in time order
+        row = folded.get((group.id, member_id))
+        if row is None:
+            # is_member, joined_at, left_at, first_seen_at, join_method, leave_reason,
+            # channel_id, inviter_id, state_at
+            row = folded[(group.id, member_id)] = [True, None, None, at, "", "", None, None, at]
+        if etype == "message" or etype == "reaction":
+            row[0], row[8] = True, at
+            continue
+        movers.add(member_id)
+        row[0], row[8] = etype != "leave", at
+        if etype == "join":
+            row[1], row[4] = at, event.via.value
+            if channel and row[6] is None:
+                row[6] = channel[0]
+                channels.add((member_id, channel[0]))
+            if event.inviter is not None and row[7] is None:
+                row[7] = accounts[event.inviter.id].member_id
+        else:
+            row[2], row[5] = at, event.reason.value
+    if not folded:
+        return frozenset(), frozenset(), frozenset()
+    newer = "excluded.state_at >= qunyun_membership.state_at OR qunyun_membership.state_at IS NULL"
+    sql = raw_sql(
+        "INSERT INTO qunyun_membership (group_id, member_id, is_member, joined_at, left_at, "
+        "first_seen_at, join_method, leave_reason, channel_id, inviter_id, state_at, role) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'member') "
+        "ON CONFLICT (group_id, member_id) DO UPDATE SET "
+        f"is_member = CASE WHEN {newer} THEN excluded.is_member ELSE qunyun_membership.is_member END, "
+        f"state_at = CASE WHEN {newer} THEN excluded.state_at ELSE qunyun_membership.state_at END, "
+        "joined_at = CASE WHEN excluded.joined_at IS NOT NULL AND (qunyun_membership.joined_at IS NULL "
+        "OR excluded.joined_at > qunyun_membership.joined_at) THEN excluded.joined_at "
+        "ELSE qunyun_membership.joined_at END, "
+        "left_at = CASE WHEN excluded.left_at IS NOT NULL AND (qunyun_membership.left_at IS NULL "
+        "OR excluded.left_at > qunyun_membership.left_at) THEN excluded.left_at ELSE qunyun_membership.left_at END, "
+        "first_seen_at = CASE WHEN qunyun_membership.first_seen_at IS NULL OR excluded.first_seen_at < "
+        "qunyun_membership.first_seen_at THEN excluded.first_seen_at ELSE qunyun_membership.first_seen_at END, "
+        "join_method = CASE WHEN excluded.join_method <> '' AND "
+        "(excluded.joined_at >= qunyun_membership.joined_at OR qunyun_membership.joined_at IS NULL) "
+        "THEN excluded.join_method ELSE qunyun_membership.join_method END, "
+        "leave_reason = CASE WHEN excluded.leave_reason <> '' AND "
+        "(excluded.left_at >= qunyun_membership.left_at OR qunyun_membership.left_at IS NULL) "
+        "THEN excluded.leave_reason ELSE qunyun_membership.leave_reason END, "
+        "channel_id = COALESCE(qunyun_membership.channel_id, excluded.channel_id), "
+        "inviter_id = COALESCE(qunyun_membership.inviter_id, excluded.inviter_id)"
+    )
+    params = [
+        (g, m, r[0], dt(r[1]) if r[1] else None, dt(r[2]) if r[2] else None, dt(r[3]), r[4], r[5], r[6], r[7],
+         dt(r[8]))
+        for (g, m), r in folded.items()
+    ]
+    earlier = []
+    for account in accounts.values():
+        at = earliest.get(account.member_id)
+        if at is not None and (account.first_seen is None or at < account.first_seen):
+            account.first_seen = at
+            earlier.append((dt(at), account.member_id, dt(at)))
+    cursor = raw_cursor()
+    try:
+        cursor.executemany(sql, params)
+        if earlier:
+            cursor.executemany(raw_sql(
+                "UPDATE qunyun_member SET first_seen_at = %s WHERE id = %s AND "
+                "(first_seen_at IS NULL OR first_seen_at > %s)"), earlier)
+        if channels:
+            cursor.executemany(
+                raw_sql("UPDATE qunyun_member SET channel_id = %s WHERE id = %s AND channel_id IS NULL"),
+                [(ch, mid) for mid, ch in channels],
+            )
+    finally:
+        cursor.close()
+    touched = frozenset(m for m in earliest if m not in bots)
+    return (touched, frozenset(movers - bots),
+            frozenset(g for g, m in folded if m not in bots))

@@ -1,0 +1,83 @@
+"""Incremental rollups on a random history: any batching, order or repetition gives the rebuild's rows."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from qunyun.analytics.rollups import rollups_rebuild
+from qunyun.bus.runtime import Runtime
+from qunyun.communities.services import community_create
+from qunyun.core import events as ev
+from tests.analytics.test_rollups import snapshot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TEXTS = ["How do I brew oolong?", "ok", " 好 ", "see https://tea.example", "WWW.TEA.EXAMPLE is down", "haha",
+         "thanks", "", "a longer message about water temperature"]
+
+
+def random_history(seed: int) -> list[ev.Event]:
+    """Two groups around the spring DST switch in Berlin: every event kind, bots, system lines, unresolved mentions."""
+    rng = random.Random(seed)
+    people = [ev.Account(f"fake:u{i}", f"user{i}") for i in range(12)]
+    bot = ev.Account("fake:bot", "TeaBot", is_bot=True)
+    start = datetime(2026, 3, 28, 20, 0, tzinfo=timezone.utc)
+    events: list[ev.Event] = []
+    posted: dict[str, list[str]] = {"fake:a": [], "fake:b": []}
+    for i in range(400):
+        chat = rng.choice(("fake:a", "fake:a", "fake:b"))
+        moment = start + timedelta(minutes=rng.randint(0, 60 * 24 * 9), seconds=rng.randint(0, 59))
+        who = rng.choice(people + [bot] if rng.random() < 0.1 else people)
+        roll = rng.random()
+        eid = str(i)
+        if roll < 0.6:
+            kind = rng.choice([ev.MessageKind.TEXT] * 6 + [ev.MessageKind.STICKER, ev.MessageKind.LINK,
+                                                           ev.MessageKind.SYSTEM, ev.MessageKind.IMAGE])
+            reply = rng.choice(posted[chat]) if posted[chat] and rng.random() < 0.3 else None
+            mentions = tuple(rng.choice([p.id for p in people] + ["fake:ghost", "fake:bot"])
+                             for _ in range(rng.choice((0, 0, 0, 1, 2))))
+            events.append(ev.MessagePosted(chat=chat, event_id=eid, at=moment, author=who, text=rng.choice(TEXTS),
+                                           kind=kind, reply_to=reply, mentions=mentions))
+            posted[chat].append(eid)
+        elif roll < 0.75 and posted[chat]:
+            events.append(ev.ReactionAdded(chat=chat, event_id=eid, at=moment, message_id=rng.choice(posted[chat]),
+                                           author=who, emoji="👍"))
+        elif roll < 0.85:
+            inviter = rng.choice(people + [None, None])
+            events.append(ev.MemberJoined(chat=chat, event_id=eid, at=moment, member=who,
+                                          via=ev.JoinMethod.INVITED if inviter else ev.JoinMethod.INVITE_LINK,
+                                          inviter=inviter))
+        elif roll < 0.93:
+            events.append(ev.MemberLeft(chat=chat, event_id=eid, at=moment, member=who))
+        elif roll < 0.97:
+            events.append(ev.PaymentMade(chat=chat, event_id=eid, at=moment, member=who, amount="1.00"))
+        elif posted[chat]:
+            events.append(ev.MessageDeleted(chat=chat, event_id=eid, at=moment, message_id=rng.choice(posted[chat]),
+                                            by=rng.choice((who, None))))
+    return events
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_batches_out_of_order_and_repeated_give_the_rebuilt_rollups(seed):
+    community = community_create(slug=f"random{seed}", name="Random", time_zone="Europe/Berlin")
+    history = random_history(seed)
+    rng = random.Random(seed)
+    runtime = Runtime(community, mode="import")
+    # Batches of random sizes, in random order, some events sent twice (overlapping exports).
+    cuts = sorted(rng.sample(range(1, len(history)), 12))
+    batches = [history[a:b] for a, b in zip([0, *cuts], [*cuts, len(history)])]
+    rng.shuffle(batches)
+    for batch in batches:
+        extra = rng.sample(history, 5)
+        runtime.ingest(batch + extra, batch_size=rng.choice((7, 50, 1000)))
+    incremental = snapshot(community)
+    assert incremental["qunyun_member_hour"] and incremental["qunyun_reply_edge_day"]
+    assert incremental["qunyun_funnel_day"] and incremental["qunyun_group_day_mix"]
+    # Importing it all again adds nothing.
+    assert runtime.ingest(history).stored == 0
+    assert snapshot(community) == incremental
+    rollups_rebuild(community)
+    assert snapshot(community) == incremental
