@@ -152,7 +152,7 @@ _KIND_WEIGHT = {
     "qq": 0.78,
     "add_number": 0.78,
     "hotline": 0.4,
-    "phone": 0.6,
+    "phone": 0.55,
     "intl_phone": 0.35,
     "email": 0.3,
     "qr": 0.6,

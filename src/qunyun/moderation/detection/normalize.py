@@ -313,6 +313,11 @@ def normalize(text: str) -> Normalized:
 _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 # Four or more single CJK characters each followed by a short separator: 加 微 信 号, 加.微.信
 _SPACED_CJK_RE = re.compile(rf"(?<![{_CJK}])(?:[{_CJK}][^\w{_CJK}]{{1,3}}){{2,}}[{_CJK}](?![{_CJK}])")
+# Any mix of single characters (CJK, letters, digits) each followed by one to three separators
+# (spaces, punctuation, symbols, invisible characters, underscores), three or more in a row:
+# 加 微 信 号, 出_银_1_比, 甩.银.１.０.０.
+_SPACED_RE = re.compile(r"(?<![^\W_])(?:[^\W_][\W_]{1,3}){2,}[^\W_](?![^\W_])")
+_WORD_CHAR_RE = re.compile(r"[^\W_]")
 # Single Latin letters or digits split by separators: v.x, w-x, 1 3 8 1 …
 _SPACED_ALNUM_RE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z0-9][^\w\s]{1,3}){3,}[A-Za-z0-9](?![A-Za-z0-9])")
 
@@ -351,13 +356,16 @@ def obfuscation_signals(text: str) -> ObfuscationSignals:
         invisible = n - len(text.translate(_INVISIBLE_DEL))
         decorative = n - len(text.translate(_DECOR_DEL))
         fullwidth = n - len(text.translate(_FULLWIDTH_DEL))  # many Chinese keyboards type these
-    spans = [] if text.isascii() else [m.span() for m in _SPACED_CJK_RE.finditer(text)]
-    spans += [m.span() for m in _SPACED_ALNUM_RE.finditer(text)]
+    spans = [m.span() for m in _SPACED_RE.finditer(text)]
     if not (decorative or fullwidth or invisible or spans):
         return ObfuscationSignals()
     score = min(1.0, 2.5 * decorative / n) * 0.6 + min(1.0, fullwidth / n) * 0.2
     score += 0.4 if invisible else 0.0
-    score += 0.4 * min(len(spans), 2) / 2
+    # Spacing grows with how much of the message is spaced out: 加 微 信 hides one word, a
+    # whole advert written one character at a time hides everything.
+    if spans:
+        spaced = sum(len(_WORD_CHAR_RE.findall(text, s, e)) for s, e in spans)
+        score += 0.6 * min(1.0, spaced / 10)
     return ObfuscationSignals(
         folded_chars=decorative + fullwidth,
         invisible_chars=invisible,

@@ -49,11 +49,11 @@ WEIGHTS = {
     "shape.income_claim": 0.45,
 }
 
-_PRICE_RE = re.compile(r"\d+(?:元|块|rmb|万|亿|w)|[¥$£€]\d+|\d+(?:%|折)|1比\d{2,}|\d+(?:一|1)个")
+_PRICE_RE = re.compile(r"\d+(?:元|块|rmb|万|亿|w)|[¥$£€]\d+|\d+(?:%|折)|(?<!\d)1比\d{2,}|\d+(?:一|1)个")
 # A call to get in touch privately ("需要的老板滴滴", "有意者私聊", "感兴趣的加我", "要的来",
 # "有材料的私"): who is addressed (those who want it), then the private channel.
 _CTA_RE = re.compile(
-    r"(?:要的|要得|yao的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板|有材料|诚心|有货|要货|要买|有卖的|卖的|有收的|有出的|有的)"
+    r"(?:要的|要得|yao的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板|有材料|诚心|有货|有卖的|卖的|有收的|有出的|有的)"
     r"(?:的|得|者)?(?:老板|朋友|宝宝|亲|们)?"
     r"(?:可以|请|速度|快|直接|抓紧|赶紧|再)?"
     r"(?:滴+|dd+|私聊|私信|私我|私密|私|密我?|加我|加好友|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|扣1|回1|来撩|来找|速来|来(?![自的了过去说看玩啊吧呀呢吗])|$)"
@@ -92,9 +92,13 @@ _TRADE_RE = re.compile(
     # the goods first, the verb last: "100万银子100出", "1万元宝不绑定的50出了"
     rf"|(?:{_GOODS})[^出卖收]{{0,8}}(?:出售|出|卖|甩)(?!到|来|去|现|门|发|生|差|色|错|力|名|场|口|席|版|院|国|不|没|问)"
     # a quantity between the verb and the goods: "出1800元宝", "出20万银", "出1700yb"
-    rf"|(?:出售|出|卖|收|甩)[\d.]+(?:万|w|亿|千|k|个|颗|张|组)?(?:{_GOODS}|字|银|钻|喇叭)"
+    rf"|(?:出售|出|卖|收|甩)[\d.]+(?:[万w亿千k个颗张组]\d*){{0,2}}(?:{_GOODS}|字|银|钻|喇叭)"
 )
 _GOODS_RE = re.compile(_GOODS)
+# Chinese numerals as digits, one character for one (十 and 拾 as 1: "二十万" reads "21万",
+# wrong as a number but right as "a number before 万", which is all the patterns ask).
+_NUMERALS = str.maketrans("零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾", "00" "111" "222" "33" "44" "55" "66" "77" "88" "99" "11")
+_CN_NUMBER_RE = re.compile("[零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾百千]+(?:元|块|万|折|个|w)")
 # A promoted price: "原价23800元现18800元", "仅需98元", "低至3折", "仅售¥4888".
 _PROMO_RE = re.compile(r"(?:原价|现价|仅需|只需|低至|特价|优惠价|团购价|秒杀价|仅售|只要|仅)[¥]?\d")
 # A quantity of goods ("400万银", "55万银子", "63个喇叭"): ordinary players say it too, so it
@@ -103,7 +107,7 @@ _QUANTITY_RE = re.compile(rf"\d(?:万|w|亿|千|k|个)(?:{_GOODS}|银|钻|字)")
 # Real money for virtual goods, the signature of game-currency sellers: "1元八万钻",
 # "50元=10万钻", "30=50w", "1比400".
 _RMT_RE = re.compile(
-    r"\d+(?:元|块|rmb)[\d一二三四五六七八九十两]+(?:万|w|千|k)|1比\d{2,}"
+    r"\d+(?:元|块|rmb)[\d一二三四五六七八九十两]+(?:万|w|千|k)|(?<!\d)1比\d{2,}"
     # "70出1800储备": so much money for so many goods
     r"|\d+出\d{3,}"
 )
@@ -129,7 +133,7 @@ _EN_CTA_RE = re.compile(
 # has none, and three regular-expression searches cost more than the pass).
 _CUE_CTA, _CUE_OFFER, _CUE_TRADE, _CUE_PROMO = 1, 2, 4, 8
 _CUES = {
-    _CUE_CTA: "要的 要得 yao的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 要货 要买 卖的 收的 出的 有的 "
+    _CUE_CTA: "要的 要得 yao的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 卖的 收的 出的 有的 "
     "滴滴 密我 详谈 私聊 私信 私我 联系 mm m我",
     _CUE_OFFER: "便宜 大量 长期 诚招 专业 包过 代做 代写 代发 半价 低价 折",
     _CUE_PROMO: "原价 现价 仅需 只需 低至 特价 优惠价 团购价 秒杀价 仅售 只要 仅",
@@ -165,6 +169,11 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
     trade = cta = False
     cues = 0
     has_digit = _DIGIT_RE.search(c) is not None
+    d = c  # the view the number patterns read
+    if not ascii_only and not has_digit and _CN_NUMBER_RE.search(c) is not None:
+        # "一元八万钻", "四折出": numbers in Chinese numerals (one character each, so spans hold)
+        d = c.translate(_NUMERALS)
+        has_digit = True
     if not ascii_only:  # the Chinese ad shapes need Chinese words
         cues = _cues(c)
         m = _CTA_RE.search(c) if cues & _CUE_CTA else None
@@ -173,10 +182,10 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
             findings.append(_shape("shape.call_to_action", "asks to be contacted", norm, m.span()))
         m = _OFFER_RE.search(c) if cues & _CUE_OFFER else None
         if m is None and has_digit and _may_offer_num(c):
-            m = _OFFER_NUM_RE.search(c)
+            m = _OFFER_NUM_RE.search(d)
         if m:
             findings.append(_shape("shape.offer", "offers something", norm, m.span()))
-        m = _TRADE_RE.search(c) if cues & _CUE_TRADE else None
+        m = _TRADE_RE.search(d) if cues & _CUE_TRADE else None
         trade = m is not None
         if m:
             findings.append(_shape("shape.trade", "trades virtual goods", norm, m.span()))
@@ -190,12 +199,12 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
         if m:
             findings.append(_shape("shape.offer", "offers something", norm, m.span()))
     if cues & _CUE_PROMO and has_digit:
-        m = _PROMO_RE.search(c)
+        m = _PROMO_RE.search(d)
         if m:
             findings.append(_shape("shape.promo_price", "promoted price", norm, m.span()))
     m = None
     if has_digit and ("元" in c or "块" in c or "rmb" in c or "比" in c or "出" in c):
-        m = _RMT_RE.search(c)
+        m = _RMT_RE.search(d)
         if m:
             findings.append(_shape("shape.rmt", "real money for virtual goods", norm, m.span()))
     if has_digit and m is None and not ascii_only and (":" in folded or "=" in folded):
@@ -221,10 +230,10 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
             findings.append(_folded("shape.income_claim", "income claim", "income claim", norm, text, m))
     for f in findings:
         if f.score >= 0.25 and f.category.startswith("spam"):
-            m = _QUANTITY_RE.search(c) if cues & _CUE_TRADE else None
+            m = _QUANTITY_RE.search(d) if cues & _CUE_TRADE else None
             if m:
                 findings.append(_shape("shape.quantity", "quantity of goods", norm, m.span()))
-            m = _PRICE_RE.search(c)
+            m = _PRICE_RE.search(d)
             if m:
                 # Goods for a price is the whole advert in two words ("出银两110万50块"): the two
                 # together weigh more than each alone.

@@ -35,8 +35,10 @@ ALLOW, REVIEW, BLOCK = "allow", "review", "block"
 #: Largest score a ``general``-scope model (not trained on this community) may add.
 GENERAL_MODEL_WEIGHT = 0.35
 
-#: Weight of the obfuscation score when no other spam signal is present.
+#: Weight of the obfuscation score when no other spam signal is present (never enough for review)
+#: and when there is one (hiding something that looks like an ad).
 OBFUSCATION_ALONE = 0.45
+OBFUSCATION_WITH_SPAM = 0.8
 
 #: Text detectors read at most this many characters; a longer message is itself flooding.
 MAX_CHARS = 20_000
@@ -182,7 +184,7 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
         if obf.score >= 0.25:
             ev = tuple(Evidence(s, e, text[s:e], "obfuscation") for s, e in obf.spans[:5])
             # Hiding is only damning when there is something to hide: alone it stays below review.
-            strength = obf.score * (0.8 if spammy else OBFUSCATION_ALONE)
+            strength = obf.score * (OBFUSCATION_WITH_SPAM if spammy else OBFUSCATION_ALONE)
             findings.append(Finding("spam.symbol_trick", strength, "obfuscation", f"obfuscation {obf.score:.2f}", ev))
     water = water_finding(c)
     if water is not None:
