@@ -80,56 +80,54 @@ _WHITESPACE = b" \t\r\n"
 _COMMA = ord(",")
 
 
-def laid_out_items(stream: IO[bytes], buffer: bytes, pos: int, closer: bytes, decode,
-                   chunk: int = 1 << 20, *, other=msgspec.json.decode):
+def laid_out_batches(stream: IO[bytes], buffer: bytes, pos: int, closer: bytes, decode, decode_list,
+                     *, other=msgspec.json.decode, chunk: int = 1 << 18):
     """Decode the elements of a JSON array written one indented block per element, fast.
 
     ``buffer[pos:]`` (then ``stream``) is just inside the array. Pretty-printed exports close
     every element with the same line start (``closer``, e.g. ``b"\\n  }"`` for objects two levels
-    deep: a JSON string cannot hold a raw newline, so these bytes cannot occur inside one). Each
-    candidate element is decoded on its own with ``decode`` (a C decoder, possibly typed: an
-    element that is valid JSON of another shape is decoded with ``other`` instead), which also
-    proves the cut right: a slice that is not exactly one JSON value fails to decode.
+    deep: a JSON string cannot hold a raw newline, so these bytes cannot occur inside one). The
+    elements up to the last closer in a chunk are decoded in one call of ``decode_list`` (a C
+    decoder; the array is rebuilt around them), which also proves the cut right: text that is
+    not a list of whole values fails to decode. Then, and only then, that chunk is gone through
+    element by element with ``decode`` (elements that are valid JSON of another shape, when the
+    decoders are typed, with ``other``) to find what failed.
 
-    Yields the decoded elements and stops at the first thing it is not sure of (another layout,
-    bad JSON, the end of the array). Its return value is ``(rest, after_element)``: the unread
-    text, which starts after the last element yielded (``after_element``) or just inside the
-    array when none was, for a general streaming parser to go on with (see :class:`Replay`).
-    Memory: one chunk plus one element.
+    Yields lists of decoded elements and stops at the first thing it is not sure of (another
+    layout, bad JSON, the end of the array). Its return value is ``(rest, after_element)``: the
+    unread text, which starts after the last element yielded (``after_element``) or just inside
+    the array when none was, for a general streaming parser to go on with (see
+    :class:`Replay`). Memory: a chunk and its elements.
     """
     size = len(closer)
-    search = pos
-    view = memoryview(buffer)
-    gap = b""  # what lies between the last element yielded and ``pos`` ("," once one was)
+    after = False  # an element was yielded: ``pos`` is just past the comma that followed it
     while True:
-        end = buffer.find(closer, search)
-        if end < 0:
+        cut = buffer.rfind(closer, pos)
+        if cut < 0:
             more = stream.read(chunk)
             if not more:
-                return gap + buffer[pos:], bool(gap)
+                return (b"," if after else b"") + buffer[pos:], after
             buffer = buffer[pos:] + more
-            view = memoryview(buffer)
-            search = max(0, search - pos - size)
             pos = 0
             continue
-        end += size
+        cut += size
         try:
-            item = decode(view[pos:end])
-        except msgspec.DecodeError as exc:
-            try:
-                if not isinstance(exc, msgspec.ValidationError):
-                    raise
-                item = other(view[pos:end])
-            except msgspec.DecodeError:  # not one value: the general parser finds out what it is
-                return gap + buffer[pos:], bool(gap)
-        yield item
-        gap = b","
-        if end < len(buffer) and buffer[end] == _COMMA:  # the usual "},": the next element follows
-            pos = search = end + 1
-            continue
-        # Otherwise step over whitespace (reading on as needed): a comma goes on with the next
-        # element; anything else (the closing "]", text that breaks the pattern) ends the fast part.
-        rest = buffer[end:].lstrip(_WHITESPACE)
+            items = decode_list(b"[" + buffer[pos:cut] + b"]")
+        except msgspec.DecodeError:
+            items, stop = _one_by_one(buffer, pos, cut, closer, decode, other)
+            if items:
+                yield items
+            if stop is not None:  # the general parser goes on after the last element yielded
+                if items:
+                    return buffer[stop:], True
+                return (b"," if after else b"") + buffer[pos:], after
+            after = True
+        else:
+            yield items
+            after = True
+        # After the last element of the chunk: a comma goes on; anything else (the closing "]",
+        # text that breaks the pattern) ends the fast part. Spaces and chunk ends are stepped over.
+        rest = buffer[cut:].lstrip(_WHITESPACE)
         while not rest:
             more = stream.read(chunk)
             if not more:
@@ -137,8 +135,34 @@ def laid_out_items(stream: IO[bytes], buffer: bytes, pos: int, closer: bytes, de
             rest = more.lstrip(_WHITESPACE)
         if rest[0] != _COMMA:
             return rest, True
-        buffer, pos, search = rest, 1, 1
-        view = memoryview(buffer)
+        buffer, pos = rest + stream.read(chunk), 1
+
+
+def _one_by_one(buffer: bytes, pos: int, cut: int, closer: bytes, decode, other) -> tuple[list, int | None]:
+    """The elements of ``buffer[pos:cut]`` decoded one at a time, up to the first that fails:
+    ``(elements, None)`` when all were read, else ``(elements, where the last one read ends)``."""
+    items: list = []
+    view = memoryview(buffer)
+    size = len(closer)
+    last_end = pos
+    while pos < cut:
+        end = buffer.find(closer, pos, cut) + size
+        try:
+            try:
+                items.append(decode(view[pos:end]))
+            except msgspec.ValidationError:  # valid JSON of another shape: decoded as it is
+                items.append(other(view[pos:end]))
+        except msgspec.DecodeError:
+            return items, last_end
+        last_end = end
+        while end < cut and buffer[end] in _WHITESPACE:
+            end += 1
+        if end < cut:
+            if buffer[end] != _COMMA:
+                return items, last_end
+            end += 1
+        pos = end
+    return items, None
 
 
 class Tree:

@@ -13,6 +13,8 @@ duration; the default mode commits batch by batch instead.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import sys
 import time
@@ -209,11 +211,12 @@ def import_run(*, community, format_name: str, paths: list[str], options: Import
     events = tally.watch(fmt.read(paths, ctx))
     started = time.perf_counter()
     try:
-        if runtime is None:
-            for _event in events:
-                pass
-        else:
-            _store(runtime, events, summary, ctx, strict=strict, batch_size=batch_size)
+        with _few_collections():
+            if runtime is None:
+                for _event in events:
+                    pass
+            else:
+                _store(runtime, events, summary, ctx, strict=strict, batch_size=batch_size)
     except StrictFailure as failure:
         summary.failure = failure
         summary.stored.clear()
@@ -228,6 +231,24 @@ def import_run(*, community, format_name: str, paths: list[str], options: Import
             bar.n = ctx.progress.done if summary.interrupted else max(ctx.progress.done, ctx.progress.total)
             bar.close()
     return summary
+
+
+@contextlib.contextmanager
+def _few_collections(young: int = 100_000):
+    """Let the cyclic garbage collector run less often during an import.
+
+    A batch's events live until the batch is stored, so with the default threshold (700 new
+    objects) every one of them is traversed by young collections and then by full ones, which
+    also walk every long-lived object (Django, caches): measured, 12% of a 100k-message import's
+    CPU time. Collections still happen, every ``young`` net new objects, so cyclic garbage stays
+    bounded; the threshold is restored afterwards.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], young), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _store(runtime, events: Iterable[ev.Event], summary: ImportSummary, ctx: ImportContext, *,

@@ -58,13 +58,18 @@ def _layout(data: dict) -> str:
 def decoded(monkeypatch) -> list:
     """Every message the fast reading decoded (the general parser's are not in it)."""
     seen: list = []
-    decode = importer._decode_message
+    one, many = importer._decode_message, importer._decode_messages
 
-    def counting(data):
-        seen.append(decode(data))
+    def counting_one(data):
+        seen.append(one(data))
         return seen[-1]
 
-    monkeypatch.setattr(importer, "_decode_message", counting)
+    def counting_many(data):
+        seen.extend(many(data))
+        return seen[-(data.count(b"\n  }")):]
+
+    monkeypatch.setattr(importer, "_decode_message", counting_one)
+    monkeypatch.setattr(importer, "_decode_messages", counting_many)
     return seen
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -124,7 +124,7 @@ class ChatState:
         self.report = ctx.report
         self.names = NameBook(fallback=_name_fallback)
         self.keep_raw = ctx.keep_raw
-        self._authors: dict[tuple[Any, Any], ev.Account] = {}
+        self._authors: dict[str, tuple[Any, ev.Account]] = {}  # from_id -> (name as exported, account)
         ctx.name_chat(self.chat, name)
 
     def finish(self) -> Iterator[ev.Event]:
@@ -150,9 +150,12 @@ class ChatState:
         self.report.skip(location, "no 'date_unixtime' or 'date'")
         return None
 
-    def _wall_clock(self, m: ExportedMessage, text: Any, default: datetime) -> datetime:
-        """A time the export gives only as wall-clock text (reaction dates, old 'edited')."""
-        if not isinstance(text, str):
+    def _wall_clock(self, m: ExportedMessage, text: Any, default: datetime, offset: Any = _UNSET) -> datetime:
+        """A time the export gives only as wall-clock text (reaction dates, old 'edited').
+
+        ``offset`` is the message's :func:`_exporter_offset` when the caller has it already.
+        """
+        if text.__class__ is not str:
             return default
         try:
             naive = datetime.fromisoformat(text)
@@ -160,12 +163,11 @@ class ChatState:
             return default
         if naive.tzinfo is not None:
             return naive.astimezone(UTC)
-        try:  # the exporting computer's offset, measured on this very message
-            offset = datetime.fromisoformat(m.date) - datetime.fromtimestamp(
-                int(m.date_unixtime), UTC).replace(tzinfo=None)
-            return (naive - offset).replace(tzinfo=UTC)
-        except (TypeError, ValueError, OverflowError):
+        if offset is _UNSET:
+            offset = _exporter_offset(m)
+        if offset is None:
             return self.ctx.local(naive)
+        return (naive - offset).replace(tzinfo=UTC)
 
     # ---- one message
 
@@ -215,24 +217,14 @@ class ChatState:
             at, source_tz = when
         from_id = m.from_id
         name = m.from_
-        try:
-            author = self._authors.get((from_id, name))  # one lookup for the usual case: a known sender
-        except TypeError:  # a list or an object where an id or a name belongs
-            author = None
-            from_id = from_id if from_id.__class__ is str else None
-            name = name if name.__class__ is str else None
-        if author is None:
-            if from_id.__class__ is not str or not from_id:
-                if self.is_channel and name:
-                    from_q = self.chat  # an old channel export: posts are the channel's own
-                else:
-                    self.report.skip(_where(label, index), "no 'from_id' (who sent it)")
-                    return None
-            else:
-                from_q = account_id(from_id)
-            clean = name if name.__class__ is str else None
-            self.names.learn(clean, from_q)
-            author = self._authors[(from_id, name)] = self.ctx.account(from_q, clean)
+        known = self._authors.get(from_id) if from_id.__class__ is str else None
+        if known is not None and known[0] == name:  # the usual case: a sender seen before, same name
+            author = known[1]
+        else:
+            author = self._author(from_id, name)
+            if author is None:
+                self.report.skip(_where(label, index), "no 'from_id' (who sent it)")
+                return None
         text = m.text
         if text.__class__ is str:
             mentions: tuple[str, ...] = ()
@@ -270,35 +262,62 @@ class ChatState:
             return [message, *self._reactions(m, mid, at, reactions, _where(label, index))]
         return message
 
+    def _author(self, from_id: Any, name: Any) -> ev.Account | None:
+        """The account of a message's sender (None when the message does not say who)."""
+        clean = name if name.__class__ is str else None
+        if from_id.__class__ is not str or not from_id:
+            if not (self.is_channel and name):
+                return None
+            from_q = self.chat  # an old channel export: posts are the channel's own
+        else:
+            from_q = account_id(from_id)
+        self.names.learn(clean, from_q)
+        author = self.ctx.account(from_q, clean)
+        if from_id.__class__ is str and from_id:
+            self._authors[from_id] = (name, author)
+        return author
+
     def _reactions(self, m: ExportedMessage, mid: str, at: datetime, reactions: Any,
-                   location: str) -> Iterator[ev.Event]:
-        if not isinstance(reactions, list):
+                   location: str) -> list[ev.Event]:
+        out: list[ev.Event] = []
+        if reactions.__class__ is not list:
             self.report.skip(f"{location}.reactions", "not a list")
-            return
+            return out
+        offset = _UNSET  # the exporter's UTC offset on this message, measured once when needed
         for r in reactions:
-            if not isinstance(r, dict):
+            if r.__class__ is not dict:
                 continue
             emoji = r.get("emoji") or (f"custom:{r['document_id']}" if r.get("document_id") else r.get("type"))
+            emoji = str(emoji)
             recent = r.get("recent") or []
             named = 0
             for who in recent:
-                if not isinstance(who, dict) or not isinstance(who.get("from_id"), str):
+                if who.__class__ is not dict:
                     continue
-                reactor = account_id(who["from_id"])
-                name = who.get("from") if isinstance(who.get("from"), str) else None
+                from_id = who.get("from_id")
+                if from_id.__class__ is not str:
+                    continue
+                reactor = account_id(from_id)
+                name = who.get("from")
+                if name.__class__ is not str:
+                    name = None
                 self.names.learn(name, reactor)
                 named += 1
-                yield _new_reaction(
+                when = who.get("date")
+                if when.__class__ is str and offset is _UNSET:
+                    offset = _exporter_offset(m)
+                out.append(_new_reaction(
                     chat=self.chat, event_id=f"{mid}:{emoji}:{reactor.partition(':')[2]}",
-                    at=self._wall_clock(m, who.get("date"), at), message_id=mid,
-                    author=self.ctx.account(reactor, name), emoji=str(emoji),
-                )
+                    at=self._wall_clock(m, when, at, offset), message_id=mid,
+                    author=self.ctx.account(reactor, name), emoji=emoji,
+                ))
             try:
                 unnamed = int(r.get("count", 0)) - named
             except (TypeError, ValueError):
                 unnamed = 0
             if unnamed > 0:
                 self.report.ignore("reactions the export counts without saying who reacted", unnamed)
+        return out
 
     def _service(self, m: ExportedMessage, mid: str, location: str, raw: dict[str, Any] | None) -> Iterator[ev.Event]:
         action = m.action
@@ -384,6 +403,15 @@ class ChatState:
             yield from build(self.names)
         else:
             self.names.later(build)
+
+
+def _exporter_offset(m: ExportedMessage) -> timedelta | None:
+    """The exporting computer's UTC offset, measured on this very message (``date`` is its wall
+    clock, ``date_unixtime`` the truth); None when the message does not have both."""
+    try:
+        return datetime.fromisoformat(m.date) - datetime.fromtimestamp(int(m.date_unixtime), UTC).replace(tzinfo=None)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 # --------------------------------------------------------------------------- text

@@ -34,7 +34,7 @@ import msgspec
 from qunyun.core import events as ev
 
 from ..importing import FormatMismatch, ImportContext, ImportFormat
-from ..inputs import (JSON_ERRORS, CountingReader, Replay, json_error_text, json_top_keys, laid_out_items,
+from ..inputs import (JSON_ERRORS, CountingReader, Replay, json_error_text, json_top_keys, laid_out_batches,
                       require_file)
 from .export_chat import ChatState, ExportedMessage, account_id, chat_id
 
@@ -47,7 +47,9 @@ _MESSAGE_LEFT = "left_chats.list.item.messages.item"
 _MESSAGES_KEY = b'\n "messages": ['
 _MESSAGE_CLOSER = b"\n  }"
 _decode = msgspec.json.Decoder().decode  # any JSON
+_decode_list = msgspec.json.Decoder(list).decode
 _decode_message = msgspec.json.Decoder(ExportedMessage).decode  # just the fields the importer reads
+_decode_messages = msgspec.json.Decoder(list[ExportedMessage]).decode
 
 
 # --------------------------------------------------------------------------- inputs
@@ -123,31 +125,51 @@ def _single_chat(stream, label: str, head: dict[str, Any], ctx: ImportContext) -
     chat = ChatState(head.get("id"), head.get("type"), head.get("name"), ctx)
     index = -1
     convert = chat.convert
-    for index, message in enumerate(_messages(stream, head, _decode if ctx.keep_raw else _decode_message)):
-        produced = convert(message, label, index)
-        if produced.__class__ is list:
-            yield from produced
-        elif produced is not None:
-            yield produced
+    decoders = (_decode, _decode_list) if ctx.keep_raw else (_decode_message, _decode_messages)
+    for batch in _message_batches(stream, head, *decoders):
+        for message in batch:
+            index += 1
+            produced = convert(message, label, index)
+            if produced.__class__ is list:
+                yield from produced
+            elif produced is not None:
+                yield produced
     yield from chat.finish()
 
 
-def _messages(stream, head: dict[str, Any], decode) -> Iterator[Any]:
-    """The elements of a single-chat export's ``messages`` list, in order, streamed: as
-    :class:`ExportedMessage` or parsed JSON, whichever ``decode`` and the parser give."""
-    buffer = stream.read(1 << 20)
+def _message_batches(stream, head: dict[str, Any], decode, decode_list) -> Iterator[list[Any]]:
+    """The elements of a single-chat export's ``messages`` list, in order, in batches, streamed:
+    as :class:`ExportedMessage` or parsed JSON, whichever the decoders and the parser give."""
+    buffer = stream.read(1 << 18)
     start = _messages_start(buffer, head)
     if start is None:  # not laid out as Telegram Desktop writes it: the general parser does it all
-        yield from ijson.items(Replay(buffer, stream), _MESSAGE_SINGLE)
+        yield from _batched(ijson.items(Replay(buffer, stream), _MESSAGE_SINGLE))
         return
-    rest, after_element = yield from laid_out_items(stream, buffer, start, _MESSAGE_CLOSER, decode)
+    rest, after_element = yield from laid_out_batches(stream, buffer, start, _MESSAGE_CLOSER, decode, decode_list)
     # The general parser goes on from there (and reports any break in the JSON as before); a
     # placeholder element stands for the messages already read, so the rest parses as it was.
     items = ijson.items(Replay(b'{"messages":[' + (b"0" if after_element else b"") + rest, stream),
                         _MESSAGE_SINGLE)
     if after_element:
         next(items, None)
-    yield from items
+    yield from _batched(items)
+
+
+def _batched(items: Iterator[Any], size: int = 1000) -> Iterator[list[Any]]:
+    """``items`` in lists; what was read before a parse error is handed on before the error."""
+    batch: list[Any] = []
+    try:
+        for item in items:
+            batch.append(item)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    except Exception:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
 
 
 def _messages_start(buffer: bytes, head: dict[str, Any]) -> int | None:
