@@ -66,9 +66,23 @@ def attribute_join(community_id: int, event: ev.MemberJoined) -> ev.MemberJoined
     code = None
     if event.invite_link:
         code = invite_link_channel(community_id=community_id, invite_link=event.invite_link)
-    if code is None:
+    if code is None and _may_have_join_intent(community_id, event.member.id):
         code = join_intent_claim(community_id=community_id, account_id=event.member.id)
     return dataclasses.replace(event, channel=code) if code else event
+
+
+def _may_have_join_intent(community_id: int, account_id: str) -> bool:
+    """Whether the joiner left an unused /j/ visit: one indexed read, skipping the claim's ORM
+    query (~1 ms of CPU) for the many joins that come without one."""
+    from django.db import connection
+
+    from qunyun.onboarding.models import JoinIntent
+
+    table = connection.ops.quote_name(JoinIntent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE community_id = %s AND account_id = %s AND used_at IS NULL LIMIT 1",
+                       [community_id, account_id])
+        return cursor.fetchone() is not None
 
 
 #: At most this many events go into one transaction.
