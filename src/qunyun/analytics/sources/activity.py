@@ -81,7 +81,13 @@ def distinct_members(scope: Scope, first: date, last: date, *, posting: bool = F
 def member_window(scope: Scope, first: date, last: date) -> dict[int, list[int]]:
     """``{member: [active days, messages, replies, reactions]}`` between two days (all groups of the scope)."""
     join, where, jp = scope_filter(scope, "md")
-    if not scope.group_ids and _single_group(scope):
+    if not sql.is_postgres():  # one sort by member; the distinct days are counted per member as it goes
+        rows = _query(
+            f"SELECT md.member_id, COUNT(DISTINCT md.day), SUM(md.messages), SUM(md.replies), SUM(md.reactions) "
+            f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} "
+            "GROUP BY md.member_id",
+            _params(scope, jp, scope.cid, _d(first), _d(last)))
+    elif not scope.group_ids and _single_group(scope):
         rows = _query(
             f"SELECT md.member_id, COUNT(*), SUM(md.messages), SUM(md.replies), SUM(md.reactions) "
             f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} "
@@ -152,12 +158,14 @@ def hour_cells(scope: Scope, first: date, last: date) -> tuple[dict[tuple[date, 
         ):
             if n:
                 messages[(days(day), int(hour))] = int(n)
-    # DISTINCT in a subquery, then COUNT: PostgreSQL hashes it instead of sorting every group.
-    for day, hour, n in _query(
-        f"SELECT day, hour, COUNT(*) FROM (SELECT DISTINCT h.day, h.hour, h.member_id FROM qunyun_member_hour h{join} "
-        f"WHERE h.community_id = %s AND h.day BETWEEN %s AND %s{where}) x GROUP BY day, hour",
-        _params(scope, jp, scope.cid, _d(first), _d(last)),
-    ):
+    if sql.is_postgres():  # DISTINCT in a subquery, then COUNT: PostgreSQL hashes it instead of sorting every group
+        active_sql = (f"SELECT day, hour, COUNT(*) FROM (SELECT DISTINCT h.day, h.hour, h.member_id "
+                      f"FROM qunyun_member_hour h{join} WHERE h.community_id = %s AND h.day BETWEEN %s AND %s{where}) x "
+                      "GROUP BY day, hour")
+    else:  # SQLite reads the covering index in (day, hour) order: no sort, a small distinct set per hour
+        active_sql = (f"SELECT h.day, h.hour, COUNT(DISTINCT h.member_id) FROM qunyun_member_hour h{join} "
+                      f"WHERE h.community_id = %s AND h.day BETWEEN %s AND %s{where} GROUP BY h.day, h.hour")
+    for day, hour, n in _query(active_sql, _params(scope, jp, scope.cid, _d(first), _d(last))):
         active[(days(day), int(hour))] = int(n)
     return messages, active
 
@@ -212,9 +220,10 @@ def last_message_days(scope: Scope, member_ids: list[int], last: date) -> dict[i
     for start in range(0, len(member_ids), 500):
         chunk = member_ids[start:start + 500]
         for m, day in _query(
-            f"SELECT member_id, MAX(day) FROM qunyun_member_day WHERE community_id = %s AND messages > 0 "
+            # By member (the members are the community's): the (member, day) index, not a scan of all days.
+            f"SELECT member_id, MAX(day) FROM qunyun_member_day WHERE messages > 0 "
             f"AND day <= %s AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} GROUP BY member_id",
-            [scope.cid, _d(last), *chunk, *scope.group_ids],
+            [_d(last), *chunk, *scope.group_ids],
         ):
             out[m] = days(day)
     return out
