@@ -1,0 +1,56 @@
+"""The per-community live writer: deliveries that arrive together share one transaction, and each
+caller still learns what became of its own events."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from qunyun.bus import outbox
+from qunyun.communities.models import Event
+from qunyun.connections.ingest import ingest_events, ingest_submit, runtimes_forget, writer_batches
+from qunyun.connections.models import Connection
+from qunyun.connections.services import connection_configure
+from qunyun.core.timeutil import utcnow
+from tests.factories import message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_runtimes():
+    runtimes_forget()
+    yield
+    runtimes_forget()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="holds the SQLite writers' turn")
+def test_deliveries_that_arrive_while_a_batch_is_written_share_the_next_transaction(community):
+    ingest_events(community.pk, [message("first", 1, utcnow())])
+    batches, events = writer_batches(community.pk)
+    with outbox._WRITERS:  # another writer of this process holds the turn: deliveries queue up
+        futures = [ingest_submit(community.pk, [message(f"m{i}", i % 5, utcnow(), f"line {i}")]) for i in range(30)]
+    results = [future.result(timeout=30) for future in futures]
+    assert [(r.received, r.stored, r.duplicates) for r in results] == [(1, 1, 0)] * 30
+    more_batches, more_events = writer_batches(community.pk)
+    assert more_events - events == 30
+    assert more_batches - batches <= 2  # at most the one already taken, then everything else at once
+    assert Event.objects.filter(community=community).count() == 31
+
+
+def test_the_same_event_in_two_deliveries_of_one_batch_is_stored_once(community):
+    event = message("dup", 1, utcnow(), "hello")
+    first, second = ingest_submit(community.pk, [event]), ingest_submit(community.pk, [event])
+    results = [first.result(timeout=30), second.result(timeout=30)]
+    assert sorted((r.stored, r.duplicates) for r in results) == [(0, 1), (1, 0)]
+    assert Event.objects.filter(community=community).count() == 1
+
+
+def test_a_connection_is_touched_once_for_a_burst(community):
+    conn, _ = connection_configure(community=community, platform="telegram", settings={"mode": "polling"},
+                                   secrets={"token": "123:abc"})
+    ingest_events(community.pk, [message("a", 1, utcnow())], connection_id=conn.pk)
+    first = Connection.objects.get(pk=conn.pk).last_event_at
+    assert first is not None
+    ingest_events(community.pk, [message("b", 1, utcnow())], connection_id=conn.pk)
+    assert Connection.objects.get(pk=conn.pk).last_event_at == first  # within TOUCH_EVERY_SECONDS
