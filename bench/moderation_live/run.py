@@ -13,11 +13,20 @@ live adapter delivers a few events at a time). Three runs over three communities
 
 Prints the median events/s of each and the ratio against the bare bus measured in the same
 process. The outbox is not executed (that is the worker's time, not the live path's).
+
+``--corpus game`` checks instead what the live handler decides on REAL group chat: lines of the
+shared ads-zh-game-chat set (train file; label 0 = chat, label 1 = gold-selling ad) in three
+groups, one message every ``--spacing`` seconds (default 2) from 2,000 members, through the
+moderation handlers with the
+default policy. It prints how many lines of each label opened a case, and by which action.
+(Label 0 of that set also holds other adverts — cheats, boosting, porn — so a case on a label-0
+line is not necessarily a false positive.)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -126,6 +135,41 @@ def child(args) -> None:
     print(f"RESULT {bare:.6f} {moderation:.6f} {everything:.6f} {cases}")
 
 
+def game_child(args) -> None:
+    """Real game-chat lines through the moderation handlers; cases by label of the line."""
+    from collections import Counter
+
+    home = tempfile.mkdtemp(prefix="qunyun-bench-modlive-")
+    setup_django(home)
+    from qunyun.bus.models import OutboxItem
+    from qunyun.core import events as ev
+    from qunyun.moderation.handlers import moderate_join, moderate_message
+
+    corpus = Path(os.environ.get("QUNYUN_SHARED_DATA", "/work/shared/data")) / "ads-zh-game-chat" / "train.tsv"
+    label: dict[str, str] = {}
+    lines = []
+    with open(corpus, encoding="utf-8") as fh:
+        next(fh)
+        for line in fh:
+            lab, _, text = line.rstrip("\n").partition("\t")
+            if lab in ("0", "1") and text and text not in label:
+                label[text] = lab
+                lines.append(text)
+    lines = lines[: args.events]
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    events = [ev.MessagePosted(chat=f"bench:room{i % 3}", event_id=str(i), at=start + timedelta(seconds=args.spacing * i),
+                               author=ev.Account(id=f"bench:u{(i * 7919) % 2000}", name=f"member {(i * 7919) % 2000}"),
+                               text=text) for i, text in enumerate(lines)]
+    handlers = {ev.MessagePosted: (moderate_message,), ev.MemberJoined: (moderate_join,)}
+    run("game", events, args.batch, handlers)
+    totals = Counter(label[t] for t in lines)
+    cases: Counter = Counter()
+    for kind_text, details in OutboxItem.objects.filter(kind="open_case").values_list("event__text", "payload"):
+        action = (details or {}).get("action") or (details or {}).get("details", {}).get("action", "?")
+        cases[(label.get(kind_text or "", "?"), action)] += 1
+    print("GAME", json.dumps({"totals": totals, "cases": {f"{k[0]}|{k[1]}": v for k, v in cases.items()}}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=40_000)
@@ -134,10 +178,26 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--without-window", action="store_true",
                         help="diagnosis: switch the behaviour window off (flood, duplicate and raid detectors)")
+    parser.add_argument("--corpus", choices=("generated", "game"), default="generated",
+                        help="game: real game-chat lines, report the cases opened per label instead of speed")
+    parser.add_argument("--spacing", type=float, default=2.0,
+                        help="with --corpus game: seconds between two messages (0.1 = 10 messages/s over 3 groups)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args)
+        game_child(args) if args.corpus == "game" else child(args)
+        return
+    if args.corpus == "game":
+        out = subprocess.run([sys.executable, __file__, "--child", "--corpus", "game", "--events", str(args.events),
+                              "--batch", str(args.batch), "--spacing", str(args.spacing)],
+                             capture_output=True, text=True, check=True).stdout
+        report = json.loads(out.split("GAME", 1)[1])
+        for lab, name in (("0", "label 0 (chat)"), ("1", "label 1 (gold-selling ads)")):
+            total = report["totals"].get(lab, 0)
+            by_action = {k.split("|", 1)[1]: v for k, v in report["cases"].items() if k.split("|", 1)[0] == lab}
+            opened = sum(by_action.values())
+            print(f"{name}: {total:,} lines, {opened:,} cases ({opened / max(total, 1):.1%}): "
+                  + ", ".join(f"{a} {n:,}" for a, n in sorted(by_action.items(), key=lambda kv: -kv[1])))
         return
     rates: dict[str, list[float]] = {"bare": [], "moderation": [], "all": []}
     for i in range(args.repeat):

@@ -101,3 +101,21 @@ def test_near_duplicates_are_found_among_many_recent_messages():
     out = post(w, "a3", "加我微信 领取免费茶叶样品，名额有限", 403, has_bait=True)
     coordinated = [f for f in out if f.detector == "behaviour.coordinated"]
     assert coordinated and coordinated[0].score == 0.9
+
+
+def test_a_busy_group_is_not_a_case_against_each_member():
+    """40 members, one ordinary message each within 8 s: the group is flooding, nobody is."""
+    from qunyun.moderation.detection.verdict import Context, Message, moderate
+
+    ctx = Context(window=Window())
+    verdicts = [
+        moderate(Message(text=f"第{i}个回复：今天的活动很好玩", member=f"m{i}", group="g1",
+                         at=T0 + timedelta(seconds=i * 0.2)), ctx)
+        for i in range(40)
+    ]
+    assert [v.verdict for v in verdicts] == ["allow"] * 40
+    assert "behaviour.flood_group" in detectors(verdicts[-1].findings)  # still seen, for the operators
+    # ... while one member's own flood is acted on
+    own = [moderate(Message(text=f"刷屏{i}", member="spammer", group="g2", at=T0 + timedelta(seconds=i)), ctx)
+           for i in range(6)]
+    assert own[-1].verdict == "block" and own[-1].categories[0] == "flood"

@@ -64,9 +64,27 @@ def moderate_message(event: ev.Event, ctx) -> Iterator[Decision]:
     context = config.context_for(event.chat, window)
     verdict = moderate(Message(text=event.text or "", member=live.member_key(ctx.member.id), group=event.chat,
                                at=event.at, mentions=len(event.mentions)), context)
+    yield from _group_flood_notice(event, ctx, verdict, window)
     if verdict.action is Action.ALLOW:
         return
     yield from _enforce_message(event, ctx, verdict, config)
+
+
+def _group_flood_notice(event: ev.MessagePosted, ctx, verdict: Verdict, window) -> Iterator[Decision]:
+    """Tell the operators once per wave when a whole group is flooding.
+
+    The group-flood finding is about the group, not about the member whose message crossed the
+    line, so it opens no case (its score stays below review) — one notice per wave instead.
+    """
+    found = next((f for f in verdict.findings if f.detector == "behaviour.flood_group"), None)
+    if found is None or verdict.shadow:
+        return
+    state = live.state_of(ctx.community.id)
+    until = state.flood_until.get(event.chat)
+    state.flood_until[event.chat] = event.at + timedelta(seconds=window.config.flood_group_seconds)
+    if until is None or until < event.at:
+        yield NotifyOperator(chat=event.chat, severity="warning", reason="moderation:flood_group",
+                             text=f"{ctx.group.name} is very busy: {found.reason}")
 
 
 def moderate_edit(event: ev.Event, ctx) -> Iterator[Decision]:

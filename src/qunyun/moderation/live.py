@@ -87,6 +87,7 @@ class CommunityState:
     window_ready: bool = False
     pending: dict[int, list[tuple[float, str, PriorPenalty, bool]]] = field(default_factory=dict)
     raid_until: dict[str, datetime] = field(default_factory=dict)
+    flood_until: dict[str, datetime] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 

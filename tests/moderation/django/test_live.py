@@ -187,3 +187,13 @@ def test_an_ad_added_by_editing_a_message_is_caught(live_path):
     assert [d.message_id for d in live_path.calls("delete")] == ["1"]
     case = Case.objects.get()
     assert (case.message_id, case.text, case.step) == ("1", SPAM, "warning")
+
+
+def test_a_busy_group_opens_no_cases_and_tells_the_operators_once(live_path):
+    from qunyun.bus.models import Notification
+
+    chat = [message(i, 100 + i, at(i * 0.005), f"第{i}个：报名周六的活动") for i in range(45)]
+    live_path.ingest(chat, now=at(0.3))
+    live_path.run(at(0.4))
+    assert Case.objects.count() == 0
+    assert Notification.objects.filter(reason="moderation:flood_group").count() == 1

@@ -6,7 +6,10 @@ same events into a fresh window gives the same findings, which keeps tests and r
 
 Defaults (:class:`BehaviourConfig`), chosen so an excited but human conversation passes:
 
-* flood — 6 messages from one member within 10 s, or 30 messages in one group within 10 s;
+* flood — 6 messages from one member within 10 s; 30 messages in one group within 10 s is a
+  busy group, reported at :data:`GROUP_FLOOD_SCORE` — below review, because each of those
+  messages may come from a different member who did nothing wrong (the live handler tells the
+  operators once per wave instead; the score still adds up with a member's own signals);
 * repeated ad — the same member posts the same (or a near-identical) text 3 times in 10 min;
 * coordinated ad — the same or a near-identical text of at least 8 characters from 3 or more
   accounts within 10 min (near-identical = estimated Jaccard ≥ 0.7 of character 3-grams);
@@ -29,6 +32,9 @@ from datetime import datetime, timedelta
 from .findings import Evidence, Finding
 
 __all__ = ["BehaviourConfig", "Window", "sketch", "similarity"]
+
+#: Score of the group-flood finding: below every default review threshold on its own.
+GROUP_FLOOD_SCORE = 0.45
 
 _SKETCH_SIZE = 24
 #: Messages are indexed under this many of their smallest 3-gram hashes; two texts with
@@ -187,7 +193,8 @@ class Window:
                 break
             recent_group += 1
         if recent_group + 1 >= cfg.flood_group_count:
-            out.append(Finding("flood", 0.7, "behaviour.flood_group", f"{recent_group + 1} group messages in {cfg.flood_group_seconds:g} s"))
+            out.append(Finding("flood", GROUP_FLOOD_SCORE, "behaviour.flood_group",
+                               f"{recent_group + 1} group messages in {cfg.flood_group_seconds:g} s"))
 
         # duplicates: same member repeating, several accounts posting the same thing
         seen = None
