@@ -57,3 +57,16 @@ def test_large_lexicon_loads_quickly_enough_to_be_practical():
     lex = Lexicon(terms).build()
     assert len(lex) == 100_000
     assert lex.scan(normalize("这是词99999号"))
+
+
+def test_overlapping_terms_each_count():
+    # "微信" and "信号" overlap in "微信号": both are found, and both add to the category score
+    lex = Lexicon([LexiconTerm("微信", "spam", 0.3), LexiconTerm("信号", "spam", 0.3), LexiconTerm("号码", "spam", 0.3)])
+    found = lex.scan(normalize("加微信号码"))
+    assert len(found) == 1 and set(found[0].reason.split(", ")) == {"微信", "信号", "号码"}
+    assert abs(found[0].score - (1 - 0.7 ** 3)) < 1e-9
+    assert lex.count_matches(normalize("加微信号码").compact) == 3
+    # evidence points at what was written, even through a traditional spelling with spaces
+    text = "加 微 信 號 碼"
+    spans = {text[e.start:e.end] for e in lex.scan(normalize(text))[0].resolved().evidence}
+    assert spans == {"微 信", "信 號", "號 碼"}

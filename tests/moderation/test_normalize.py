@@ -62,3 +62,11 @@ def test_obfuscation_signal():
     assert obfuscation_signals("今天一起吃饭吗").score == 0
     assert obfuscation_signals("加 微 信").spaced_runs == 1
     assert obfuscation_signals("ѵх:аbс\u200b123").score >= 0.5
+
+
+def test_traditional_is_folded_in_the_same_table_pass():
+    from qunyun.moderation.detection.normalize import TABLE
+
+    # one translate pass does full-width, look-alikes and traditional → simplified together
+    assert "聯繫ＱＱ".translate(TABLE) == "联系qq"
+    assert normalize("這個價錢").compact == "这个价钱"

@@ -1,0 +1,55 @@
+"""Ad shapes: game-currency and marketing adverts are seen, everyday talk about the same things is not."""
+
+import pytest
+
+from qunyun.moderation.detection.verdict import moderate
+
+
+def shape_detectors(text):
+    return {f.detector for f in moderate(text).findings if f.detector.startswith("shape.")}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "出银两110万50块",  # trade + price
+        "70出1800储备",  # money for goods
+        "一元八万钻",  # in Chinese numerals
+        "字0.5个.银1:12000.储备半价",  # exchange rate (the colon survives only in the folded view)
+        "需要喇叭的滴滴",  # goods named next to a call to action
+        "半价出13个喇叭，要的私聊",
+        "100万银子100出，要的来",  # goods first, verb last
+        "原价23800元，现价18800元，仅需首付两成，详询2891558",  # marketing SMS
+    ],
+)
+def test_adverts_reach_review(text):
+    v = moderate(text)
+    assert v.verdict != "allow", v.to_dict()
+    assert v.categories[0].startswith("spam")
+    for e in v.evidence:
+        assert text[e.start:e.end] == e.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我现在有170万金币，不敢下线了",  # a quantity of goods is chat
+        "有没有刷500万金币的外挂",
+        "收到2条消息，出门5分钟就回",
+        "我们上上一把，111比124",  # a score, not a rate
+        "12:30 在门口集合",  # a clock time
+        "用金币买的通通都要买",
+        "大家有问题可以私聊我，我是这次活动的负责人",
+        "一起去吃饭吧，我请客",
+    ],
+)
+def test_everyday_talk_is_allowed(text):
+    assert moderate(text).verdict == "allow", moderate(text).to_dict()
+
+
+def test_each_shape_names_itself():
+    assert "shape.trade" in shape_detectors("出元宝")
+    assert "shape.rmt" in shape_detectors("一元八万钻")
+    assert "shape.call_to_action" in shape_detectors("要银子的速度联系")
+    assert "shape.promo_price" in shape_detectors("仅需98元")
+    assert shape_detectors("今天天气不错") == set()
