@@ -81,15 +81,23 @@ def game_test() -> list[tuple[str, int]]:
     return [(t, y) for t, y in datasets.ads_zh_game("validation") if datasets._half(t) == 1]
 
 
-def obfuscated_set(seed=5, clean=False):
+def obfuscated_set(seed=5, clean=False, only=None):
     """Held-out Chinese spam (mudou test + 1,500 game ads of the test half) with 2–3 evasion
     transforms each; negatives are the untouched normal rows of the same sets. ``clean=True``:
-    no transforms, to show how much of the clean recall survives obfuscation."""
+    no transforms, to show how much of the clean recall survives obfuscation. ``only``: ``"sms"``
+    or ``"game"`` keeps the rows of one source (same transforms as in the combined set)."""
     rng = random.Random(seed)
     game = game_test()
-    spam = [t for t, y in datasets.mudou("test") if y] + [t for t, y in game if y][:1500]
-    ham = [t for t, y in datasets.mudou("test") if not y] + [t for t, y in game if not y][:1500]
-    return [(t if clean else evasion.obfuscate(t, rng), 1) for t in spam] + [(t, 0) for t in ham]
+    sms_spam = [t for t, y in datasets.mudou("test") if y]
+    spam = sms_spam + [t for t, y in game if y][:1500]
+    obf = [(t if clean else evasion.obfuscate(t, rng), 1) for t in spam]
+    sms_ham = [(t, 0) for t, y in datasets.mudou("test") if not y]
+    game_ham = [(t, 0) for t, y in game if not y][:1500]
+    if only == "sms":
+        return obf[: len(sms_spam)] + sms_ham
+    if only == "game":
+        return obf[len(sms_spam):] + game_ham
+    return obf + sms_ham + game_ham
 
 
 OWN = Path(__file__).resolve().parents[2] / "tests" / "moderation" / "data"
@@ -148,6 +156,8 @@ def run(verbose: bool = False) -> list[str]:
     out.append(score("spam-zh-sms-mudou test", datasets.mudou("test"), ctx, {"spam"}).line())
     out.append(score("obfuscated zh spam (mudou test + 1.5k game ads, 2–3 transforms each)", obfuscated_set(), ctx, {"spam"}).line())
     out.append(score("  the same messages without the transforms", obfuscated_set(clean=True), ctx, {"spam"}).line())
+    out.append(score("  of which the SMS rows (mudou test)", obfuscated_set(only="sms"), ctx, {"spam"}).line())
+    out.append(score("  of which the game-chat rows (1.5k ads of the test half)", obfuscated_set(only="game"), ctx, {"spam"}).line())
     out.append(score("spam-en-sms-uci test half", datasets.uci("test"), ctx, {"spam"}).line())
     out.append(score("comments-zh-game (LLM labels, 20k sample; spam = ads + abuse + off-topic)", datasets.comments_zh(), ctx).line())
     out.append(score("offensive-zh-cold dev (unfriendly/illegal/vulgar)", datasets.cold("dev"), ctx, {"unfriendly", "illegal", "vulgar"}).line())

@@ -97,8 +97,13 @@ _TRADE_RE = re.compile(
 _GOODS_RE = re.compile(_GOODS)
 # Chinese numerals as digits, one character for one (十 and 拾 as 1: "二十万" reads "21万",
 # wrong as a number but right as "a number before 万", which is all the patterns ask).
-_NUMERALS = str.maketrans("零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾", "00" "111" "222" "33" "44" "55" "66" "77" "88" "99" "11")
-_CN_NUMBER_RE = re.compile("[零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾百千]+(?:元|块|万|折|个|w)")
+_NUMERALS = str.maketrans("零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾玲衣尔伞寺溜扒",
+                          "00" "111" "222" "33" "44" "55" "66" "77" "88" "99" "11" "0123468")
+# (with the homophones spammers use for digits, 玲衣尔伞寺溜扒, but only in runs of two or more)
+_CN_NUMBER_RE = re.compile(
+    "[零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾百千]+(?:元|块|万|折|个|w)"
+    "|[零〇一壹二贰两三叁四肆五伍六陆七柒八捌九玖十拾玲衣尔伞寺溜扒]{2,}(?:元|块|万|折|个|w)"
+)
 # A promoted price: "原价23800元现18800元", "仅需98元", "低至3折", "仅售¥4888".
 _PROMO_RE = re.compile(r"(?:原价|现价|仅需|只需|低至|特价|优惠价|团购价|秒杀价|仅售|只要|仅)[¥]?\d")
 # A quantity of goods ("400万银", "55万银子", "63个喇叭"): ordinary players say it too, so it
