@@ -136,12 +136,14 @@ _EN_CTA_RE = re.compile(
 # Cue words: every match of the Chinese patterns above contains one of its pattern's cues, so
 # one Aho-Corasick pass over the message decides which patterns are worth running (most chat
 # has none, and three regular-expression searches cost more than the pass).
-_CUE_CTA, _CUE_OFFER, _CUE_TRADE, _CUE_PROMO = 1, 2, 4, 8
+_CUE_CTA, _CUE_OFFER, _CUE_TRADE, _CUE_PROMO, _CUE_NUMBER = 1, 2, 4, 8, 16
 _CUES = {
     _CUE_CTA: "要的 要得 yao的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 卖的 收的 出的 有的 "
     "滴滴 密我 详谈 私聊 私信 私我 联系 mm m我",
     _CUE_OFFER: "便宜 大量 长期 诚招 专业 包过 代做 代写 代发 半价 低价 折",
     _CUE_PROMO: "原价 现价 仅需 只需 低至 特价 优惠价 团购价 秒杀价 仅售 只要 仅",
+    # a number in Chinese numerals (or digit homophones) before a unit: the gate of _CN_NUMBER_RE
+    _CUE_NUMBER: " ".join(n + u for n in "零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾百千玲衣尔伞寺溜扒" for u in "元块万折个w"),
     _CUE_TRADE: " ".join(_GOODS.split("|") + [v + g for v in "出卖收" for g in ("字", "号", "银", "钻", "丹", "图", "zi")]),
 }
 _CUE_WORDS = [w for words in _CUES.values() for w in words.split()]
@@ -175,12 +177,13 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
     cues = 0
     has_digit = _DIGIT_RE.search(c) is not None
     d = c  # the view the number patterns read
-    if not ascii_only and not has_digit and _CN_NUMBER_RE.search(c) is not None:
-        # "一元八万钻", "四折出": numbers in Chinese numerals (one character each, so spans hold)
-        d = c.translate(_NUMERALS)
-        has_digit = True
-    if not ascii_only:  # the Chinese ad shapes need Chinese words
+    if not ascii_only:
         cues = _cues(c)
+        if not has_digit and cues & _CUE_NUMBER and _CN_NUMBER_RE.search(c) is not None:
+            # "一元八万钻", "四折出": numbers in Chinese numerals (one character each, so spans hold)
+            d = c.translate(_NUMERALS)
+            has_digit = True
+    if not ascii_only:  # the Chinese ad shapes need Chinese words
         m = _CTA_RE.search(c) if cues & _CUE_CTA else None
         cta = m is not None
         if m:
