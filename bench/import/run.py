@@ -13,7 +13,9 @@ and reports messages/s and the child's peak memory (``ru_maxrss``). The peer is 
 ``chat-analytics`` npm CLI (``chat-analytics -p telegram -i FILE -o report.html``) on the same
 file, installed on first use into ``bench/import/node_modules`` (git-ignored); the ratio is
 qunyun's import rate over the peer's. ``--profile`` adds a breakdown of one import's CPU time by
-stage (the store's steps timed in place). Results also go to ``bench/out/import.json``.
+stage (the store's steps timed in place). ``--account`` also reads (``--dry-run``) a full-account
+export (``chats.list``, a third of its chats private) of the smallest size, against the same
+size as a single chat. Results also go to ``bench/out/import.json``.
 """
 
 from __future__ import annotations
@@ -188,6 +190,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=10000)
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--profile", action="store_true", help="a CPU-time breakdown of the smallest size")
+    parser.add_argument("--account", action="store_true",
+                        help="also read a full-account export (chats.list) of the smallest size, parse only")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -195,7 +199,7 @@ def main() -> None:
         child(mode, path, home, int(batch), profile == "1")
         return
     sys.path.insert(0, HERE)
-    from generate import generate
+    from generate import generate, generate_account
 
     sizes = [int(s) for s in args.sizes.split(",")]
     work = tempfile.mkdtemp(prefix="qunyun-bench-import-")
@@ -233,6 +237,16 @@ def main() -> None:
                 else:
                     print(f"  chat-analytics FAILED: {peer['error']}", flush=True)
             results["sizes"][size] = entry
+            os.remove(path)
+        if args.account:
+            size = sizes[0]
+            path = os.path.join(work, f"account_{size}.json")
+            generate_account(path, size)
+            r = _run_child("parse", path, args.batch_size)
+            results["account"] = r
+            print(f"\nfull-account export, {size:,} messages in 12 chats (4 private, left out): {r['events']:,} events "
+                  f"read in {r['cpu_seconds']:.2f} s CPU ({r['events'] / r['cpu_seconds']:,.0f} events/CPU-s), "
+                  f"peak {r['peak_rss_mb']:.0f} MB", flush=True)
             os.remove(path)
         if args.profile:
             size = sizes[0]

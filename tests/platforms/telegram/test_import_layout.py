@@ -65,8 +65,9 @@ def decoded(monkeypatch) -> list:
         return seen[-1]
 
     def counting_many(data):
-        seen.extend(many(data))
-        return seen[-(data.count(b"\n  }")):]
+        items = many(data)
+        seen.extend(items)
+        return items
 
     monkeypatch.setattr(importer, "_decode_message", counting_one)
     monkeypatch.setattr(importer, "_decode_messages", counting_many)
@@ -153,3 +154,47 @@ def test_a_file_not_laid_out_as_telegram_writes_it_goes_through_the_general_pars
     same, _ = _read(Path(SINGLE))
     assert events == same and report.skipped == 2
     assert len(decoded) == 22  # only from reading the fixture itself
+
+
+# ---- full-account exports (chats.list): the parser walks the structure, messages are read fast
+
+FULL = fixture("telegram", "full_account.json")
+
+
+def _account() -> dict:
+    return json.loads(Path(FULL).read_text(encoding="utf-8"))
+
+
+def test_an_account_export_reads_the_same_in_both_layouts(tmp_path, decoded):
+    pretty, flat = _both(tmp_path, Path(FULL).read_text(encoding="utf-8"))
+    fast, fast_report = _read(pretty)
+    read_fast = len(decoded)
+    assert read_fast == sum(len(c["messages"]) for part in ("chats", "left_chats") for c in _account()[part]["list"])
+    general, general_report = _read(flat)
+    assert len(decoded) == read_fast  # the one-line file went through the parser alone
+    assert fast == general and len(fast) > 0
+    assert _skips(fast_report) == _skips(general_report)
+    assert fast_report.ignored == general_report.ignored
+
+
+@pytest.mark.parametrize("damage", ["not an object", "broken JSON", "cut short"])
+def test_an_account_export_with_damage_reads_as_the_general_parser_reads_it(tmp_path, monkeypatch, damage):
+    data = _account()
+    group = next(c for c in data["chats"]["list"] if c["type"] != "personal_chat")
+    group["messages"][1:1] = [7, "x"]
+    text = _layout(data)
+    if damage == "broken JSON":
+        assert text.count('"id": 901,') == 1
+        text = text.replace('"id": 901,', '"id": 901,,')
+    elif damage == "cut short":
+        text = text[: len(text) * 2 // 3]
+    path = tmp_path / "account.json"
+    path.write_text(text, encoding="utf-8")
+    events, report = _read(path)
+    monkeypatch.setattr(importer, "_CHAT_MESSAGES_KEY", b"\x00never")  # the parser alone
+    general, general_report = _read(path)
+    assert events == general and _skips(report) == _skips(general_report)
+    if damage == "not an object":
+        assert [reason for _where, reason in _skips(report)].count("not a JSON object") == 2
+    else:
+        assert "breaks off" in report.skips[-1].reason

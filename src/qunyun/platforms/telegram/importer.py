@@ -46,6 +46,10 @@ _MESSAGE_LEFT = "left_chats.list.item.messages.item"
 # (two levels deep) ends with a line that is exactly two spaces and "}".
 _MESSAGES_KEY = b'\n "messages": ['
 _MESSAGE_CLOSER = b"\n  }"
+# In an account export a chat (an element of chats.list) is three levels deep: its keys are
+# indented by four spaces and its messages, five levels deep, end with five spaces and "}".
+_CHAT_MESSAGES_KEY = b'\n    "messages": ['
+_CHAT_MESSAGE_CLOSER = b"\n     }"
 _decode = msgspec.json.Decoder().decode  # any JSON
 _decode_list = msgspec.json.Decoder(list).decode
 _decode_message = msgspec.json.Decoder(ExportedMessage).decode  # just the fields the importer reads
@@ -188,50 +192,136 @@ def _messages_start(buffer: bytes, head: dict[str, Any]) -> int | None:
 
 
 def _full_export(stream, label: str, ctx: ImportContext) -> Iterator[ev.Event]:
-    """Walk ``chats.list`` and ``left_chats.list`` chat by chat, building one message at a time."""
-    header: dict[str, Any] = {}
-    chat: ChatState | None = None
-    builder: ijson.ObjectBuilder | None = None
-    depth = 0
-    index = 0
-    chat_numbers = {"chats": -1, "left_chats": -1}
-    where = label
-    for prefix, event, value in ijson.parse(stream):
-        if builder is not None:
-            builder.event(event, value)
-            if event in ("start_map", "start_array"):
-                depth += 1
-            elif event in ("end_map", "end_array"):
-                depth -= 1
-                if depth == 0:
-                    if chat is not None:
-                        produced = chat.convert(builder.value, where, index)
-                        if produced.__class__ is list:
-                            yield from produced
-                        elif produced is not None:
-                            yield produced
-                    builder = None
-                    index += 1
+    """Walk ``chats.list`` and ``left_chats.list`` chat by chat.
+
+    ijson's push parser reads the structure; where a chat's ``messages`` list starts as
+    Telegram Desktop lays it out, the messages are decoded a chunk at a time (as in a single-chat
+    export) and the parser is given the rest from the end of the list, or from the first doubt.
+    """
+    walk = _AccountWalk(label, ctx)
+    events = ijson.sendable_list()
+    parser = ijson.parse_coro(events)
+
+    def feed(data: bytes) -> Iterator[ev.Event]:
+        """Give the parser ``data`` (b"" is the end of the input) and act on its events, also on
+        those that came before a break in the JSON."""
+        try:
+            parser.send(data)
+        except StopIteration:  # the document is complete
+            pass
+        except JSON_ERRORS:
+            yield from walk.events(events)
+            raise
+        yield from walk.events(events)
+
+    decoders = (_decode, _decode_list) if ctx.keep_raw else (_decode_message, _decode_messages)
+    keep = len(_CHAT_MESSAGES_KEY) - 1  # a key may be cut by the end of a chunk
+    buffer = b""
+    while True:
+        at = buffer.find(_CHAT_MESSAGES_KEY)
+        if at < 0:
+            more = stream.read(1 << 18)
+            if not more:
+                if buffer:
+                    yield from feed(buffer)
+                yield from feed(b"")  # the end of the input: a document that breaks off raises here
+                return
+            if len(buffer) > keep:  # (never an empty send before the end: that means the end)
+                yield from feed(buffer[:-keep])
+                buffer = buffer[-keep:]
+            buffer += more
             continue
-        if prefix in (_MESSAGE_FULL, _MESSAGE_LEFT) and event == "start_map":
-            builder = ijson.ObjectBuilder()
-            builder.event(event, value)
-            depth = 1
-        elif prefix in ("chats.list.item", "left_chats.list.item") and event == "start_map":
-            which = prefix.split(".", 1)[0]
-            chat_numbers[which] += 1
-            where = f"{label}: {which}.list[{chat_numbers[which]}]"
-            header = {}
-        elif prefix in ("chats.list.item.messages", "left_chats.list.item.messages"):
-            if event == "start_array":
-                index = 0
-                chat = _chat_for(header, ctx, where)
-            elif event == "end_array" and chat is not None:
-                yield from chat.finish()
-                chat = None
-        elif (event in ("string", "number", "null") and prefix.count(".") == 3
-              and prefix.startswith(("chats.list.item.", "left_chats.list.item."))):
-            header[prefix.rsplit(".", 1)[1]] = value
+        end = at + len(_CHAT_MESSAGES_KEY)
+        yield from feed(buffer[:end])
+        buffer = buffer[end:]
+        if walk.opened:  # the parser agrees: a chat's messages list starts here
+            rest, after_element = yield from walk.laid_out(stream, buffer, *decoders)
+            if after_element:
+                walk.placeholder = True
+                yield from feed(b"0")  # stands for the messages read: the parser goes on after them
+            buffer = rest
+
+
+class _AccountWalk:
+    """The state of a full-account export's walk: which chat, its header, its messages."""
+
+    def __init__(self, label: str, ctx: ImportContext) -> None:
+        self.label = label
+        self.ctx = ctx
+        self.header: dict[str, Any] = {}
+        self.chat: ChatState | None = None
+        self.builder: ijson.ObjectBuilder | None = None
+        self.depth = 0
+        self.index = 0
+        self.chat_numbers = {"chats": -1, "left_chats": -1}
+        self.where = label
+        self.opened = False  # the last event opened a chat's messages list
+        self.placeholder = False  # the next message element stands for messages read fast
+
+    def events(self, events: list) -> Iterator[ev.Event]:
+        """Act on the parser's events (and empty the list)."""
+        for prefix, event, value in events:
+            self.opened = False
+            if self.builder is not None:
+                self.builder.event(event, value)
+                if event in ("start_map", "start_array"):
+                    self.depth += 1
+                elif event in ("end_map", "end_array"):
+                    self.depth -= 1
+                    if self.depth == 0:
+                        yield from self._convert(self.builder.value)
+                        self.builder = None
+                continue
+            if prefix in (_MESSAGE_FULL, _MESSAGE_LEFT):
+                if self.placeholder:
+                    self.placeholder = False
+                elif event == "start_map":
+                    self.builder = ijson.ObjectBuilder()
+                    self.builder.event(event, value)
+                    self.depth = 1
+                elif event != "end_array":  # a value that is not an object
+                    yield from self._convert(value)
+            elif prefix in ("chats.list.item", "left_chats.list.item") and event == "start_map":
+                which = prefix.split(".", 1)[0]
+                self.chat_numbers[which] += 1
+                self.where = f"{self.label}: {which}.list[{self.chat_numbers[which]}]"
+                self.header = {}
+            elif prefix in ("chats.list.item.messages", "left_chats.list.item.messages"):
+                if event == "start_array":
+                    self.index = 0
+                    self.chat = _chat_for(self.header, self.ctx, self.where)
+                    self.opened = True
+                elif event == "end_array" and self.chat is not None:
+                    yield from self.chat.finish()
+                    self.chat = None
+            elif (event in ("string", "number", "null") and prefix.count(".") == 3
+                  and prefix.startswith(("chats.list.item.", "left_chats.list.item."))):
+                self.header[prefix.rsplit(".", 1)[1]] = value
+        del events[:]
+
+    def laid_out(self, stream, buffer: bytes, decode, decode_list):
+        """Read the open messages list fast (see :func:`~..inputs.laid_out_batches`); returns its
+        ``(rest, after_element)``. A private chat's messages are decoded (checked) and dropped."""
+        batches = laid_out_batches(stream, buffer, 0, _CHAT_MESSAGE_CLOSER, decode, decode_list)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration as done:
+                return done.value
+            if self.chat is None:
+                self.index += len(batch)
+                continue
+            for message in batch:
+                yield from self._convert(message)
+
+    def _convert(self, message: Any) -> Iterator[ev.Event]:
+        if self.chat is not None:
+            produced = self.chat.convert(message, self.where, self.index)
+            if produced.__class__ is list:
+                yield from produced
+            elif produced is not None:
+                yield produced
+        self.index += 1
 
 
 def _chat_for(header: dict[str, Any], ctx: ImportContext, where: str) -> ChatState | None:
