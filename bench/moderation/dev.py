@@ -56,7 +56,7 @@ def run(verbose: bool = False) -> list[str]:
     orng = random.Random(123)
     obf = [(evasion.obfuscate(t, orng), 1) for t in spam] + [(t, 0) for t in ham]
     comments = datasets.comments_zh(60000)[40000:]
-    out = ["#### dev splits (rules only)", "", *HEADER]
+    out = ["#### Dev splits (rules only; what the rules were tuned on)", "", *HEADER]
     val0 = [(t, y) for t, y in datasets.ads_zh_game("validation") if datasets._half(t) == 0]
     out.append(score("ads-zh-game-chat validation, dev half", val0, ctx, {"spam"}).line())
     out.append(score("ads-zh-game-chat train sample", game, ctx, {"spam"}).line())

@@ -134,12 +134,14 @@ def run() -> list[str]:
     rows = datasets.ads_zh_game("train")[:20_000]
     model = train([t for t, _ in rows], ["spam" if y else "ok" for _, y in rows])
     ctx_m = Context(lexicon=lex, model=model)
-    lat_m = []
+    lat_m, cpu_m = [], []
     for t in sample[:5_000]:
-        s = time.perf_counter_ns()
+        s, c = time.perf_counter_ns(), time.thread_time_ns()
         moderate(t, ctx_m).evidence
+        cpu_m.append(time.thread_time_ns() - c)
         lat_m.append(time.perf_counter_ns() - s)
     lat_m.sort()
+    cpu_m.sort()
 
     n = len(texts)
     out.append(f"messages: {n} (mean {chars / n:.1f} characters; Chinese game chat, #ubuntu IRC, game ads)")
@@ -164,7 +166,8 @@ def run() -> list[str]:
     )
     out.append(
         f"the same with a community model, over {len(lat_m)} messages: p50 {lat_m[len(lat_m) // 2] / 1e6:.3f} ms, "
-        f"p99 {lat_m[int(len(lat_m) * 0.99)] / 1e6:.3f} ms"
+        f"p99 {lat_m[int(len(lat_m) * 0.99)] / 1e6:.3f} ms wall clock; CPU time of the thread p50 "
+        f"{cpu_m[len(cpu_m) // 2] / 1e6:.3f} ms, p99 {cpu_m[int(len(cpu_m) * 0.99)] / 1e6:.3f} ms"
     )
     return out
 

@@ -110,8 +110,14 @@ class Model:
         """Probabilities per label for each text (labels as trained, ``ok`` included)."""
         if not texts:
             return []
+        return self.predict_proba_compact(_prepare(texts))
+
+    def predict_proba_compact(self, compacts: Sequence[str]) -> list[dict[str, float]]:
+        """The same for texts already normalized to their compact view (the verdict has it)."""
+        if not compacts:
+            return []
         rows = []
-        for text in _prepare(texts):
+        for text in (c[:2000] for c in compacts):
             idx, val = _features(text)
             rows.append(self.coef[:, idx] @ val if len(idx) else np.zeros(self.coef.shape[0], dtype=np.float32))
         z = np.vstack(rows) + self.intercept

@@ -227,11 +227,11 @@ def moderate(message: Message | str, context: Context | None = None) -> Verdict:
     if ctx.model is not None and text and ctx.model.scope == "general":
         # A model trained elsewhere memorises its own data: it may only add a little weight to
         # what the rules already see, never flag on its own.
-        for label, p in ctx.model.predict_proba([text])[0].items():
+        for label, p in ctx.model.predict_proba_compact([compact_text])[0].items():
             if label != taxonomy.OK and p > 0.5:
                 findings.append(Finding(label, GENERAL_MODEL_WEIGHT * (p - 0.5) / 0.5, "model.general", f"model probability {p:.2f}"))
     elif ctx.model is not None and text:
-        probs = ctx.model.predict_proba([text])[0]
+        probs = ctx.model.predict_proba_compact([compact_text])[0]
         for label, p in probs.items():
             if label != taxonomy.OK and p >= ctx.model_floor:
                 findings.append(Finding(label, p * ctx.model_trust, "model", f"model probability {p:.2f}"))
