@@ -134,3 +134,25 @@ def test_ingest_threads_and_the_worker_take_turns_without_losing_anything(commun
         worker.join(5)
     assert sorted(d.reply_to for d, _ in fake.calls) == sorted(f"{t}-{i}" for t in range(3) for i in range(25))
     assert OutboxItem.objects.filter(status="done").count() == 75
+
+
+def test_a_refreshed_runtime_sees_edits_to_the_community_its_groups_and_channels(community):
+    from qunyun.communities.models import Channel, Group
+    from tests.factories import CHAT, join
+
+    seen = []
+
+    def note(event, ctx):
+        seen.append((ctx.group.name, ctx.group.size_cap, ctx.community.rules_text, ctx.channel_code))
+        return ()
+
+    rt = Runtime(community, handlers={ev.MessagePosted: (note,), ev.MemberJoined: (note,)}, clock=lambda: at())
+    rt.ingest([message(1, 1, at())])
+    Group.objects.filter(community=community, chat_id=CHAT).update(name="Tea lovers", size_cap=200)
+    community.rules_text = "Be kind, share tea."
+    community.save()
+    Channel.objects.create(community=community, name="Poster", code="poster", invite_link="https://t.me/+poster")
+    rt.refresh()
+    rt.ingest([message(2, 1, at(1)), join(3, 9, at(2), link="https://t.me/+poster")])
+    assert seen[1][:3] == ("Tea lovers", 200, "Be kind, share tea.")
+    assert seen[2][3] == "poster"

@@ -22,17 +22,17 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
-from qunyun.communities.models import Community
+from qunyun.communities.models import Community, Group
 from qunyun.core import events as ev
 from qunyun.core.codec import decision_to_dict
 from qunyun.core.decisions import CancelLater, Decision, Later, Mute, Ban, Unmute, Unban
-from qunyun.core.timeutil import utcnow
+from qunyun.core.timeutil import utcnow, zone
 
-from .context import HandlerContext
+from .context import GroupInfo, HandlerContext
 from .handlers import EVENT_HANDLERS, Handler
 from .models import OutboxItem
 from .outbox import write_transaction
-from .store import EventStore, StoredEvent
+from .store import EventStore, StoredEvent, community_info
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,27 @@ class Runtime:
         self.wake = wake
         self.clock = clock
         self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Pick up edits to the community, its groups and channels (console, CLI), keeping what the
+        store knows of members and groups: a new store would look up every group and account it
+        meets again, a burst of queries and of latency each time.
+
+        The store's caches are named here; ``tests/bus/test_live_path.py`` checks edits arrive.
+        """
+        community = Community.objects.get(pk=self.community.pk)
+        groups = {chat: GroupInfo(id=pk, chat_id=chat, name=name, size_cap=cap, settings=dict(extra or {}))
+                  for pk, chat, name, cap, extra in Group.objects.filter(community=community).values_list(
+                      "pk", "chat_id", "name", "size_cap", "settings")}
+        with self._lock:
+            store = self.store
+            self.community = store.community = community
+            store.info, store.tz = community_info(community), zone(community.time_zone)
+            store._bots = None
+            store._channels_by_link = store._channels_by_code = None
+            known = {chat: groups[chat] for chat in store._groups if chat in groups}
+            store._groups.clear()
+            store._groups.update(known)
 
     @property
     def is_dry_run(self) -> bool:

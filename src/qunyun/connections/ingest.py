@@ -25,7 +25,8 @@ from qunyun.bus.runtime import IngestResult, Runtime
 from qunyun.communities.models import Community
 from qunyun.core import events as ev
 
-#: A cached runtime is rebuilt after this many seconds so community edits (rules, settings) apply.
+#: A cached runtime re-reads its community, groups and channels after this many seconds so edits
+#: (rules, settings, group caps, new channels) apply; what it knows of members it keeps.
 RUNTIME_TTL = 30.0
 
 _runtimes: dict[int, tuple[float, Runtime]] = {}
@@ -41,13 +42,17 @@ def _wake() -> None:
 
 
 def runtime_for(community_id: int) -> Runtime:
-    """The live runtime of a community (cached; rebuilt every :data:`RUNTIME_TTL` seconds)."""
+    """The live runtime of a community (cached; refreshed every :data:`RUNTIME_TTL` seconds)."""
     now = time.monotonic()
     with _lock:
         hit = _runtimes.get(community_id)
         if hit is not None and now - hit[0] < RUNTIME_TTL:
             return hit[1]
-        runtime = Runtime(Community.objects.get(pk=community_id), mode="live", wake=_wake)
+        if hit is not None:
+            runtime = hit[1]
+            runtime.refresh()
+        else:
+            runtime = Runtime(Community.objects.get(pk=community_id), mode="live", wake=_wake)
         _runtimes[community_id] = (now, runtime)
         return runtime
 
