@@ -166,28 +166,41 @@ def new_events(community, index: int, n: int = 1000) -> list:
 
 
 def incremental(community, runs: int = 5) -> dict:
-    """Ingest 1,000 new events, ``runs`` times (each rolled back), timing the whole and the rollups."""
+    """Ingest 1,000 new events, ``runs`` times (each rolled back), timing the whole and the rollups.
+
+    The rollups are timed by wrapping the functions the store calls for them, whichever this
+    version of the store has: the analytics-owned ``rollups_apply``, and the store's own
+    (``batch_prepare`` and ``store_rollups_apply``, or the older ``EventStore._apply_rollups``).
+    """
     from django.db import transaction
 
     import qunyun.bus.store as store_module
     from qunyun.bus.runtime import Runtime
 
     spent = {"store": 0.0, "analytics": 0.0}
-    original_apply = store_module.rollups_apply
-    original_store_rollups = store_module.EventStore._apply_rollups
+    patched: list[tuple[object, str, object]] = []
 
-    def timed_apply(**kwargs):
-        started = time.perf_counter()
-        original_apply(**kwargs)
-        spent["analytics"] += time.perf_counter() - started
+    def wrap(owner, name: str, bucket: str) -> None:
+        original = getattr(owner, name, None)
+        if original is None:
+            return
 
-    def timed_store_rollups(self, fresh):
-        started = time.perf_counter()
-        original_store_rollups(self, fresh)
-        spent["store"] += time.perf_counter() - started
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[bucket] += time.perf_counter() - started
 
-    store_module.rollups_apply = timed_apply
-    store_module.EventStore._apply_rollups = timed_store_rollups
+        patched.append((owner, name, original))
+        setattr(owner, name, timed)
+
+    wrap(store_module, "rollups_apply", "analytics")
+    wrap(store_module, "batch_prepare", "store")
+    if hasattr(store_module.EventStore, "_apply_rollups"):  # the store's method (it may call store_rollups_apply)
+        wrap(store_module.EventStore, "_apply_rollups", "store")
+    else:
+        wrap(store_module, "store_rollups_apply", "store")
     totals, store_rollups, analytics_rollups = [], [], []
 
     class Undo(Exception):
@@ -213,12 +226,13 @@ def incremental(community, runs: int = 5) -> dict:
                 store_rollups.append(spent["store"])
                 analytics_rollups.append(spent["analytics"])
     finally:
-        store_module.rollups_apply = original_apply
-        store_module.EventStore._apply_rollups = original_store_rollups
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
     return {"ingest_1000_median_s": statistics.median(totals), "ingest_1000_runs_s": totals,
             "store_rollups_1000_median_s": statistics.median(store_rollups),
             "analytics_rollups_1000_median_s": statistics.median(analytics_rollups),
-            "rollups_1000_median_s": statistics.median(a + b for a, b in zip(store_rollups, analytics_rollups))}
+            "rollups_1000_median_s": statistics.median(a + b for a, b in zip(store_rollups, analytics_rollups)),
+            "rollup_functions_timed": [f"{getattr(o, '__name__', o)}.{n}" for o, n, _ in patched]}
 
 
 def main() -> int:
