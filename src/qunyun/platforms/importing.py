@@ -3,6 +3,8 @@
 An importer is a module ``qunyun.platforms.<platform>.importer`` exposing ``FORMAT``, an
 :class:`ImportFormat`. Its ``read(paths, ctx)`` is a generator of normalized events
 (:mod:`qunyun.core.events`) that streams its input: memory stays flat however long the export.
+It may also yield lists of events, in order (a fast importer converting a chunk of records at a
+time saves a generator step per event).
 
 * A file that is not in the format raises :class:`FormatMismatch` from ``check`` before anything
   is stored ("not a Telegram Desktop export: no 'messages' list").
@@ -78,7 +80,7 @@ class ImportFormat:
     name: str
     title: str
     check: Callable[[list[str], "ImportContext"], None]
-    read: Callable[[list[str], "ImportContext"], Iterator[ev.Event]]
+    read: Callable[[list[str], "ImportContext"], Iterator[ev.Event | list[ev.Event]]]
 
 
 def format_get(name: str) -> ImportFormat:

@@ -128,7 +128,8 @@ class _Tally:
         self.ctx = ctx
         self.bar = bar
 
-    def watch(self, events: Iterable[ev.Event]) -> Iterator[ev.Event]:
+    def watch(self, events: Iterable[ev.Event | list[ev.Event]]) -> Iterator[ev.Event | list[ev.Event]]:
+        """Count what passes, as it passes (events, or lists of events, as the importer gives them)."""
         summary = self.summary
         parsed = summary.parsed
         people, bots = summary.people, summary.bots
@@ -138,20 +139,21 @@ class _Tally:
         # Messages are most events: they are counted in locals (written back at the end, also
         # when the import stops early), with the author's id added only when it changes.
         messages = bot_messages = system_messages = n = 0
+        shown = 0
         author = None
         try:
-            for event in events:
-                n += 1
-                if event.__class__ is message_type:
-                    messages += 1
-                    if event.author is not author:
-                        author = event.author
-                        (bots if author.is_bot else people).add(author.id)
-                    if author.is_bot:
-                        bot_messages += 1
-                    if event.kind is system:
-                        system_messages += 1
-                else:
+            for item in events:
+                for event in (item if item.__class__ is list else (item,)):
+                    if event.__class__ is message_type:
+                        messages += 1
+                        if event.author is not author:
+                            author = event.author
+                            (bots if author.is_bot else people).add(author.id)
+                        if author.is_bot:
+                            bot_messages += 1
+                        if event.kind is system:
+                            system_messages += 1
+                        continue
                     etype = event.type
                     parsed[etype] += 1
                     subject = event.subject
@@ -161,11 +163,13 @@ class _Tally:
                         other = event.inviter if etype == "join" else event.by
                         if other is not None:
                             (bots if other.is_bot else people).add(other.id)
-                if bar is not None and not n & 4095:
+                n += len(item) if item.__class__ is list else 1
+                if bar is not None and n - shown >= 4096:
+                    shown = n
                     bar.n = progress.done
                     bar.set_postfix_str(f"{parsed['message'] + messages:,} messages", refresh=False)
                     bar.refresh()
-                yield event
+                yield item
         finally:
             parsed["message"] += messages
             summary.bot_messages += bot_messages
@@ -251,7 +255,7 @@ def _few_collections(young: int = 100_000):
         gc.set_threshold(*before)
 
 
-def _store(runtime, events: Iterable[ev.Event], summary: ImportSummary, ctx: ImportContext, *,
+def _store(runtime, events: Iterable[ev.Event | list[ev.Event]], summary: ImportSummary, ctx: ImportContext, *,
            strict: bool, batch_size: int) -> None:
     from django.db import transaction
 
@@ -262,11 +266,14 @@ def _store(runtime, events: Iterable[ev.Event], summary: ImportSummary, ctx: Imp
 
     def run() -> None:
         batch: list[ev.Event] = []
-        for event in events:
-            batch.append(event)
-            if len(batch) >= batch_size:
-                _account(summary, runtime.ingest_batch(batch))
-                batch = []
+        for item in events:
+            if item.__class__ is list:
+                batch += item
+            else:
+                batch.append(item)
+            while len(batch) >= batch_size:
+                _account(summary, runtime.ingest_batch(batch[:batch_size]))
+                batch = batch[batch_size:]
         if batch:
             _account(summary, runtime.ingest_batch(batch))
         _name_groups(Group, community, ctx)

@@ -25,7 +25,10 @@ def _read(path: Path, **options) -> tuple[list, ImportReport]:
     report = ImportReport()
     ctx = ImportContext(ImportOptions(tz="Asia/Shanghai", **options), report=report)
     FORMAT.check([str(path)], ctx)
-    return list(FORMAT.read([str(path)], ctx)), report
+    events: list = []
+    for item in FORMAT.read([str(path)], ctx):  # events, or lists of them
+        events += item if isinstance(item, list) else [item]
+    return events, report
 
 
 def _skips(report: ImportReport) -> list[tuple[str, str]]:

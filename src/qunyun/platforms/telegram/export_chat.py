@@ -110,6 +110,8 @@ def _name_fallback(name: str) -> str:
 
 
 _to_message = functools.partial(msgspec.convert, type=ExportedMessage)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECONDS = [timedelta(seconds=s) for s in range(3600)]  # within an hour: a message's time is hour + one of these
 _new_message = ev.MessagePosted.make  # the constructor's keywords, without the class call's cost
 _new_reaction = ev.ReactionAdded.make
 
@@ -125,6 +127,8 @@ class ChatState:
         self.names = NameBook(fallback=_name_fallback)
         self.keep_raw = ctx.keep_raw
         self._authors: dict[str, tuple[Any, ev.Account]] = {}  # from_id -> (name as exported, account)
+        self._hour: int | None = None  # the Unix hour of the last message, and when it starts
+        self._hour_start = _EPOCH
         ctx.name_chat(self.chat, name)
 
     def finish(self) -> Iterator[ev.Event]:
@@ -164,7 +168,7 @@ class ChatState:
         if naive.tzinfo is not None:
             return naive.astimezone(UTC)
         if offset is _UNSET:
-            offset = _exporter_offset(m)
+            offset = _exporter_offset(m, default)
         if offset is None:
             return self.ctx.local(naive)
         return (naive - offset).replace(tzinfo=UTC)
@@ -206,7 +210,11 @@ class ChatState:
         source_tz = None
         if unix.__class__ is str:
             try:
-                at = datetime.fromtimestamp(int(unix), UTC)
+                hour, second = divmod(int(unix), 3600)
+                if hour != self._hour:  # exports are in time order: the hour seldom changes
+                    self._hour_start = _EPOCH + timedelta(hours=hour)
+                    self._hour = hour
+                at = self._hour_start + _SECONDS[second]  # as datetime.fromtimestamp(…, UTC), for less
             except (ValueError, OverflowError):
                 self.report.skip(_where(label, index), f"'date_unixtime' {unix!r} is not a Unix time")
                 return None
@@ -301,11 +309,12 @@ class ChatState:
                 name = who.get("from")
                 if name.__class__ is not str:
                     name = None
-                self.names.learn(name, reactor)
+                if name:
+                    self.names.ids_by_name[name] = reactor  # (NameBook.learn, inline: once per reactor)
                 named += 1
                 when = who.get("date")
                 if when.__class__ is str and offset is _UNSET:
-                    offset = _exporter_offset(m)
+                    offset = _exporter_offset(m, at)
                 out.append(_new_reaction(
                     chat=self.chat, event_id=f"{mid}:{emoji}:{reactor.partition(':')[2]}",
                     at=self._wall_clock(m, when, at, offset), message_id=mid,
@@ -405,12 +414,14 @@ class ChatState:
             self.names.later(build)
 
 
-def _exporter_offset(m: ExportedMessage) -> timedelta | None:
-    """The exporting computer's UTC offset, measured on this very message (``date`` is its wall
-    clock, ``date_unixtime`` the truth); None when the message does not have both."""
+def _exporter_offset(m: ExportedMessage, at: datetime) -> timedelta | None:
+    """The exporting computer's UTC offset, measured on this very message: ``date`` is its wall
+    clock, ``at`` the message's true time (from ``date_unixtime``); None without both."""
+    if m.date_unixtime is None:
+        return None
     try:
-        return datetime.fromisoformat(m.date) - datetime.fromtimestamp(int(m.date_unixtime), UTC).replace(tzinfo=None)
-    except (TypeError, ValueError, OverflowError):
+        return datetime.fromisoformat(m.date) - at.replace(tzinfo=None)
+    except (TypeError, ValueError):
         return None
 
 

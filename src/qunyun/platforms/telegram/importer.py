@@ -108,7 +108,7 @@ def check(paths: list[str], ctx: ImportContext) -> None:
                                  "(each chat keeps its own name)")
 
 
-def read(paths: list[str], ctx: ImportContext) -> Iterator[ev.Event]:
+def read(paths: list[str], ctx: ImportContext) -> Iterator[ev.Event | list[ev.Event]]:
     for path in paths:
         file, member, head = _sniff(path)
         label = _label(file, member)
@@ -123,7 +123,7 @@ def read(paths: list[str], ctx: ImportContext) -> Iterator[ev.Event]:
                                        "everything before was imported")
 
 
-def _single_chat(stream, label: str, head: dict[str, Any], ctx: ImportContext) -> Iterator[ev.Event]:
+def _single_chat(stream, label: str, head: dict[str, Any], ctx: ImportContext) -> Iterator[ev.Event | list[ev.Event]]:
     if head.get("id") is None:
         raise FormatMismatch(f"not a Telegram Desktop export: {label} has no chat 'id'")
     chat = ChatState(head.get("id"), head.get("type"), head.get("name"), ctx)
@@ -131,13 +131,16 @@ def _single_chat(stream, label: str, head: dict[str, Any], ctx: ImportContext) -
     convert = chat.convert
     decoders = (_decode, _decode_list) if ctx.keep_raw else (_decode_message, _decode_messages)
     for batch in _message_batches(stream, head, *decoders):
+        out: list[ev.Event] = []
         for message in batch:
             index += 1
             produced = convert(message, label, index)
             if produced.__class__ is list:
-                yield from produced
+                out += produced
             elif produced is not None:
-                yield produced
+                out.append(produced)
+        if out:
+            yield out
     yield from chat.finish()
 
 
