@@ -201,3 +201,18 @@ def test_an_account_export_with_damage_reads_as_the_general_parser_reads_it(tmp_
         assert [reason for _where, reason in _skips(report)].count("not a JSON object") == 2
     else:
         assert "breaks off" in report.skips[-1].reason
+
+
+@pytest.mark.parametrize("unix", [0, 1, -1, -3601, 3599, 3600, 1672531229, 1672531199, 2**31, 253402300000])
+def test_message_times_are_those_of_the_unix_time_whatever_came_before(unix):
+    """Times are computed from the Unix hour of the previous message when it is the same."""
+    from datetime import datetime, timezone
+
+    from qunyun.platforms.telegram.export_chat import ChatState, ExportedMessage
+
+    chat = ChatState(1, "private_supergroup", "x", ImportContext(ImportOptions()))
+    for before in (unix - 1, unix + 1, unix, unix - 3600, 0):  # the same hour, and other hours
+        for n in (before, unix):
+            message = chat.convert(ExportedMessage(id=1, type="message", date_unixtime=str(n), from_id="user1",
+                                                   from_="Ann", text="hi"), "l", 0)
+            assert message.at == datetime.fromtimestamp(n, timezone.utc)
