@@ -156,3 +156,26 @@ def test_a_refreshed_runtime_sees_edits_to_the_community_its_groups_and_channels
     rt.ingest([message(2, 1, at(1)), join(3, 9, at(2), link="https://t.me/+poster")])
     assert seen[1][:3] == ("Tea lovers", 200, "Be kind, share tea.")
     assert seen[2][3] == "poster"
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write-ahead log")
+def test_while_the_worker_runs_live_commits_leave_wal_checkpoints_to_it(community):
+    worker = OutboxWorker(idle_seconds=60, adapters={}.get)
+    worker.start()
+    try:
+        time.sleep(0.3)
+        rt = Runtime(community, handlers={})
+        for batch in range(30):
+            rt.ingest([message(f"{batch}-{i}", i % 9, utcnow(), "tea " * 50) for i in range(20)])
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            assert cursor.fetchone()[0] == 0  # this connection's commits do not checkpoint
+        time.sleep(1.5)  # the checkpointer's tick copies the log back
+        rt.ingest([message("after", 1, utcnow(), "one more")])  # the log starts over after a full checkpoint
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            _busy, frames, _done = cursor.fetchone()
+        assert frames < 30  # the 30 batches before (hundreds of pages) were checkpointed in the background
+    finally:
+        worker.stop()
+        worker.join(5)

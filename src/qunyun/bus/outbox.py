@@ -33,6 +33,7 @@ from qunyun.core.timeutil import UTC, utcnow
 
 from .adapters import Adapter, PermanentFailure, TemporaryFailure
 from .models import OutboxItem
+from .wal import quiet_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def write_transaction() -> Iterator[None]:
         with transaction.atomic():
             yield
         return
+    quiet_checkpoints()
     with _WRITERS, transaction.atomic():
         yield
 

@@ -13,6 +13,7 @@ from qunyun.core.timeutil import utcnow
 
 from .outbox import outbox_next_due, outbox_recover, outbox_run_due
 from .registry import adapter_get
+from .wal import WalCheckpointer
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,12 @@ class OutboxWorker(threading.Thread):
         self._bell.set()
 
     def run(self) -> None:  # pragma: no cover - exercised by the serve and e2e tests
+        checkpointer = WalCheckpointer()  # SQLite only: the live path's commits skip checkpoints
+        checkpointer.start()
         try:
             self._loop()
         finally:
+            checkpointer.stop()
             connections.close_all()  # a stopped worker leaves no connection behind
 
     def _loop(self) -> None:
