@@ -143,7 +143,7 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
         step("member_day", (
             "INSERT INTO qunyun_member_day (community_id, group_id, member_id, day, messages, reactions, "
             "replies, mentions) SELECT %s, group_id, member_id, day, messages, reactions, replies, mentions "
-            "FROM qunyun_tmp_member_day"
+            "FROM qunyun_tmp_member_day ORDER BY group_id, member_id, day"
         ), [cid])
         step("group_hour", (
             "INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages) "
