@@ -66,36 +66,43 @@ def message_has_link(kind: str, text: str) -> bool:
 # ----------------------------------------------------------------- shared SQL (incremental and rebuild)
 
 
-def activity_select(where: str, spans: list[OffsetSpan]) -> str:
-    """Messages and reactions of the events ``e`` matching ``where``, per group, member, local day and hour.
+#: The per-event columns of :func:`activity_events_select`, and the sums they become.
+ACTIVITY_KEY = ("group_id", "member_id", "day", "hour")
+ACTIVITY_COUNTS = ("messages", "reactions", "replies", "mentions", "water", "links")
 
-    The finest grain every activity rollup needs. Parameters: :func:`activity_params`, then
-    those of ``where``. ``where`` must leave bots out and may name only ``e`` (qunyun_event);
-    ``spans`` are the zone's UTC offsets over the events' time range (the local hour).
+
+def activity_events_select(where: str, spans: list[OffsetSpan]) -> str:
+    """Each message (not a system line) and reaction of the events ``e`` matching ``where``, as counts.
+
+    Columns: :data:`ACTIVITY_KEY` (the local day and hour), then :data:`ACTIVITY_COUNTS` for
+    this one event (1 or 0; mentions counted). Parameters: :func:`activity_params`, then those
+    of ``where``. ``where`` must leave bots out and may name only ``e`` (qunyun_event);
+    ``spans`` are the zone's UTC offsets over the events' time range.
     """
-    hour = sql.local_hour("x.ep", spans)
     return (
-        f"SELECT x.group_id, x.member_id, x.day, {hour} AS hour, "
-        "SUM(x.is_message) AS messages, SUM(1 - x.is_message) AS reactions, "
-        "SUM(x.is_reply) AS replies, SUM(x.mentions) AS mentions, "
-        "SUM(x.is_water) AS water, SUM(x.has_link) AS links "
-        "FROM (SELECT e.group_id, e.member_id, e.day, "
-        f"{sql.epoch_seconds('e.at')} AS ep, "
-        "CASE WHEN e.type = 'message' THEN 1 ELSE 0 END AS is_message, "
+        f"SELECT e.group_id, e.member_id, e.day, {sql.local_hour_of('e.at', spans)} AS hour, "
+        "CASE WHEN e.type = 'message' THEN 1 ELSE 0 END AS messages, "
+        "CASE WHEN e.type = 'message' THEN 0 ELSE 1 END AS reactions, "
         "CASE WHEN e.type = 'message' AND e.reply_to_member_id IS NOT NULL "
-        "AND e.reply_to_member_id <> e.member_id THEN 1 ELSE 0 END AS is_reply, "
+        "AND e.reply_to_member_id <> e.member_id THEN 1 ELSE 0 END AS replies, "
         "CASE WHEN e.type = 'message' THEN "
         f"{sql.json_length('e.mentions')} + {sql.json_length('e.data', 'mentions_unresolved')} "
         "ELSE 0 END AS mentions, "
         "CASE WHEN e.type = 'message' AND (e.kind = 'sticker' OR (e.kind = 'text' AND "
-        f"{sql.char_length(sql.trim_chars('e.text'))} <= %s)) THEN 1 ELSE 0 END AS is_water, "
+        f"{sql.char_length(sql.trim_chars('e.text'))} <= %s)) THEN 1 ELSE 0 END AS water, "
         "CASE WHEN e.type = 'message' AND (e.kind = 'link' OR "
         + " OR ".join(sql.contains_ascii_ci("e.text") for _ in LINK_MARKERS)
-        + ") THEN 1 ELSE 0 END AS has_link "
+        + ") THEN 1 ELSE 0 END AS links "
         f"FROM qunyun_event e WHERE ({where}) "
-        "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')) x "
-        "GROUP BY x.group_id, x.member_id, x.day, 4"
+        "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')"
     )
+
+
+def activity_select(where: str, spans: list[OffsetSpan]) -> str:
+    """:func:`activity_events_select` summed per group, member, local day and hour (same parameters)."""
+    sums = ", ".join(f"SUM(x.{c}) AS {c}" for c in ACTIVITY_COUNTS)
+    return (f"SELECT x.group_id, x.member_id, x.day, x.hour, {sums} "
+            f"FROM ({activity_events_select(where, spans)}) x GROUP BY x.group_id, x.member_id, x.day, x.hour")
 
 
 def activity_params() -> list[Any]:
@@ -167,7 +174,7 @@ class NewEvents:
     touched: frozenset[int] = frozenset()  # non-bot members whose memberships the batch updated
     movers: frozenset[int] = frozenset()  # those of them who joined or left
     roster_groups: frozenset[int] = frozenset()  # groups of the touched memberships
-    activity_rows: int = field(default=0)  # rows of the batch's activity table (set by batch_prepare)
+    activity_rows: int = field(default=0)  # not 0 when the batch has activity (set by batch_prepare)
 
     def not_bot(self) -> str:
         """``NOT IN (…)`` of the community's bot members (ids are positive: ``-1`` stands for none)."""
@@ -175,6 +182,7 @@ class NewEvents:
 
 
 _ACTIVITY = "qunyun_batch_activity"
+_DAYS = "qunyun_batch_member_day"  # the activity summed per member and day over all groups
 _SPARSE = "qunyun_batch_sparse"
 
 
@@ -188,26 +196,38 @@ def _temp_tables(cursor) -> None:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SPARSE} (id bigint, type varchar(16), group_id bigint, "
                        "member_id bigint, actor_id bigint, day date, reply_to_member_id bigint, mentions jsonb) "
                        "ON COMMIT DELETE ROWS")
-        cursor.execute(f"DELETE FROM {_ACTIVITY}")
-        cursor.execute(f"DELETE FROM {_SPARSE}")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_DAYS} (member_id bigint, day date, messages integer, "
+                       "reactions integer) ON COMMIT DELETE ROWS")
     else:
-        # No declared types: SQLite keeps the values exactly as the event table holds them.
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_ACTIVITY} (group_id, member_id, day, hour, messages, "
-                       "reactions, replies, mentions, water, links)")
+        # No declared types: SQLite keeps the values exactly as the event table holds them. The
+        # activity is keyed by time first: a batch arrives in time order, so each event's row is
+        # found next to the previous one (cheaper than sorting the batch for a GROUP BY).
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_ACTIVITY} ({', '.join(ACTIVITY_KEY + ACTIVITY_COUNTS)}, "
+                       "PRIMARY KEY (day, hour, group_id, member_id)) WITHOUT ROWID")
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SPARSE} ({SPARSE_COLUMNS})")
-        cursor.execute(f"DELETE FROM {_ACTIVITY}")
-        cursor.execute(f"DELETE FROM {_SPARSE}")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_DAYS} (member_id, day, messages, reactions)")
+    for table in (_ACTIVITY, _SPARSE, _DAYS):
+        cursor.execute(f"DELETE FROM {table}")
 
 
 def batch_prepare(new: NewEvents) -> None:
     """Read the batch's new rows once into the two work tables every rollup below starts from."""
+    columns = ", ".join(ACTIVITY_KEY + ACTIVITY_COUNTS)
     with connection.cursor() as cursor:
         _temp_tables(cursor)
         spans = offset_spans(new.time_zone, new.first_at, new.last_at)
         where = f"{new.where} AND e.member_id {new.not_bot()}"
-        cursor.execute(f"INSERT INTO {_ACTIVITY} (group_id, member_id, day, hour, messages, reactions, replies, "
-                       f"mentions, water, links) {activity_select(where, spans)}", [*activity_params(), *new.params])
+        if sql.is_postgres():
+            statement = f"INSERT INTO {_ACTIVITY} ({columns}) {activity_select(where, spans)}"
+        else:
+            sums = ", ".join(f"{c} = {c} + excluded.{c}" for c in ACTIVITY_COUNTS)
+            statement = (f"INSERT INTO {_ACTIVITY} ({columns}) SELECT * FROM ({activity_events_select(where, spans)}) "
+                         f"WHERE TRUE ON CONFLICT (day, hour, group_id, member_id) DO UPDATE SET {sums}")
+        cursor.execute(statement, [*activity_params(), *new.params])
         new.activity_rows = max(cursor.rowcount, 0)
+        if new.activity_rows:
+            cursor.execute(f"INSERT INTO {_DAYS} (member_id, day, messages, reactions) SELECT member_id, day, "
+                           f"SUM(messages), SUM(reactions) FROM {_ACTIVITY} GROUP BY member_id, day")
         if new.sparse:
             cursor.execute(f"INSERT INTO {_SPARSE} ({SPARSE_COLUMNS}) {sparse_select(new.where)}", new.params)
 
@@ -221,6 +241,7 @@ def store_rollups_apply(new: NewEvents) -> None:
     cid, not_bot = new.community_id, new.not_bot()
     with connection.cursor() as cursor:
         if new.activity_rows:
+            _community_days(cursor, cid)  # (analytics') needs the member-days as they were before the batch
             cursor.execute(
                 "INSERT INTO qunyun_member_day (community_id, group_id, member_id, day, messages, reactions, replies, "
                 f"mentions) SELECT %s, group_id, member_id, day, SUM(messages), SUM(reactions), SUM(replies), "
@@ -309,8 +330,7 @@ def rollups_apply(*, store: Any, fresh: NewEvents) -> None:
                 "water = qunyun_group_day_mix.water + excluded.water, "
                 "links = qunyun_group_day_mix.links + excluded.links, "
                 "deleted = qunyun_group_day_mix.deleted + excluded.deleted", [cid])
-        if new.activity_rows:
-            _community_days(cursor, cid)
+        if new.activity_rows:  # (community-days were counted with the member-days, see store_rollups_apply)
             _talk_days_forget(cursor)
 
 
@@ -326,7 +346,7 @@ def _activity_rollups(cursor, cid: int) -> None:
                                       ("qunyun_member_month", "month", sql.month_of("day"))):
         cursor.execute(
             f"INSERT INTO {table} (community_id, member_id, {column}, messages, reactions) "
-            f"SELECT %s, member_id, {expression}, SUM(messages), SUM(reactions) FROM {_ACTIVITY} "
+            f"SELECT %s, member_id, {expression}, SUM(messages), SUM(reactions) FROM {_DAYS} "
             f"GROUP BY member_id, {expression} ON CONFLICT (member_id, {column}) DO UPDATE SET "
             f"messages = {table}.messages + excluded.messages, reactions = {table}.reactions + excluded.reactions",
             [cid])
@@ -346,7 +366,7 @@ def _member_stats(cursor, new: NewEvents) -> None:
         "SELECT member_id, MIN(day) AS first_active, MAX(day) AS last_active, "
         "MIN(CASE WHEN messages > 0 THEN day END) AS first_message, "
         "MAX(CASE WHEN messages > 0 THEN day END) AS last_message, CAST(NULL AS DATE) AS first_join, "
-        f"SUM(messages) AS messages FROM {_ACTIVITY} GROUP BY member_id"]
+        f"SUM(messages) AS messages FROM {_DAYS} GROUP BY member_id"]
     params: list[Any] = [new.community_id]
     if new.sparse:
         parts.append(f"SELECT member_id, NULL, NULL, NULL, NULL, MIN(day), 0 FROM {_SPARSE} "
@@ -394,21 +414,19 @@ def _group_sizes(cursor, new: NewEvents) -> None:
 def _community_days(cursor, cid: int) -> None:
     """Distinct active members and authors per community-day, by increment.
 
-    A member-day is new to the community when all its activity (over every group, member-day
-    already updated) is this batch's; likewise for posting.
+    Runs before the batch is added to the member-days: a member-day is new to the community
+    when the member had no member-day row that day in any group yet (an author: none with a
+    message). Two index probes per member and day of the batch.
     """
     cursor.execute(
         "INSERT INTO qunyun_community_day (community_id, day, active_members, authors) "
-        "SELECT %s, b.day, SUM(CASE WHEN a.messages + a.reactions = b.messages + b.reactions THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN b.messages > 0 AND a.messages = b.messages THEN 1 ELSE 0 END) FROM "
-        f"(SELECT member_id, day, SUM(messages) AS messages, SUM(reactions) AS reactions FROM {_ACTIVITY} "
-        "GROUP BY member_id, day) b "
-        "JOIN (SELECT md.member_id, md.day, SUM(md.messages) AS messages, SUM(md.reactions) AS reactions "
-        f"FROM qunyun_member_day md WHERE md.member_id IN (SELECT member_id FROM {_ACTIVITY}) "
-        f"AND md.day IN (SELECT day FROM {_ACTIVITY}) GROUP BY md.member_id, md.day) a "
-        "ON a.member_id = b.member_id AND a.day = b.day GROUP BY b.day "
-        "HAVING SUM(CASE WHEN a.messages + a.reactions = b.messages + b.reactions THEN 1 ELSE 0 END) > 0 "
-        "OR SUM(CASE WHEN b.messages > 0 AND a.messages = b.messages THEN 1 ELSE 0 END) > 0 "
+        "SELECT %s, day, SUM(active), SUM(author) FROM ("
+        "SELECT b.day, CASE WHEN NOT EXISTS (SELECT 1 FROM qunyun_member_day md WHERE md.member_id = b.member_id "
+        "AND md.day = b.day) THEN 1 ELSE 0 END AS active, "
+        "CASE WHEN b.messages > 0 AND NOT EXISTS (SELECT 1 FROM qunyun_member_day md "
+        "WHERE md.member_id = b.member_id AND md.day = b.day AND md.messages > 0) THEN 1 ELSE 0 END AS author "
+        f"FROM {_DAYS} b) n "
+        "GROUP BY day HAVING SUM(active) > 0 OR SUM(author) > 0 "
         "ON CONFLICT (community_id, day) DO UPDATE SET "
         "active_members = qunyun_community_day.active_members + excluded.active_members, "
         "authors = qunyun_community_day.authors + excluded.authors", [cid])

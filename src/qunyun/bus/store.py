@@ -15,6 +15,7 @@ fastest way (see :meth:`EventStore._insert`).
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -281,7 +282,23 @@ class EventStore:
     # ----------------------------------------------------------------- storing
 
     def store(self, events: list[ev.Event]) -> list[StoredEvent]:
-        """Store ``events``; returns those that were not stored before, in time order."""
+        """Store ``events``; returns those that were not stored before, in time order.
+
+        The cyclic garbage collector is paused meanwhile: a batch allocates tens of thousands
+        of short-lived tuples that reference counting frees, and each collection it would
+        trigger walks every object of the process (a sixth of an import's time otherwise).
+        Nothing here makes reference cycles.
+        """
+        paused = gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            return self._store(events)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _store(self, events: list[ev.Event]) -> list[StoredEvent]:
         unique: dict[str, ev.Event] = {}
         for event in events:
             key = event.key
