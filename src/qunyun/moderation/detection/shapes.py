@@ -49,6 +49,14 @@ WEIGHTS = {
     "shape.income_claim": 0.45,
 }
 
+# A trade verb right before virtual goods or game currency: the other half of a game-chat
+# advert ("出元宝", "收银子", "卖喇叭", "出字"). Single-character goods (字 号 银 钻 丹) only
+# count glued to the verb and not followed by a character that makes an everyday word
+# (出字幕, 收银台, 出号码).
+_GOODS = (
+    r"元宝|银子|银两|金币|金条|钻石|点券|点卷|储备|储蓄|喇叭|礼包|道具|时装|坐骑|装备|账号|游戏币|q币|"
+    r"皮肤|魂石|龙魂|粮草|粮食|宝石|材料|物资|资源|信物|比例|yb|yxb|yin子|yinzi|改名卡|更名卡|染色|碎片|月卡|因子"
+)
 _PRICE_RE = re.compile(r"\d+(?:元|块|rmb|万|亿|w)|[¥$£€]\d+|\d+(?:%|折)|(?<!\d)1比\d{2,}|\d+(?:一|1)个")
 # A call to get in touch privately ("需要的老板滴滴", "有意者私聊", "感兴趣的加我", "要的来",
 # "有材料的私"): who is addressed (those who want it), then the private channel.
@@ -60,8 +68,10 @@ _CTA_RE = re.compile(
     r"|(?:滴滴|密)我|(?:来|找)老板|老板(?:来|速来)|联系详谈|私聊详谈|详谈"
     # "要银子的速度联系", "需要元宝的老板私聊": who wants what, then the private channel
     r"|(?:要|需要|想要)[^的]{1,6}的(?:老板|朋友)?(?:请|速度|快|直接)?(?:滴滴|私聊|私信|私我|联系|密我|mm|m我)"
-    # asking for buyers: "有没有要的", "有要的吗"
-    r"|有没有要的|有要的(?:吗|没|嘛|么)"
+    # asking for buyers: "有没有要的", "有没有要储备的", "有要的吗"
+    r"|有没有(?:人)?要[^的]{0,6}的|有要的(?:吗|没|嘛|么)"
+    # goods, then the private channel: "储备滴滴", "银子私聊"
+    rf"|(?:{_GOODS}|字|银)的?(?:滴滴|私聊|密我|mm)"
 )
 _OFFER_RE = re.compile(
     # (sales words that are also lexicon terms — 出售, 代理, 兼职 … — are left to the lexicon,
@@ -77,14 +87,6 @@ _OFFER_NUM_RE = re.compile(
     r"(?:出|卖|收)(?!到|藏|获|入|拾|听|看|尾|门|汤|来|去|现|发|差|生|院|国|版|席|场|题|错|力|水|色|众|集|益)"
     r"[^,，。!！?？\d]{0,4}\d+(?![\d.]|\s*(?:秒|分|小时|天|次|遍|岁|年|月|日|点|度|克|g|ml|毫升|℃|条|泡|人))"
     r"|\d比\d"
-)
-# A trade verb right before virtual goods or game currency: the other half of a game-chat
-# advert ("出元宝", "收银子", "卖喇叭", "出字"). Single-character goods (字 号 银 钻 丹) only
-# count glued to the verb and not followed by a character that makes an everyday word
-# (出字幕, 收银台, 出号码).
-_GOODS = (
-    r"元宝|银子|银两|金币|金条|钻石|点券|点卷|储备|储蓄|喇叭|礼包|道具|时装|坐骑|装备|账号|游戏币|q币|"
-    r"皮肤|魂石|龙魂|粮草|粮食|宝石|材料|物资|资源|信物|比例|yb|yxb|yin子|yinzi|改名卡|更名卡|染色|碎片|月卡|因子"
 )
 _TRADE_RE = re.compile(
     rf"(?:出售|出|卖|售|收购|收|回收|换|甩|转让)(?:大量|各种|一批|点|些)?(?:{_GOODS})"
@@ -138,7 +140,7 @@ _EN_CTA_RE = re.compile(
 # has none, and three regular-expression searches cost more than the pass).
 _CUE_CTA, _CUE_OFFER, _CUE_TRADE, _CUE_PROMO, _CUE_NUMBER = 1, 2, 4, 8, 16
 _CUES = {
-    _CUE_CTA: "要的 要得 yao的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 卖的 收的 出的 有的 "
+    _CUE_CTA: "有没有 有要的 要的 要得 yao的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 卖的 收的 出的 有的 "
     "滴滴 密我 详谈 私聊 私信 私我 联系 mm m我",
     _CUE_OFFER: "便宜 大量 长期 诚招 专业 包过 代做 代写 代发 半价 低价 折",
     _CUE_PROMO: "原价 现价 仅需 只需 低至 特价 优惠价 团购价 秒杀价 仅售 只要 仅",
@@ -179,7 +181,7 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
     d = c  # the view the number patterns read
     if not ascii_only:
         cues = _cues(c)
-        if not has_digit and cues & _CUE_NUMBER and _CN_NUMBER_RE.search(c) is not None:
+        if cues & _CUE_NUMBER and _CN_NUMBER_RE.search(c) is not None:
             # "一元八万钻", "四折出": numbers in Chinese numerals (one character each, so spans hold)
             d = c.translate(_NUMERALS)
             has_digit = True

@@ -39,6 +39,8 @@ GENERAL_MODEL_WEIGHT = 0.35
 #: and when there is one (hiding something that looks like an ad).
 OBFUSCATION_ALONE = 0.45
 OBFUSCATION_WITH_SPAM = 0.8
+#: A spam finding from this score on makes hiding count as hiding an advert.
+SPAMMY_FROM = 0.15
 
 #: Text detectors read at most this many characters; a longer message is itself flooding.
 MAX_CHARS = 20_000
@@ -167,7 +169,7 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
     shape_findings(norm, text, findings, any(k.kind == "url" for k in contacts))
     spammy = False
     for f in findings:
-        if f.score >= 0.25 and f.category.startswith("spam"):
+        if f.score >= SPAMMY_FROM and f.category.startswith("spam"):
             spammy = True
             break
     # Hiding needs look-alike/invisible characters or separators between characters; a
