@@ -150,7 +150,7 @@ def community_new(slug: str, stream: Stream, *, live: bool = True):
     community = community_create(slug=slug, name=slug, time_zone="Asia/Shanghai", rules_text="1. Be kind.")
     community.settings = {"guard": {"enabled": True, "mute_seconds": 600}}
     community.save()
-    welcome_set(community=community, text="欢迎 {name} 加入 {group}！")
+    welcome_set(community=community, text="欢迎 {name} 加入 {group}！群里现在 {member_count} 人。")
     store = runtime_for(community.pk).store if live else EventStore(community, keep_raw=True)
     history = stream.warm_up(datetime.now(timezone.utc) - timedelta(days=1))
     for start in range(0, len(history), 2000):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+from qunyun.analytics.models import GroupSize
 from qunyun.bus.models import OutboxItem
 from qunyun.communities.models import Membership
 from qunyun.core import events as ev
@@ -39,6 +40,15 @@ def _local_name(account_id: str) -> str:
     return local[3:] if local.startswith("qq:") else local
 
 
+def _member_count(group_id: int) -> int:
+    """Current members (not bots) of a group: the size the store's rollups keep up to date in this
+    very transaction (one key read; counting the memberships cost ~4 ms a join in a big group)."""
+    size = GroupSize.objects.filter(group_id=group_id).values_list("members_now", flat=True).first()
+    if size is None:  # no rollup row yet
+        size = Membership.objects.filter(group_id=group_id, is_member=True, member__is_bot=False).count()
+    return size
+
+
 def welcome_newcomer(event: ev.Event, ctx) -> Iterator[SendMessage | Later]:
     """Greet a newcomer with their channel's welcome; ask the screening question if it is on."""
     if not isinstance(event, ev.MemberJoined) or event.member.is_bot:
@@ -47,7 +57,7 @@ def welcome_newcomer(event: ev.Event, ctx) -> Iterator[SendMessage | Later]:
     welcome = welcome_choose(config.welcomes, channel=ctx.channel_code, chat=event.chat)
     name = event.member.name or _local_name(event.member.id)
     if welcome is not None:
-        count = Membership.objects.filter(group_id=ctx.group.id, is_member=True, member__is_bot=False).count()
+        count = _member_count(ctx.group.id) if "{member_count}" in welcome.text else ""
         text = template_fill(welcome.text, {
             "name": name, "group": ctx.group.name, "member_count": count,
             "channel": config.channel_names.get(ctx.channel_code or "", ""),
