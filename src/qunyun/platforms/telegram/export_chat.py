@@ -111,6 +111,7 @@ def _name_fallback(name: str) -> str:
 
 _to_message = functools.partial(msgspec.convert, type=ExportedMessage)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TEXT = ev.MessageKind.TEXT  # (an enum member through its class costs a lookup per message)
 _SECONDS = [timedelta(seconds=s) for s in range(3600)]  # within an hour: a message's time is hour + one of these
 _new_message = ev.MessagePosted.make  # the constructor's keywords, without the class call's cost
 _new_reaction = ev.ReactionAdded.make
@@ -127,6 +128,8 @@ class ChatState:
         self.names = NameBook(fallback=_name_fallback)
         self.keep_raw = ctx.keep_raw
         self._authors: dict[str, tuple[Any, ev.Account]] = {}  # from_id -> (name as exported, account)
+        # (from_id, name) -> (account id, its local part, account), for reactors
+        self._reactors: dict[tuple[str, str | None], tuple[str, str, ev.Account]] = {}
         self._hour: int | None = None  # the Unix hour of the last message, and when it starts
         self._hour_start = _EPOCH
         ctx.name_chat(self.chat, name)
@@ -247,7 +250,7 @@ class ChatState:
                 or m.todo_list is not _UNSET or m.giveaway_information is not _UNSET):
             kind = _kind(m, links)
         else:
-            kind = ev.MessageKind.TEXT
+            kind = _TEXT
         reply = m.reply_to_message_id
         forwarded = m.forwarded_from is not _UNSET
         edited_at = None
@@ -305,20 +308,23 @@ class ChatState:
                 from_id = who.get("from_id")
                 if from_id.__class__ is not str:
                     continue
-                reactor = account_id(from_id)
                 name = who.get("from")
                 if name.__class__ is not str:
                     name = None
+                known = self._reactors.get((from_id, name))
+                if known is None:
+                    reactor = account_id(from_id)
+                    known = self._reactors[(from_id, name)] = (reactor, reactor.partition(":")[2],
+                                                               self.ctx.account(reactor, name))
                 if name:
-                    self.names.ids_by_name[name] = reactor  # (NameBook.learn, inline: once per reactor)
+                    self.names.ids_by_name[name] = known[0]  # (NameBook.learn, inline: once per reactor)
                 named += 1
                 when = who.get("date")
                 if when.__class__ is str and offset is _UNSET:
                     offset = _exporter_offset(m, at)
                 out.append(_new_reaction(
-                    chat=self.chat, event_id=f"{mid}:{emoji}:{reactor.partition(':')[2]}",
-                    at=self._wall_clock(m, when, at, offset), message_id=mid,
-                    author=self.ctx.account(reactor, name), emoji=emoji,
+                    chat=self.chat, event_id=f"{mid}:{emoji}:{known[1]}",
+                    at=self._wall_clock(m, when, at, offset), message_id=mid, author=known[2], emoji=emoji,
                 ))
             try:
                 unnamed = int(r.get("count", 0)) - named
