@@ -13,7 +13,7 @@ sales word from the lexicon, and noisy-OR adds them up.
 | ``shape.rmt`` | real money for virtual goods: 1元八万钻, 50=10万钻, 1:12000, 70出1800 |
 | ``shape.price`` | a price or quantity, only when another spam signal is present (stronger next to a trade) |
 | ``shape.promo_price`` | a promoted price: 原价…现…, 仅需98元, 低至3折 |
-| ``shape.goods`` | virtual goods named next to a call to action (需要喇叭的滴滴) |
+| ``shape.goods`` | virtual goods named next to a call to action (需要喇叭的滴滴), or a trade listing several goods |
 | ``shape.quantity`` | a quantity of goods (400万银, 63个喇叭), only when another spam signal is present |
 | ``shape.link_push`` | a link with check/visit/click… or 点击/领取/下载… |
 | ``shape.sms_cta`` | txt WIN to 80086, reply STOP, claim your £1000 |
@@ -64,14 +64,14 @@ _CTA_RE = re.compile(
     r"(?:要的|要得|yao的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板|有材料|诚心|有货|有卖的|卖的|有收的|有出的|有的)"
     r"(?:的|得|者)?(?:老板|朋友|宝宝|亲|们)?"
     r"(?:可以|请|速度|快|直接|抓紧|赶紧|再)?"
-    r"(?:滴+|dd+|私聊|私信|私我|私密|私|密我?|加我|加好友|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|扣1|回1|来撩|来找|速来|来(?![自的了过去说看玩啊吧呀呢吗])|$)"
+    r"(?:滴+|嘀+|dd+|私聊|私信|私我|私密|私|密我?|加我|加好友|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|扣1|回1|来撩|来找|速来|来(?![自的了过去说看玩啊吧呀呢吗])|$)"
     r"|(?:滴滴|密)我|(?:来|找)老板|老板(?:来|速来)|联系详谈|私聊详谈|详谈"
     # "要银子的速度联系", "需要元宝的老板私聊": who wants what, then the private channel
-    r"|(?:要|需要|想要)[^的]{1,6}的(?:老板|朋友)?(?:请|速度|快|直接)?(?:滴滴|私聊|私信|私我|联系|密我|mm|m我)"
+    r"|(?:要|需要|想要)[^的]{1,8}的(?:老板|朋友)?(?:请|速度|快|直接)?(?:滴滴|嘀嘀|私聊|私信|私我|联系|密我|mm|m我)"
     # asking for buyers: "有没有要的", "有没有要储备的", "有要的吗"
-    r"|有没有(?:人)?要[^的]{0,6}的|有要的(?:吗|没|嘛|么)"
+    r"|有没有(?:人)?要[^的]{0,6}的|有要[^的]{0,4}的(?:吗|没|嘛|么)"
     # goods, then the private channel: "储备滴滴", "银子私聊"
-    rf"|(?:{_GOODS}|字|银)的?(?:滴滴|私聊|密我|mm)"
+    rf"|(?:{_GOODS}|字|银)的?(?:滴滴|嘀嘀|私聊|密我|mm)"
 )
 _OFFER_RE = re.compile(
     # (sales words that are also lexicon terms — 出售, 代理, 兼职 … — are left to the lexicon,
@@ -121,7 +121,7 @@ _RMT_RE = re.compile(
 # The same on the folded view, where ":" and "=" survive: "1:12000", "100=9000", "30=50w" (a
 # clock time such as 12:30 has too few digits after the colon).
 _RATE_RE = re.compile(
-    r"(?<![\d.:])\d{1,5}\s*(?:元|块|rmb)?\s*[:=]\s*(?:\d{3,}|\d+(?:\.\d+)?\s*(?:万|w|千|k|亿))(?![\d:])"
+    r"(?<![\d.:;])\d{1,5}\s*(?:元|块|rmb)?\s*[:;=]\s*(?:\d{3,}|\d+(?:\.\d+)?\s*(?:万|w|千|k|亿))(?![\d:;])"
 )
 # An English link with an imperative around it: "check out …", "visit …", "click …".
 _LINK_PUSH_RE = re.compile(r"\b(?:check|visit|click|go to|watch|join|download|sign up|register|buy|order|shop)\b")
@@ -140,8 +140,8 @@ _EN_CTA_RE = re.compile(
 # has none, and three regular-expression searches cost more than the pass).
 _CUE_CTA, _CUE_OFFER, _CUE_TRADE, _CUE_PROMO, _CUE_NUMBER = 1, 2, 4, 8, 16
 _CUES = {
-    _CUE_CTA: "有没有 有要的 要的 要得 yao的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 卖的 收的 出的 有的 "
-    "滴滴 密我 详谈 私聊 私信 私我 联系 mm m我",
+    _CUE_CTA: "有没有 有要 要的 要得 yao的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 卖的 收的 出的 有的 "
+    "滴滴 嘀嘀 密我 详谈 私聊 私信 私我 联系 mm m我",
     _CUE_OFFER: "便宜 大量 长期 诚招 专业 包过 代做 代写 代发 半价 低价 折",
     _CUE_PROMO: "原价 现价 仅需 只需 低至 特价 优惠价 团购价 秒杀价 仅售 只要 仅",
     # a number in Chinese numerals (or digit homophones) before a unit: the gate of _CN_NUMBER_RE
@@ -151,13 +151,21 @@ _CUES = {
 _CUE_WORDS = [w for words in _CUES.values() for w in words.split()]
 _CUE_BITS = [bit for bit, words in _CUES.items() for _ in words.split()]
 _CUE_AC = ahocorasick_rs.AhoCorasick(_CUE_WORDS, matchkind=ahocorasick_rs.MatchKind.Standard)
+_GOODS_CUES = frozenset(i for i, w in enumerate(_CUE_WORDS) if _CUE_BITS[i] == _CUE_TRADE and w in _GOODS.split("|"))
 
 
-def _cues(compact_text: str) -> int:
+def _cues(compact_text: str) -> tuple[int, int]:
+    """The cue bits found, and how many different goods words (a list of goods is a listing)."""
     bits = 0
+    goods = None
     for idx, _start, _end in _CUE_AC.find_matches_as_indexes(compact_text, overlapping=True):
         bits |= _CUE_BITS[idx]
-    return bits
+        if idx in _GOODS_CUES:
+            if goods is None:
+                goods = {idx}
+            else:
+                goods.add(idx)
+    return bits, (len(goods) if goods else 0)
 
 
 _DIGIT_RE = re.compile(r"\d")
@@ -176,11 +184,11 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
     folded = norm.folded
     ascii_only = folded.isascii()
     trade = cta = False
-    cues = 0
+    cues = n_goods = 0
     has_digit = _DIGIT_RE.search(c) is not None
     d = c  # the view the number patterns read
     if not ascii_only:
-        cues = _cues(c)
+        cues, n_goods = _cues(c)
         if cues & _CUE_NUMBER and _CN_NUMBER_RE.search(c) is not None:
             # "一元八万钻", "四折出": numbers in Chinese numerals (one character each, so spans hold)
             d = c.translate(_NUMERALS)
@@ -199,6 +207,10 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
         trade = m is not None
         if m:
             findings.append(_shape("shape.trade", "trades virtual goods", norm, m.span()))
+            if n_goods >= 2:  # "出银，元宝，五色": a price list, not a remark
+                g = _GOODS_RE.search(c, m.end()) or _GOODS_RE.search(c)
+                if g:
+                    findings.append(_shape("shape.goods", "lists goods for sale", norm, g.span()))
         elif cta and cues & _CUE_TRADE:
             # "需要喇叭的滴滴", "改名卡喇叭时装要的mmm": goods named next to a call to action
             m = _GOODS_RE.search(c)
@@ -217,7 +229,7 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
         m = _RMT_RE.search(d)
         if m:
             findings.append(_shape("shape.rmt", "real money for virtual goods", norm, m.span()))
-    if has_digit and m is None and not ascii_only and (":" in folded or "=" in folded):
+    if has_digit and m is None and not ascii_only and (":" in folded or "=" in folded or ";" in folded):
         m = _RATE_RE.search(folded)
         if m:
             findings.append(_folded("shape.rmt", "exchange rate", "exchange rate", norm, text, m))

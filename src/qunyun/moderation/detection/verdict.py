@@ -166,7 +166,7 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
     assert ctx.lexicon is not None
     findings += ctx.lexicon.scan(norm)
     folded = norm.folded
-    shape_findings(norm, text, findings, any(k.kind == "url" for k in contacts))
+    shape_findings(norm, text, findings, bool(contacts) and any(k.kind == "url" for k in contacts))
     spammy = False
     for f in findings:
         if f.score >= SPAMMY_FROM and f.category.startswith("spam"):
