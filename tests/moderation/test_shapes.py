@@ -20,6 +20,9 @@ def shape_detectors(text):
         "半价出13个喇叭，要的私聊",
         "100万银子100出，要的来",  # goods first, verb last
         "原价23800元，现价18800元，仅需首付两成，详询2891558",  # marketing SMS
+        "64个喇叭要的嘀嘀嘀嘀",
+        "有没有要储备的，一共8000，5折",  # asking for buyers
+        "出喇叭，改名卡，元宝",  # a listing of goods
     ],
 )
 def test_adverts_reach_review(text):
@@ -41,6 +44,8 @@ def test_adverts_reach_review(text):
         "用金币买的通通都要买",
         "大家有问题可以私聊我，我是这次活动的负责人",
         "一起去吃饭吧，我请客",
+        "有没有要一起去的",
+        "银子不够用，元宝也没了",
     ],
 )
 def test_everyday_talk_is_allowed(text):
