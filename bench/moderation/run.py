@@ -5,7 +5,8 @@
 
 Skips (exit 0, with a message) when /work/shared/data is absent: the development sets are not
 shipped with qunyun. ``--write-docs`` replaces only the "## Moderation" section of
-docs/benchmarks.md, leaving other sections alone.
+docs/benchmarks.md, leaving other sections alone (and keeping a hand-written "### Before and
+after" subsection at its end).
 """
 
 from __future__ import annotations
@@ -34,11 +35,18 @@ def _machine() -> str:
     )
 
 
+KEPT = "### Before and after"
+"""A subsection written by hand (earlier figures for comparison): kept when the section is rewritten."""
+
+
 def write_section(body: str) -> None:
     section = "## Moderation\n\n" + body.rstrip() + "\n"
     if DOC.exists():
         text = DOC.read_text(encoding="utf-8")
         pattern = re.compile(r"^## Moderation\n.*?(?=^## |\Z)", re.S | re.M)
+        old = pattern.search(text)
+        if old and KEPT in old.group(0):
+            section += "\n" + old.group(0)[old.group(0).index(KEPT):].rstrip() + "\n"
         if pattern.search(text):
             text = pattern.sub(lambda _m: section + "\n", text, count=1).rstrip() + "\n"
         else:
