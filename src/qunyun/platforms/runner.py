@@ -28,6 +28,8 @@ from .importing import (ImportContext, ImportFormat, ImportOptions, ImportReport
                         format_get)
 from .inputs import input_size
 
+BATCH_SIZE = 10_000  # events per transaction, as the import command uses (measured there)
+
 
 @dataclass
 class ImportSummary:
@@ -186,7 +188,7 @@ def _progress_bar(total: int, enabled: bool):
 
 
 def import_run(*, community, format_name: str, paths: list[str], options: ImportOptions,
-               dry_run: bool = False, strict: bool = False, batch_size: int = 5000,
+               dry_run: bool = False, strict: bool = False, batch_size: int = BATCH_SIZE,
                progress: bool | None = None) -> ImportSummary:
     """Import ``paths`` in format ``format_name`` into ``community``; returns the summary.
 
