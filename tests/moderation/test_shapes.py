@@ -23,6 +23,7 @@ def shape_detectors(text):
         "64个喇叭要的嘀嘀嘀嘀",
         "有没有要储备的，一共8000，5折",  # asking for buyers
         "出喇叭，改名卡，元宝",  # a listing of goods
+        "江景洋房36万/套起，交2万抵4万，欢迎品鉴87880606",  # a property push signed with a landline
     ],
 )
 def test_adverts_reach_review(text):
@@ -46,6 +47,8 @@ def test_adverts_reach_review(text):
         "一起去吃饭吧，我请客",
         "有没有要一起去的",
         "银子不够用，元宝也没了",
+        "我们一起去吧，早上8点起床",
+        "我家电话是87880606",  # a number alone is not an advert
     ],
 )
 def test_everyday_talk_is_allowed(text):

@@ -66,6 +66,9 @@ _ADD_NUMBER_RE = re.compile(
 )
 # Toll-free / service numbers (400, 800) are what businesses print in ads.
 _SERVICE_RE = re.compile(r"(?<!\d)([48]00\d{7})(?!\d)")
+# A bare landline number closing a message, before at most a short signature ("…欢迎品鉴
+# 87880606", "…询80967977【学成】"): how marketing texts sign off. Weak on its own.
+_LANDLINE_END_RE = re.compile(r"(?<!\d)((?:0\d{2,3})?[2-8]\d{6,7})(?=[\u4e00-\u9fff]{0,8}$)")
 _CN_MOBILE_RE = re.compile(r"(?<!\d)(?:86)?(1[3-9]\d{9})(?!\d)")
 # Folded view (separators kept): international / UK style numbers in English SMS spam.
 _INTL_PHONE_RE = re.compile(r"(?<![\w+])(\+\d[\d ()-]{8,16}\d|0[1-9]\d{8,11})(?!\d)")
@@ -152,6 +155,7 @@ _KIND_WEIGHT = {
     "qq": 0.78,
     "add_number": 0.78,
     "hotline": 0.4,
+    "landline": 0.3,
     "phone": 0.55,
     "intl_phone": 0.35,
     "email": 0.3,
@@ -237,6 +241,10 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
     for m in _SERVICE_RE.finditer(digits):
         if not any(c.value == m.group(1) for c in out):
             add_compact("hotline", m.group(1), m.span(1))
+    if not out:
+        m = _LANDLINE_END_RE.search(compact)
+        if m:
+            add_compact("landline", m.group(1), m.span(1))
     if not any(c.kind == "phone" for c in out):
         for m in _INTL_PHONE_RE.finditer(folded):
             value = re.sub(r"\D", "", m.group(1))

@@ -107,7 +107,11 @@ _CN_NUMBER_RE = re.compile(
     "|[零〇一壹二贰两三叁四肆五伍六陆七柒八捌九玖十拾玲衣尔伞寺溜扒]{2,}(?:元|块|万|折|个|w)"
 )
 # A promoted price: "原价23800元现18800元", "仅需98元", "低至3折", "仅售¥4888".
-_PROMO_RE = re.compile(r"(?:原价|现价|仅需|只需|低至|特价|优惠价|团购价|秒杀价|仅售|只要|仅)[¥]?\d")
+_PROMO_RE = re.compile(
+    r"(?:原价|现价|仅需|只需|低至|特价|优惠价|团购价|秒杀价|仅售|只要|仅)[¥]?\d"
+    # property pushes: "36万/套起", "交2万抵4万", "买一层送一层", "9600元起"
+    r"|\d万?(?:元)?套?起(?!来|床|飞|步)|交\d+万?抵\d|[买购]\d+[层间]?送\d"
+)
 # A quantity of goods ("400万银", "55万银子", "63个喇叭"): ordinary players say it too, so it
 # counts only next to another spam signal, like a price.
 _QUANTITY_RE = re.compile(rf"\d(?:万|w|亿|千|k|个)(?:{_GOODS}|银|钻|字)")
@@ -143,7 +147,8 @@ _CUES = {
     _CUE_CTA: "有没有 有要 要的 要得 yao的 需要 有意 感兴趣 想要 想赚钱 懂的 老板 有材料 诚心 有货 卖的 收的 出的 有的 "
     "滴滴 嘀嘀 密我 详谈 私聊 私信 私我 联系 mm m我",
     _CUE_OFFER: "便宜 大量 长期 诚招 专业 包过 代做 代写 代发 半价 低价 折",
-    _CUE_PROMO: "原价 现价 仅需 只需 低至 特价 优惠价 团购价 秒杀价 仅售 只要 仅",
+    _CUE_PROMO: "原价 现价 仅需 只需 低至 特价 优惠价 团购价 秒杀价 仅售 只要 仅 "
+    + " ".join([d + "起" for d in "0123456789万元套"] + [d + "抵" for d in "0123456789万"] + ["送" + d for d in "0123456789"]),
     # a number in Chinese numerals (or digit homophones) before a unit: the gate of _CN_NUMBER_RE
     _CUE_NUMBER: " ".join(n + u for n in "零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾百千玲衣尔伞寺溜扒" for u in "元块万折个w"),
     _CUE_TRADE: " ".join(_GOODS.split("|") + [v + g for v in "出卖收" for g in ("字", "号", "银", "钻", "丹", "图", "zi")]),
