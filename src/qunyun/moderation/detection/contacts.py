@@ -242,7 +242,7 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
         if not any(c.value == m.group(1) for c in out):
             add_compact("hotline", m.group(1), m.span(1))
     if not out:
-        m = _LANDLINE_END_RE.search(compact)
+        m = _LANDLINE_END_RE.search(compact, max(0, len(compact) - 22))  # (it must end the text)
         if m:
             add_compact("landline", m.group(1), m.span(1))
     if not any(c.kind == "phone" for c in out):
