@@ -23,7 +23,6 @@ __all__ = ["Contact", "LinkPolicy", "find_contacts", "contact_findings", "decode
 
 _O_ZERO_RE = re.compile(r"(?<=\d)o+(?=[\do]*\d)|(?<=\d)o+(?![a-z])|(?<![a-z])o+(?=\d\d)")
 _DIGIT_RUN_RE = re.compile(r"\d{5}")
-_ANY_DIGIT_RE = re.compile(r"\d")
 _WECHAT_CJK_GATE_RE = re.compile(r"[微威薇徽维唯为胃魏嶶信芯心号泡围伟危]")
 # Chinese numerals and the homophones spammers use for digits in ids ("衣伍扒伍尔溜玲玲"):
 # one character each, so offsets are unchanged. Only contact-id patterns read this view, and
@@ -175,7 +174,7 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
     has_email = "@" in folded
     has_url = "." in folded and _URL_GATE_RE.search(folded) is not None
     spelled = "点" in compact or "dot" in compact
-    any_digit = _ANY_DIGIT_RE.search(compact) is not None or _CJK_DIGIT_RUN_RE.search(compact) is not None
+    any_digit = norm.has_digit() or _CJK_DIGIT_RUN_RE.search(compact) is not None
     wechat_cjk = _WECHAT_CJK_GATE_RE.search(compact) is not None
     if not (has_email or has_url or spelled or any_digit or wechat_cjk):
         return []

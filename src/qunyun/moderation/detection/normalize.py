@@ -182,6 +182,7 @@ _REMOVE_RE = re.compile(
 )
 _COLLAPSE_RE = re.compile(rf"{_SEP}+")
 _LATIN_PAIR_RE = re.compile(r"[a-z]{2}")
+_DIGIT_RE = re.compile(r"\d")
 
 
 def fold(text: str) -> str:
@@ -209,6 +210,14 @@ class Normalized:
     compact: str
     _folded_to_orig: list[int] | None = field(default=None, repr=False)
     _compact_to_folded: list[int] | None = field(default=None, repr=False)
+    _has_digit: bool | None = field(default=None, repr=False)
+
+    def has_digit(self) -> bool:
+        """Whether the compact view holds a digit (asked by several detectors, computed once)."""
+        found = self._has_digit
+        if found is None:
+            found = self._has_digit = _DIGIT_RE.search(self.compact) is not None
+        return found
 
     # -- offsets ---------------------------------------------------------------------------
 

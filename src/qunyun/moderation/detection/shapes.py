@@ -173,7 +173,6 @@ def _cues(compact_text: str) -> tuple[int, int]:
     return bits, (len(goods) if goods else 0)
 
 
-_DIGIT_RE = re.compile(r"\d")
 _EN_GATE_RE = re.compile(r"claim|reply|[£$€]")
 _WATER_RE = re.compile(r"(.)\1{3,}|顶+|签到|路过|冒泡|\+1|666+|hh+|哈+")
 
@@ -190,7 +189,7 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
     ascii_only = folded.isascii()
     trade = cta = False
     cues = n_goods = 0
-    has_digit = _DIGIT_RE.search(c) is not None
+    has_digit = norm.has_digit()
     d = c  # the view the number patterns read
     if not ascii_only:
         cues, n_goods = _cues(c)
