@@ -16,7 +16,10 @@ from django.db import DatabaseError, connection, transaction
 
 from . import sql
 from .periods import offset_spans
-from .rollups import LINK_MARKERS, ROLLUP_TABLES, WATER_MAX_CHARS, WATER_TRIM
+from .rollups import (
+    ACTIVITY_COUNTS, ACTIVITY_KEY, ROLLUP_TABLES, activity_events_select, activity_params, reply_edges_select,
+    sparse_select,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,33 +95,22 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
         if first is None:
             return timings
         first, last = _as_datetime(first), _as_datetime(last)
-        hour = sql.local_hour_of("e.at", offset_spans(community.time_zone, first, last))
+        spans = offset_spans(community.time_zone, first, last)
         for table in TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         # Bots are few: a small table to leave them out, rather than a member lookup per event.
         cursor.execute("CREATE TEMP TABLE qunyun_tmp_bots AS SELECT id FROM qunyun_member "
                        "WHERE community_id = %s AND is_bot = %s", [cid, True])
         not_bot = "NOT IN (SELECT id FROM qunyun_tmp_bots)"
-        counts = ("messages", "reactions", "replies", "mentions", "water", "links")
+        counts = ACTIVITY_COUNTS
         # Pass 1 over the log: activity at the finest grain every rollup needs (local day and
-        # hour, group, member). Keyed by time first: the log is stored roughly in time order, so
-        # SQLite adds each event next to the previous one instead of sorting millions of rows.
+        # hour, group, member), with the incremental path's per-event SQL. Keyed by time first:
+        # the log is stored roughly in time order, so SQLite adds each event next to the
+        # previous one instead of sorting millions of rows.
         clock.start()
-        _aggregate(cursor, "qunyun_tmp_activity", ("day", "hour", "group_id", "member_id"), counts, (
-            f"SELECT e.day, {hour}, e.group_id, e.member_id, "
-            "CASE WHEN e.type = 'message' THEN 1 ELSE 0 END, CASE WHEN e.type = 'message' THEN 0 ELSE 1 END, "
-            "CASE WHEN e.type = 'message' AND e.reply_to_member_id IS NOT NULL "
-            "AND e.reply_to_member_id <> e.member_id THEN 1 ELSE 0 END, "
-            "CASE WHEN e.type = 'message' THEN "
-            f"{sql.json_length('e.mentions')} + {sql.json_length('e.data', 'mentions_unresolved')} ELSE 0 END, "
-            "CASE WHEN e.type = 'message' AND (e.kind = 'sticker' OR (e.kind = 'text' AND "
-            f"{sql.char_length(sql.trim_chars('e.text'))} <= %s)) THEN 1 ELSE 0 END, "
-            "CASE WHEN e.type = 'message' AND (e.kind = 'link' OR "
-            + " OR ".join(sql.contains_ascii_ci("e.text") for _ in LINK_MARKERS) +
-            ") THEN 1 ELSE 0 END "
-            f"FROM qunyun_event e WHERE e.community_id = %s AND e.member_id {not_bot} "
-            "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')"
-        ), [WATER_TRIM, WATER_MAX_CHARS, *(f"%{marker}%" for marker in LINK_MARKERS), cid])
+        _aggregate(cursor, "qunyun_tmp_activity", ("day", "hour", "group_id", "member_id"), counts,
+                   activity_events_select(f"e.community_id = %s AND e.member_id {not_bot}", spans),
+                   [*activity_params(), cid], columns=ACTIVITY_KEY + counts)
         clock.stop("scan")
         # The same per group and day, and per member and day over all groups (what "active on a
         # day" means for the community), each folded from the one before.
@@ -129,12 +121,7 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
                    "SELECT day, member_id, messages, reactions FROM qunyun_tmp_member_day", [])
         clock.stop("fold_days")
         # Pass 2: the few events the other rollups need (joins, leaves, payments, deletions, replies, mentions).
-        step("scan_sparse", (
-            "CREATE TEMP TABLE qunyun_tmp_sparse AS SELECT e.id, e.type, e.group_id, e.member_id, e.actor_id, e.day, "
-            "e.reply_to_member_id, e.mentions FROM qunyun_event e WHERE e.community_id = %s AND ("
-            "e.type IN ('join', 'leave', 'payment', 'delete') OR (e.type = 'message' AND e.kind <> 'system' "
-            "AND (e.reply_to_member_id IS NOT NULL OR e.mentions IS NOT NULL)))"
-        ), [cid])
+        step("scan_sparse", f"CREATE TEMP TABLE qunyun_tmp_sparse AS {sparse_select('e.community_id = %s')}", [cid])
         step("member_hour", (
             "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, reactions) "
             "SELECT %s, group_id, member_id, day, hour, messages, reactions FROM qunyun_tmp_activity "
@@ -221,24 +208,9 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
             f"AND actor_id IS NOT NULL AND actor_id <> member_id AND member_id {not_bot}"
             ") u GROUP BY member_id, day"
         ), [cid])
-        mention_rows = (
-            "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS BIGINT) AS target, "
-            "e.reply_to_member_id FROM qunyun_tmp_sparse e, jsonb_array_elements_text(e.mentions) j "
-            if sql.is_postgres() else
-            "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS INTEGER) AS target, "
-            "e.reply_to_member_id FROM qunyun_tmp_sparse e, json_each(e.mentions) j "
-        )
         step("reply_edge_day", (
             "INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, replies, mentions) "
-            "SELECT %s, u.group_id, u.day, u.source, u.target, SUM(u.replies), SUM(u.mentions) FROM ("
-            "SELECT group_id, day, member_id AS source, reply_to_member_id AS target, 1 AS replies, "
-            "0 AS mentions FROM qunyun_tmp_sparse WHERE type = 'message' "
-            "AND reply_to_member_id IS NOT NULL AND reply_to_member_id <> member_id "
-            "UNION ALL SELECT x.group_id, x.day, x.source, x.target, 0, 1 FROM ("
-            + mention_rows +
-            "WHERE e.type = 'message' AND e.mentions IS NOT NULL"
-            ") x WHERE x.target <> x.source AND (x.reply_to_member_id IS NULL OR x.target <> x.reply_to_member_id)"
-            f") u WHERE u.source {not_bot} AND u.target {not_bot} GROUP BY u.group_id, u.day, u.source, u.target"
+            f"SELECT %s, r.* FROM ({reply_edges_select('qunyun_tmp_sparse', not_bot)}) r"
         ), [cid])
         for table in TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
@@ -279,20 +251,22 @@ class _Clock:
 
 
 def _aggregate(cursor, table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: str, params: list[Any],
-               combine: tuple[str, ...] | None = None) -> None:
-    """A temporary table of ``rows`` (``keys`` then ``values`` columns) folded by ``keys``.
+               combine: tuple[str, ...] | None = None, columns: tuple[str, ...] | None = None) -> None:
+    """A temporary table of ``rows`` folded by ``keys``.
 
-    ``combine`` says how values fold (``sum``, ``min``, ``max``; all ``sum`` by default).
+    ``rows`` gives ``columns`` in that order (``keys`` then ``values`` unless told); ``combine``
+    says how values fold (``sum``, ``min``, ``max``; all ``sum`` by default).
     PostgreSQL hashes the rows (``GROUP BY``). SQLite only sorts to group, which costs most of
     a rebuild at millions of rows; so there every row is upserted into a table keyed by
     ``keys`` instead, and rows that arrive near their neighbours in key order (the log is in
     time order, keys start with the day) cost little more than an append.
     """
     combine = combine or ("sum",) * len(values)
+    named = columns or keys + values
     if sql.is_postgres():
         folded = ", ".join(f"{how.upper()}({column}) AS {column}" for how, column in zip(combine, values))
         cursor.execute(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(keys)}, {folded} FROM ("
-                       f"{_named(rows, keys + values)}) x GROUP BY {', '.join(keys)}", params)
+                       f"{_named(rows, named)}) x GROUP BY {', '.join(keys)}", params)
         return
     merge = {
         "sum": "{c} = {c} + excluded.{c}",
@@ -300,11 +274,11 @@ def _aggregate(cursor, table: str, keys: tuple[str, ...], values: tuple[str, ...
         "min": "{c} = CASE WHEN {c} IS NULL OR excluded.{c} < {c} THEN excluded.{c} ELSE {c} END",
         "max": "{c} = CASE WHEN {c} IS NULL OR excluded.{c} > {c} THEN excluded.{c} ELSE {c} END",
     }
-    columns = ", ".join(keys + values)
-    cursor.execute(f"CREATE TEMP TABLE {table} ({columns}, PRIMARY KEY ({', '.join(keys)})) WITHOUT ROWID")
+    cursor.execute(f"CREATE TEMP TABLE {table} ({', '.join(keys + values)}, PRIMARY KEY ({', '.join(keys)})) "
+                   "WITHOUT ROWID")
     updates = ", ".join(merge[how].format(c=column) for how, column in zip(combine, values))
     # "WHERE true" keeps SQLite from reading ON CONFLICT as part of a join in ``rows``.
-    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM ({rows}) WHERE true "
+    cursor.execute(f"INSERT INTO {table} ({', '.join(named)}) SELECT * FROM ({rows}) WHERE true "
                    f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}", params)
 
 
