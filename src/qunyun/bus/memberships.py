@@ -58,35 +58,13 @@ def memberships_apply(*, fresh: list[tuple], accounts: dict[str, Any], bots: set
             row[2], row[5] = at, event.reason.value
     if not folded:
         return frozenset(), frozenset(), frozenset()
-    newer = "excluded.state_at >= qunyun_membership.state_at OR qunyun_membership.state_at IS NULL"
-    sql = raw_sql(
-        "INSERT INTO qunyun_membership (group_id, member_id, is_member, joined_at, left_at, "
-        "first_seen_at, join_method, leave_reason, channel_id, inviter_id, state_at, role) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'member') "
-        "ON CONFLICT (group_id, member_id) DO UPDATE SET "
-        f"is_member = CASE WHEN {newer} THEN excluded.is_member ELSE qunyun_membership.is_member END, "
-        f"state_at = CASE WHEN {newer} THEN excluded.state_at ELSE qunyun_membership.state_at END, "
-        "joined_at = CASE WHEN excluded.joined_at IS NOT NULL AND (qunyun_membership.joined_at IS NULL "
-        "OR excluded.joined_at > qunyun_membership.joined_at) THEN excluded.joined_at "
-        "ELSE qunyun_membership.joined_at END, "
-        "left_at = CASE WHEN excluded.left_at IS NOT NULL AND (qunyun_membership.left_at IS NULL "
-        "OR excluded.left_at > qunyun_membership.left_at) THEN excluded.left_at ELSE qunyun_membership.left_at END, "
-        "first_seen_at = CASE WHEN qunyun_membership.first_seen_at IS NULL OR excluded.first_seen_at < "
-        "qunyun_membership.first_seen_at THEN excluded.first_seen_at ELSE qunyun_membership.first_seen_at END, "
-        "join_method = CASE WHEN excluded.join_method <> '' AND "
-        "(excluded.joined_at >= qunyun_membership.joined_at OR qunyun_membership.joined_at IS NULL) "
-        "THEN excluded.join_method ELSE qunyun_membership.join_method END, "
-        "leave_reason = CASE WHEN excluded.leave_reason <> '' AND "
-        "(excluded.left_at >= qunyun_membership.left_at OR qunyun_membership.left_at IS NULL) "
-        "THEN excluded.leave_reason ELSE qunyun_membership.leave_reason END, "
-        "channel_id = COALESCE(qunyun_membership.channel_id, excluded.channel_id), "
-        "inviter_id = COALESCE(qunyun_membership.inviter_id, excluded.inviter_id)"
-    )
-    params = [
-        (g, m, r[0], dt(r[1]) if r[1] else None, dt(r[2]) if r[2] else None, dt(r[3]), r[4], r[5], r[6], r[7],
-         dt(r[8]))
-        for (g, m), r in folded.items()
-    ]
+    plain, moved = [], []
+    for (g, m), r in folded.items():
+        if r[1] is None and r[2] is None:  # messages and reactions only (most of a batch)
+            plain.append((g, m, dt(r[3]), dt(r[8])))
+        else:
+            moved.append((g, m, r[0], dt(r[1]) if r[1] else None, dt(r[2]) if r[2] else None, dt(r[3]), r[4], r[5],
+                          r[6], r[7], dt(r[8])))
     earlier = []
     for account in accounts.values():
         at = earliest.get(account.member_id)
@@ -95,7 +73,10 @@ def memberships_apply(*, fresh: list[tuple], accounts: dict[str, Any], bots: set
             earlier.append((dt(at), account.member_id, dt(at)))
     cursor = raw_cursor()
     try:
-        cursor.executemany(sql, params)
+        if plain:
+            cursor.executemany(raw_sql(_PLAIN), plain)
+        if moved:
+            cursor.executemany(raw_sql(_MOVED), moved)
         if earlier:
             cursor.executemany(raw_sql(
                 "UPDATE qunyun_member SET first_seen_at = %s WHERE id = %s AND "
@@ -110,3 +91,50 @@ def memberships_apply(*, fresh: list[tuple], accounts: dict[str, Any], bots: set
     touched = frozenset(m for m in earliest if m not in bots)
     return (touched, frozenset(movers - bots),
             frozenset(g for g, m in folded if m not in bots))
+
+
+_NEWER = "excluded.state_at >= qunyun_membership.state_at OR qunyun_membership.state_at IS NULL"
+_EARLIER_SEEN = ("qunyun_membership.first_seen_at IS NULL OR excluded.first_seen_at < "
+                 "qunyun_membership.first_seen_at")
+
+
+#: Seen posting or reacting: in the group if that is the latest news, and seen since then. The
+#: same as :data:`_MOVED` for a row without joins or leaves, but it names none of the join and
+#: leave columns (SQLite rewrites an index entry for every column a SET names) and skips the
+#: row (``WHERE``) when it brings nothing newer or older.
+_PLAIN = (
+    "INSERT INTO qunyun_membership (group_id, member_id, is_member, joined_at, left_at, first_seen_at, "
+    "join_method, leave_reason, channel_id, inviter_id, state_at, role) "
+    "VALUES (%s, %s, TRUE, NULL, NULL, %s, '', '', NULL, NULL, %s, 'member') "
+    "ON CONFLICT (group_id, member_id) DO UPDATE SET "
+    f"is_member = CASE WHEN {_NEWER} THEN TRUE ELSE qunyun_membership.is_member END, "
+    f"state_at = CASE WHEN {_NEWER} THEN excluded.state_at ELSE qunyun_membership.state_at END, "
+    f"first_seen_at = CASE WHEN {_EARLIER_SEEN} THEN excluded.first_seen_at "
+    "ELSE qunyun_membership.first_seen_at END "
+    f"WHERE {_NEWER} OR {_EARLIER_SEEN}"
+)
+
+#: Joined or left (maybe posted too): every column of the membership, newer news winning.
+_MOVED = (
+    "INSERT INTO qunyun_membership (group_id, member_id, is_member, joined_at, left_at, "
+    "first_seen_at, join_method, leave_reason, channel_id, inviter_id, state_at, role) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 'member') "
+    "ON CONFLICT (group_id, member_id) DO UPDATE SET "
+    f"is_member = CASE WHEN {_NEWER} THEN excluded.is_member ELSE qunyun_membership.is_member END, "
+    f"state_at = CASE WHEN {_NEWER} THEN excluded.state_at ELSE qunyun_membership.state_at END, "
+    "joined_at = CASE WHEN excluded.joined_at IS NOT NULL AND (qunyun_membership.joined_at IS NULL "
+    "OR excluded.joined_at > qunyun_membership.joined_at) THEN excluded.joined_at "
+    "ELSE qunyun_membership.joined_at END, "
+    "left_at = CASE WHEN excluded.left_at IS NOT NULL AND (qunyun_membership.left_at IS NULL "
+    "OR excluded.left_at > qunyun_membership.left_at) THEN excluded.left_at ELSE qunyun_membership.left_at END, "
+    f"first_seen_at = CASE WHEN {_EARLIER_SEEN} THEN excluded.first_seen_at "
+    "ELSE qunyun_membership.first_seen_at END, "
+    "join_method = CASE WHEN excluded.join_method <> '' AND "
+    "(excluded.joined_at >= qunyun_membership.joined_at OR qunyun_membership.joined_at IS NULL) "
+    "THEN excluded.join_method ELSE qunyun_membership.join_method END, "
+    "leave_reason = CASE WHEN excluded.leave_reason <> '' AND "
+    "(excluded.left_at >= qunyun_membership.left_at OR qunyun_membership.left_at IS NULL) "
+    "THEN excluded.leave_reason ELSE qunyun_membership.leave_reason END, "
+    "channel_id = COALESCE(qunyun_membership.channel_id, excluded.channel_id), "
+    "inviter_id = COALESCE(qunyun_membership.inviter_id, excluded.inviter_id)"
+)
