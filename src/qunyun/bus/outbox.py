@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
-from qunyun.core.codec import decision_from_dict
+from qunyun.core.codec import decision_from_dict, decision_to_dict
 from qunyun.core.timeutil import UTC, utcnow
 
 from .adapters import Adapter, PermanentFailure, TemporaryFailure
@@ -305,20 +305,36 @@ def outbox_enqueue(*, community, decisions, key_prefix: str, now: datetime | Non
     """
     from django.conf import settings
 
-    from qunyun.core.codec import decision_to_dict
-
     from .runtime import _expand  # here, not at the top: the runtime imports the handler table
 
     now = now or utcnow()
     dry_run = community.dry_run or getattr(settings, "QUNYUN_DRY_RUN", False)
     status = OutboxItem.Status.DRY_RUN if dry_run else OutboxItem.Status.PENDING
-    rows = []
-    for index, output in enumerate(decisions):
-        for key, decision, due in _expand(output, f"{key_prefix}|{index}", now):
-            rows.append(OutboxItem(
-                community_id=community.pk, key=key, chat=decision.chat, kind=decision.kind,
-                payload=decision_to_dict(decision), reason=decision.reason[:200], status=status, due_at=due,
-                event_id=event_id))
-    if rows:
-        OutboxItem.objects.bulk_create(rows, ignore_conflicts=True)
+    rows = [(community.pk, key, decision, status, due, event_id)
+            for index, output in enumerate(decisions)
+            for key, decision, due in _expand(output, f"{key_prefix}|{index}", now)]
+    outbox_insert(rows)
     return len(rows)
+
+
+_INSERTED = ("community_id", "key", "chat", "kind", "payload", "reason", "status", "due_at", "event_id", "attempts",
+             "claim", "last_error", "created_at")
+
+
+def outbox_insert(rows: list[tuple]) -> None:
+    """Write outbox rows ``(community_id, key, decision, status, due_at, event_id)`` in one statement;
+    a key its community already has is left as it is (the same event handled twice decides once).
+
+    Raw SQL: the ORM's bulk insert cost ~1 ms a batch plus ~50 µs a row, as much as the handlers.
+    """
+    if not rows:
+        return
+    now = _db_time(utcnow())
+    json_value = connection.ops.adapt_json_value
+    params = [(community_id, key, decision.chat, decision.kind, json_value(decision_to_dict(decision), None),
+               decision.reason[:200], status, _db_time(due), event_id, 0, "", "", now)
+              for community_id, key, decision, status, due, event_id in rows]
+    sql = (f"INSERT INTO {_q(_TABLE)} ({', '.join(_q(c) for c in _INSERTED)}) "
+           f"VALUES ({', '.join(['%s'] * len(_INSERTED))}) ON CONFLICT DO NOTHING")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

@@ -24,14 +24,13 @@ from django.db import transaction
 
 from qunyun.communities.models import Community, Group
 from qunyun.core import events as ev
-from qunyun.core.codec import decision_to_dict
 from qunyun.core.decisions import CancelLater, Decision, Later, Mute, Ban, Unmute, Unban
 from qunyun.core.timeutil import utcnow, zone
 
 from .context import GroupInfo, HandlerContext
 from .handlers import EVENT_HANDLERS, Handler
 from .models import OutboxItem
-from .outbox import write_transaction
+from .outbox import outbox_insert, write_transaction
 from .store import EventStore, StoredEvent, community_info
 
 log = logging.getLogger(__name__)
@@ -151,7 +150,7 @@ class Runtime:
 
     def _handle(self, stored: list[StoredEvent]) -> int:
         now = self.clock()
-        items: list[OutboxItem] = []
+        items: list[tuple] = []
         cancels: list[str] = []
         status = OutboxItem.Status.DRY_RUN if self.is_dry_run else OutboxItem.Status.PENDING
         for item in stored:
@@ -173,17 +172,12 @@ class Runtime:
                         if isinstance(decision, CancelLater):
                             cancels.append(f"later:{decision.key}")
                             continue
-                        items.append(OutboxItem(
-                            community_id=self.community.pk, key=key, chat=decision.chat, kind=decision.kind,
-                            payload=decision_to_dict(decision), reason=decision.reason[:200],
-                            status=status, due_at=due, event_id=item.id,
-                        ))
+                        items.append((self.community.pk, key, decision, status, due, item.id))
         if cancels:
             OutboxItem.objects.filter(community_id=self.community.pk, key__in=cancels,
                                       status=OutboxItem.Status.PENDING).update(
                 status=OutboxItem.Status.CANCELLED)
-        if items:
-            OutboxItem.objects.bulk_create(items, ignore_conflicts=True)
+        outbox_insert(items)
         return len(items)
 
 
