@@ -6,16 +6,22 @@
 For each size it writes a Telegram Desktop export (streamed to a temporary file), then in a
 fresh child process per run (pinned to one CPU core, its own empty QUNYUN_HOME):
 
-* ``parse``: ``qunyun import telegram --dry-run`` — the importer alone (ijson + conversion);
+* ``parse``: ``qunyun import telegram --dry-run`` — the importer alone (decoding + conversion);
 * ``import``: the full import into SQLite through the runtime's store (what users run);
 
 and reports messages/s and the child's peak memory (``ru_maxrss``). The peer is the
 ``chat-analytics`` npm CLI (``chat-analytics -p telegram -i FILE -o report.html``) on the same
 file, installed on first use into ``bench/import/node_modules`` (git-ignored); the ratio is
-qunyun's import rate over the peer's. ``--profile`` adds a breakdown of one import's CPU time by
-stage (the store's steps timed in place). ``--account`` also reads (``--dry-run``) a full-account
-export (``chats.list``, a third of its chats private) of the smallest size, against the same
-size as a single chat. Results also go to ``bench/out/import.json``.
+qunyun's import rate over the peer's.
+
+* ``--baseline REV`` also reads each file (parse only) with the code of git revision ``REV``, in
+  the same run, and prints the ratio (and whether the event counts agree);
+* ``--profile`` adds a breakdown of one import's CPU time by stage (the store's steps timed in
+  place);
+* ``--account`` also reads (parse only) a full-account export (``chats.list``, a third of its
+  chats private) of the smallest size.
+
+Results also go to ``bench/out/import.json``.
 """
 
 from __future__ import annotations
@@ -47,13 +53,13 @@ def _pin() -> None:
         pass
 
 
-def child(mode: str, path: str, home: str, batch_size: int, profile: bool) -> None:
+def child(mode: str, path: str, home: str, batch_size: int, profile: bool, src: str) -> None:
     """Run one import in this (fresh) process and print one JSON line of figures."""
     _pin()
     os.environ["QUNYUN_HOME"] = home
     os.environ["DJANGO_SETTINGS_MODULE"] = "qunyun.settings.default"
     os.environ.pop("QUNYUN_DATABASE_URL", None)
-    sys.path.insert(0, os.path.join(ROOT, "src"))
+    sys.path.insert(0, src)  # this tree's code, or a baseline revision's (--baseline)
     from qunyun.cli.bootstrap import django_ready
 
     django_ready()
@@ -126,16 +132,26 @@ def _install_timers() -> dict[str, float]:
 # --------------------------------------------------------------------------- parent side
 
 
-def _run_child(mode: str, path: str, batch_size: int, profile: bool = False) -> dict:
+def _run_child(mode: str, path: str, batch_size: int, profile: bool = False, src: str | None = None) -> dict:
     home = tempfile.mkdtemp(prefix="qunyun-bench-home-")
     try:
         proc = subprocess.run([sys.executable, __file__, "--child", mode, path, home, str(batch_size),
-                               "1" if profile else "0"], capture_output=True, text=True, timeout=7200)
+                               "1" if profile else "0", src or os.path.join(ROOT, "src")],
+                              capture_output=True, text=True, timeout=7200)
         if proc.returncode != 0:
             raise SystemExit(f"child {mode} failed:\n{proc.stderr[-3000:]}")
         return json.loads(proc.stdout.strip().splitlines()[-1])
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _checkout(revision: str, work: str) -> str:
+    """The ``src`` tree of ``revision`` (``git archive``), for the baseline runs."""
+    target = os.path.join(work, "baseline")
+    os.makedirs(target)
+    archive = subprocess.run(["git", "-C", ROOT, "archive", revision, "src"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", target], input=archive.stdout, check=True)
+    return os.path.join(target, "src")
 
 
 def _ensure_peer() -> str | None:
@@ -189,14 +205,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per size (the median is reported)")
     parser.add_argument("--batch-size", type=int, default=10000)
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--parse-only", action="store_true", help="no import into SQLite (and no peer)")
     parser.add_argument("--profile", action="store_true", help="a CPU-time breakdown of the smallest size")
     parser.add_argument("--account", action="store_true",
                         help="also read a full-account export (chats.list) of the smallest size, parse only")
-    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also read (parse only) each file with the importer of git revision REV, for a ratio")
+    parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        mode, path, home, batch, profile = args.child
-        child(mode, path, home, int(batch), profile == "1")
+        mode, path, home, batch, profile, src = args.child
+        child(mode, path, home, int(batch), profile == "1", src)
         return
     sys.path.insert(0, HERE)
     from generate import generate, generate_account
@@ -204,7 +223,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     work = tempfile.mkdtemp(prefix="qunyun-bench-import-")
     results: dict = {"sizes": {}, "cpu": os.cpu_count(), "load_before": os.getloadavg()}
-    peer_problem = None if args.no_peer else _ensure_peer()
+    peer_problem = None if args.no_peer or args.parse_only else _ensure_peer()
+    baseline_src = _checkout(args.baseline, work) if args.baseline else None
     try:
         for size in sizes:
             path = os.path.join(work, f"result_{size}.json")
@@ -212,20 +232,30 @@ def main() -> None:
             generate(path, size)
             print(f"generated {size:,} messages ({os.path.getsize(path) / 2**20:,.0f} MB) "
                   f"in {time.perf_counter() - started:.1f} s", flush=True)
-            runs = {"parse": [], "import": []}
+            runs = {"parse": []} if args.parse_only else {"parse": [], "import": []}
             for _ in range(args.repeat):
-                for mode in ("parse", "import"):
+                for mode in runs:
                     runs[mode].append(_run_child(mode, path, args.batch_size))
                     r = runs[mode][-1]
                     print(f"  qunyun {mode:6} {r['messages']:>9,} messages in {r['seconds']:7.1f} s wall "
                           f"({r['messages'] / r['seconds']:>9,.0f} msg/s), {r['cpu_seconds']:7.1f} s CPU "
                           f"({r['messages'] / r['cpu_seconds']:>9,.0f} msg/CPU-s), peak {r['peak_rss_mb']:6.0f} MB",
                           flush=True)
+            if baseline_src:  # the same file through an earlier revision's importer, in the same run
+                base = [_run_child("parse", path, args.batch_size, src=baseline_src) for _ in range(args.repeat)]
+                cpu = statistics.median(r["cpu_seconds"] for r in base)
+                now = statistics.median(r["cpu_seconds"] for r in runs["parse"])
+                results.setdefault("baseline", {"revision": args.baseline})[size] = {"cpu_seconds": cpu,
+                                                                                    "events": base[0]["events"]}
+                print(f"  baseline {args.baseline[:10]} parse {base[0]['messages']:>9,} messages, {cpu:7.1f} s CPU "
+                      f"({base[0]['messages'] / cpu:>9,.0f} msg/CPU-s); parse now {cpu / now:.2f}x as fast"
+                      + ("" if base[0]["events"] == runs["parse"][0]["events"] else " (EVENT COUNTS DIFFER)"),
+                      flush=True)
             entry = {mode: {"seconds": statistics.median(r["seconds"] for r in rs),
                             "cpu_seconds": statistics.median(r["cpu_seconds"] for r in rs),
                             "messages": rs[0]["messages"], "stored": rs[0]["stored"],
                             "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs)} for mode, rs in runs.items()}
-            if not args.no_peer and peer_problem is None:
+            if not args.no_peer and not args.parse_only and peer_problem is None:
                 peer = _run_peer(path, work)
                 entry["peer"] = peer
                 if peer["ok"]:
@@ -247,6 +277,13 @@ def main() -> None:
             print(f"\nfull-account export, {size:,} messages in 12 chats (4 private, left out): {r['events']:,} events "
                   f"read in {r['cpu_seconds']:.2f} s CPU ({r['events'] / r['cpu_seconds']:,.0f} events/CPU-s), "
                   f"peak {r['peak_rss_mb']:.0f} MB", flush=True)
+            if baseline_src:
+                base = _run_child("parse", path, args.batch_size, src=baseline_src)
+                results["account_baseline"] = base
+                print(f"  baseline {args.baseline[:10]}: {base['cpu_seconds']:.2f} s CPU "
+                      f"({base['events'] / base['cpu_seconds']:,.0f} events/CPU-s); now "
+                      f"{base['cpu_seconds'] / r['cpu_seconds']:.2f}x as fast"
+                      + ("" if base["events"] == r["events"] else " (EVENT COUNTS DIFFER)"), flush=True)
             os.remove(path)
         if args.profile:
             size = sizes[0]
@@ -276,8 +313,8 @@ def _report(results: dict) -> None:
     print(f"  {'messages':>10} {'qunyun import':>22} {'parse only':>22} {'peak MB':>8} {'chat-analytics':>22} "
           f"{'peer MB':>8} {'ratio (CPU)':>11}")
     for size, entry in results["sizes"].items():
-        imp, parse = entry["import"], entry["parse"]
-        rate = f"{imp['messages'] / imp['seconds']:,.0f} / {imp['messages'] / imp['cpu_seconds']:,.0f}"
+        imp, parse = entry.get("import"), entry["parse"]
+        rate = f"{imp['messages'] / imp['seconds']:,.0f} / {imp['messages'] / imp['cpu_seconds']:,.0f}" if imp else "—"
         prate = f"{parse['messages'] / parse['seconds']:,.0f} / {parse['messages'] / parse['cpu_seconds']:,.0f}"
         peer = entry.get("peer")
         if peer and peer["ok"]:
@@ -287,7 +324,7 @@ def _report(results: dict) -> None:
             ratio = f"{(imp['messages'] / imp['cpu_seconds']) / (n / peer['cpu_seconds']):.1f}×"
         else:
             peer_text, peer_mb, ratio = "—", "—", "—"
-        print(f"  {int(size):>10,} {rate:>22} {prate:>22} {imp['peak_rss_mb']:>8.0f} {peer_text:>22} "
+        print(f"  {int(size):>10,} {rate:>22} {prate:>22} {(imp or parse)['peak_rss_mb']:>8.0f} {peer_text:>22} "
               f"{peer_mb:>8} {ratio:>11}")
     print(f"  load average before/after: {results['load_before'][0]:.1f} / {results['load_after'][0]:.1f} "
           f"on {results['cpu']} CPUs")
