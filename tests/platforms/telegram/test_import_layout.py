@@ -208,7 +208,8 @@ def test_message_times_are_those_of_the_unix_time_whatever_came_before(unix):
     """Times are computed from the Unix hour of the previous message when it is the same."""
     from datetime import datetime, timezone
 
-    from qunyun.platforms.telegram.export_chat import ChatState, ExportedMessage
+    from qunyun.platforms.telegram.export_chat import ChatState
+    from qunyun.platforms.telegram.exported import ExportedMessage
 
     chat = ChatState(1, "private_supergroup", "x", ImportContext(ImportOptions()))
     for before in (unix - 1, unix + 1, unix, unix - 3600, 0):  # the same hour, and other hours

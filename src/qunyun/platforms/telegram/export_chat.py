@@ -18,68 +18,13 @@ from qunyun.core import events as ev
 from qunyun.core.timeutil import UTC
 
 from ..importing import ImportContext, NameBook
+from .exported import PLATFORM, ExportedMessage, flatten_text, message_kind
+from .exported import UNSET as _UNSET
 
-PLATFORM = "telegram"
 _GROUP_TYPES = {"private_group", "private_supergroup", "public_supergroup"}
 _CHANNEL_TYPES = {"private_channel", "public_channel"}
-_MEDIA_KINDS = {
-    "sticker": ev.MessageKind.STICKER,
-    "voice_message": ev.MessageKind.VOICE,
-    "video_message": ev.MessageKind.VIDEO,
-    "video_file": ev.MessageKind.VIDEO,
-    "animation": ev.MessageKind.VIDEO,
-    "audio_file": ev.MessageKind.FILE,
-}
-_OTHER_MEDIA = ("poll", "location_information", "contact_information", "game_title",
-                "invoice_information", "place_name", "todo_list", "giveaway_information")
 _JOIN_ACTIONS = {"create_group", "create_channel", "invite_members", "join_group_by_link",
                  "join_group_by_request"}
-
-
-_UNSET = msgspec.UNSET
-
-
-class ExportedMessage(msgspec.Struct, gc=False):
-    """The fields of an exported message that the importer reads; the others are not decoded.
-
-    Decoded straight from the export's bytes by msgspec (or converted from a parsed dict), so
-    reading a field is an attribute lookup. Values are untyped (``Any``): a field of the wrong
-    type is reported by the conversion, record by record, not by the decoder. Fields whose mere
-    presence matters default to ``UNSET``.
-    """
-
-    id: Any = None
-    type: Any = None
-    date: Any = None
-    date_unixtime: Any = None
-    from_: Any = msgspec.field(default=None, name="from")
-    from_id: Any = None
-    text: Any = ""
-    reply_to_message_id: Any = None
-    reply_to_peer_id: Any = _UNSET
-    forwarded_from: Any = _UNSET
-    edited: Any = _UNSET
-    edited_unixtime: Any = _UNSET
-    reactions: Any = None
-    photo: Any = _UNSET
-    media_type: Any = _UNSET
-    file: Any = _UNSET
-    mime_type: Any = None
-    poll: Any = _UNSET
-    location_information: Any = _UNSET
-    contact_information: Any = _UNSET
-    game_title: Any = _UNSET
-    invoice_information: Any = _UNSET
-    place_name: Any = _UNSET
-    todo_list: Any = _UNSET
-    giveaway_information: Any = _UNSET
-    action: Any = None
-    actor: Any = None
-    actor_id: Any = None
-    members: Any = None
-    inviter: Any = None
-    title: Any = None
-    new_title: Any = None
 
 
 def chat_id(raw_id: Any, chat_type: str | None) -> str:
@@ -241,14 +186,14 @@ class ChatState:
             mentions: tuple[str, ...] = ()
             links = 0
         else:
-            text, mentions, links = _flatten(text)
+            text, mentions, links = flatten_text(text)
         # Plain text unless a media key is present (checked inline: this runs once per message).
         if (links or m.photo is not _UNSET or m.media_type is not _UNSET or m.file is not _UNSET
                 or m.poll is not _UNSET or m.location_information is not _UNSET
                 or m.contact_information is not _UNSET or m.game_title is not _UNSET
                 or m.invoice_information is not _UNSET or m.place_name is not _UNSET
                 or m.todo_list is not _UNSET or m.giveaway_information is not _UNSET):
-            kind = _kind(m, links)
+            kind = message_kind(m, links)
         else:
             kind = _TEXT
         reply = m.reply_to_message_id
@@ -436,53 +381,3 @@ def _exporter_offset(m: ExportedMessage, at: datetime) -> timedelta | None:
 
 def _where(label: str, index: int) -> str:
     return f"{label}: messages[{index}]"
-
-
-def _flatten(text: Any) -> tuple[str, tuple[str, ...], int]:
-    """``(plain text, mentioned account ids, link count)`` of an exported ``text`` value."""
-    if isinstance(text, str):
-        return text, (), 0
-    if not isinstance(text, list):
-        return "", (), 0
-    parts: list[str] = []
-    mentions: list[str] = []
-    links = 0
-    link_chars = 0
-    for part in text:
-        if isinstance(part, str):
-            parts.append(part)
-            continue
-        if not isinstance(part, dict):
-            continue
-        piece = part.get("text")
-        piece = piece if isinstance(piece, str) else ""
-        parts.append(piece)
-        kind = part.get("type")
-        if kind == "mention_name" and part.get("user_id") is not None:
-            mentions.append(f"{PLATFORM}:{part['user_id']}")
-        elif kind == "mention" and piece:
-            mentions.append(f"{PLATFORM}:{piece}")  # an @username: no id in the export
-        elif kind in ("link", "text_link"):
-            links += 1
-            link_chars += len(piece)
-    joined = "".join(parts)
-    # A text that is nothing but its links is a link message.
-    only_links = links if links and link_chars >= len(joined.strip()) else 0
-    return joined, tuple(dict.fromkeys(mentions)), only_links
-
-
-def _kind(m: ExportedMessage, only_links: int) -> ev.MessageKind:
-    if m.photo is not _UNSET:
-        return ev.MessageKind.IMAGE
-    media = m.media_type
-    if media is not _UNSET and media is not None:
-        return _MEDIA_KINDS.get(media, ev.MessageKind.FILE) if media.__class__ is str else ev.MessageKind.FILE
-    if m.file is not _UNSET:
-        mime = m.mime_type or ""
-        return ev.MessageKind.IMAGE if str(mime).startswith("image/") else ev.MessageKind.FILE
-    for key in _OTHER_MEDIA:
-        if getattr(m, key) is not _UNSET:
-            return ev.MessageKind.OTHER
-    if only_links:
-        return ev.MessageKind.LINK
-    return ev.MessageKind.TEXT

@@ -1,9 +1,12 @@
 """Telegram Desktop export (``result.json``): one chat, or a whole account (``chats.list``).
 
-The export is read as it streams. A single-chat export as Telegram Desktop writes it (one
-message per indented block) is cut into messages at their closing lines and each is decoded by
-msgspec's C decoder; anything else, and whatever follows the first doubt (another layout, bad
-JSON), goes through ijson's streaming parser, which also says where the JSON breaks.
+The export is read as it streams. Where it is laid out as Telegram Desktop writes it (one
+message per indented block), a chat's messages are cut at their closing lines and decoded by
+msgspec a chunk at a time, into structs of the fields read here; anything else, and whatever
+follows the first doubt (another layout, bad JSON), goes through ijson's streaming parser, which
+also says where the JSON breaks. An account export's structure (which chat, its header) is
+walked by ijson's push parser, given everything but the messages read fast. docs/import.md
+tells the whole story.
 
 Ids are those of the Bot API, so that history imported here and events from the live bot land
 on the same group and the same members: ``from_id`` ``user123`` is ``telegram:123``,
@@ -36,7 +39,8 @@ from qunyun.core import events as ev
 from ..importing import FormatMismatch, ImportContext, ImportFormat
 from ..inputs import (JSON_ERRORS, CountingReader, Replay, json_error_text, json_top_keys, laid_out_batches,
                       require_file)
-from .export_chat import ChatState, ExportedMessage, account_id, chat_id
+from .export_chat import ChatState, account_id, chat_id
+from .exported import ExportedMessage
 
 _PRIVATE_TYPES = {"personal_chat", "bot_chat", "saved_messages", "replies", "verification_codes"}
 _MESSAGE_SINGLE = "messages.item"
