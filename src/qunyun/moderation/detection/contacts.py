@@ -174,8 +174,9 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
     has_email = "@" in folded
     has_url = "." in folded and _URL_GATE_RE.search(folded) is not None
     spelled = "点" in compact or "dot" in compact
-    any_digit = norm.has_digit() or _CJK_DIGIT_RUN_RE.search(compact) is not None
-    wechat_cjk = _WECHAT_CJK_GATE_RE.search(compact) is not None
+    cjk = not compact.isascii()  # the Chinese cues and numerals need a non-ASCII character
+    any_digit = norm.has_digit() or (cjk and _CJK_DIGIT_RUN_RE.search(compact) is not None)
+    wechat_cjk = cjk and _WECHAT_CJK_GATE_RE.search(compact) is not None
     if not (has_email or has_url or spelled or any_digit or wechat_cjk):
         return []
     links = links or _DEFAULT_LINKS
