@@ -91,7 +91,8 @@ def laid_out_batches(stream: IO[bytes], buffer: bytes, pos: int, closer: bytes, 
     decoder; the array is rebuilt around them), which also proves the cut right: text that is
     not a list of whole values fails to decode. Then, and only then, that chunk is gone through
     element by element with ``decode`` (elements that are valid JSON of another shape, when the
-    decoders are typed, with ``other``) to find what failed.
+    decoders are typed, with ``other``; the rare one msgspec refuses but ijson reads, such as a
+    lone UTF-16 surrogate escape, as ijson reads it) to find what failed.
 
     Yields lists of decoded elements and stops at the first thing it is not sure of (another
     layout, bad JSON, the end of the array). Its return value is ``(rest, after_element)``: the
@@ -152,7 +153,9 @@ def _one_by_one(buffer: bytes, pos: int, cut: int, closer: bytes, decode, other)
                 items.append(decode(view[pos:end]))
             except msgspec.ValidationError:  # valid JSON of another shape: decoded as it is
                 items.append(other(view[pos:end]))
-        except msgspec.DecodeError:
+            except msgspec.DecodeError:  # refused (a lone UTF-16 surrogate escape…): as ijson reads it
+                items.append(_one_value(view[pos:end]))
+        except (msgspec.DecodeError, *JSON_ERRORS):
             return items, last_end
         last_end = end
         while end < cut and buffer[end] in _WHITESPACE:
@@ -163,6 +166,14 @@ def _one_by_one(buffer: bytes, pos: int, cut: int, closer: bytes, decode, other)
             end += 1
         pos = end
     return items, None
+
+
+def _one_value(data) -> Any:
+    """``data`` as ijson reads it, when it is exactly one JSON value (else a JSON error)."""
+    values = list(ijson.items(bytes(data), ""))
+    if len(values) != 1:
+        raise ValueError("not one JSON value")
+    return values[0]
 
 
 class Tree:

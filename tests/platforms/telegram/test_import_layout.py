@@ -217,3 +217,19 @@ def test_message_times_are_those_of_the_unix_time_whatever_came_before(unix):
             message = chat.convert(ExportedMessage(id=1, type="message", date_unixtime=str(n), from_id="user1",
                                                    from_="Ann", text="hi"), "l", 0)
             assert message.at == datetime.fromtimestamp(n, timezone.utc)
+
+
+def test_a_message_msgspec_refuses_is_read_as_ijson_reads_it_and_the_rest_stays_fast(tmp_path, monkeypatch, decoded):
+    """A lone UTF-16 surrogate escape (a text cut in the middle of an emoji) is refused by msgspec."""
+    text = _layout(_export())
+    assert text.count('"text": "Welcome! Green or black?",') == 1
+    path = tmp_path / "surrogate.json"
+    path.write_text(text.replace('"text": "Welcome! Green or black?",', '"text": "Welcome! \\ud83c",'),
+                    encoding="utf-8")
+    events, report = _read(path)
+    assert len(decoded) == 21  # every message but that one, fast
+    welcome = next(e for e in events if e.type == "message" and e.event_id == "3")
+    assert welcome.text == "Welcome! ?"  # what ijson makes of it
+    monkeypatch.setattr(importer, "_messages_start", lambda buffer, head: None)  # ijson from the start
+    general, general_report = _read(path)
+    assert events == general and _skips(report) == _skips(general_report)
