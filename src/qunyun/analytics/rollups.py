@@ -3,9 +3,9 @@
 Two ways in, one meaning:
 
 * Per stored batch, the event store (:mod:`qunyun.bus.store`) describes its new rows as
-  :class:`NewEvents`; :func:`batch_prepare` reads them once into two small work tables (activity
-  per member, group, local day and hour; the few joins, leaves, payments, deletions, replies and
-  mentions), and every rollup is then increased from those tables with one
+  :class:`NewEvents`; :func:`batch_prepare` reads them once into small work tables (activity
+  per member, group, local day and hour, and per member and day; the few joins, leaves,
+  payments, deletions, replies and mentions), and every rollup is then increased from those tables with one
   ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` each: :func:`store_rollups_apply` for
   the store's member-day, group-day and group-hour, :func:`rollups_apply` for the analytics
   ones (member-hour/week/month, member stats, group-day mix, funnel, reply edges,
@@ -13,9 +13,12 @@ Two ways in, one meaning:
 * :func:`rollups_rebuild` deletes every rollup row of a community and recomputes all of them
   from ``qunyun_event`` with set-based ``INSERT … SELECT`` statements.
 
-Both start from the same SQL (:func:`activity_select`, :func:`sparse_select`,
-:func:`reply_edges_select`), so they cannot count differently; rebuilding after an incremental
-load gives identical rows — a test holds us to that. Everything runs on SQLite and PostgreSQL.
+Both use the same SQL helpers (:mod:`.sql`: local hours, JSON lengths, trimming, case-blind
+matching) and the same definitions; the incremental path's are gathered here
+(:func:`activity_events_select`, :func:`sparse_select`, :func:`reply_edges_select`) for the
+rebuild to share too. Rebuilding after an incremental load gives identical rows — tests hold us
+to that, one of them on random histories batched in random order
+(``tests/analytics/test_rollups_incremental.py``). Everything runs on SQLite and PostgreSQL.
 
 The rules both follow (see docs/metrics.md "Members, bots and messages"): bots are not members;
 system lines are not messages; activity is a message or a reaction; days and hours are local.
@@ -187,7 +190,7 @@ _SPARSE = "qunyun_batch_sparse"
 
 
 def _temp_tables(cursor) -> None:
-    """The two per-batch work tables, created once per connection (they survive commits, not rollbacks)."""
+    """The per-batch work tables, created once per connection (they survive commits, not rollbacks), emptied."""
     if sql.is_postgres():
         # Emptied by every commit, so a batch never sees another batch's rows.
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_ACTIVITY} (group_id bigint, member_id bigint, day date, "
@@ -211,7 +214,7 @@ def _temp_tables(cursor) -> None:
 
 
 def batch_prepare(new: NewEvents) -> None:
-    """Read the batch's new rows once into the two work tables every rollup below starts from."""
+    """Read the batch's new rows once into the work tables every rollup below starts from."""
     columns = ", ".join(ACTIVITY_KEY + ACTIVITY_COUNTS)
     with connection.cursor() as cursor:
         _temp_tables(cursor)
