@@ -25,6 +25,10 @@ def kinds(text, links=None):
         ("需要的加1692009621", ("add_number", "1692009621")),
         ("电话 138 1234 5678", ("phone", "13812345678")),
         ("联系 foo.bar@example.com", ("email", "foo.bar@example.com")),
+        ("欢迎到店选购 溜伍伍酒伞柒柒柒", ("landline", "65593777")),  # a landline in homophones
+        ("拨打热线肆零零柒贰零零贰零贰", ("hotline", "4007200202")),
+        ("嘉我1692009621", ("add_number", "1692009621")),
+        ("➕我1692009621", ("add_number", "1692009621")),
     ],
 )
 def test_contact_ids(text, expected):
@@ -74,3 +78,13 @@ def test_qr_code_is_decoded_from_image_bytes():
 def test_qr_garbage_is_no_code():
     assert decode_qr(b"") == []
     assert decode_qr(b"\x89PNG not really") == []
+
+
+def test_link_written_one_character_at_a_time():
+    found = {(c.kind, c.detail) for c in find_contacts(normalize("登♥录♥h♥t♥t♥p♥:♥/♥/♥t♥.♥c♥n♥/♥a♥b"))}
+    assert ("url", "spelled") in found
+
+
+@pytest.mark.parametrize("text", ["http协议是什么", "我用www浏览", "http和https有什么区别"])
+def test_talk_about_links_is_no_link(text):
+    assert not [k for k in kinds(text) if k[0] == "url"]

@@ -70,3 +70,14 @@ def test_traditional_is_folded_in_the_same_table_pass():
     # one translate pass does full-width, look-alikes and traditional → simplified together
     assert "聯繫ＱＱ".translate(TABLE) == "联系qq"
     assert normalize("這個價錢").compact == "这个价钱"
+
+
+def test_heavy_plus_is_read_as_jia():
+    assert normalize("➕我").compact == "加我"
+
+
+def test_ascii_folds_by_lower_case_like_the_table():
+    from qunyun.moderation.detection.normalize import TABLE
+
+    text = "".join(chr(i) for i in range(128))
+    assert normalize(text).folded == text.translate(TABLE)

@@ -61,3 +61,33 @@ def test_each_shape_names_itself():
     assert "shape.call_to_action" in shape_detectors("要银子的速度联系")
     assert "shape.promo_price" in shape_detectors("仅需98元")
     assert shape_detectors("今天天气不错") == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "银·子·5·0·=·8·0·w",  # a rate with every character spaced apart
+        "贰伍零=壹贰万银",  # a rate in numerals
+        "一比二零零零零收银子",  # 1比20000 in numerals
+        "二五出三零零零储备",  # money for goods in numerals
+    ],
+)
+def test_rates_hidden_by_spacing_or_numerals_reach_review(text):
+    v = moderate(text)
+    assert v.verdict != "allow", v.to_dict()
+    assert "shape.rmt" in shape_detectors(text)
+    for e in v.evidence:
+        assert text[e.start:e.end] == e.text
+
+
+def test_promoted_price_in_numerals():
+    assert "shape.promo_price" in shape_detectors("原价玖捌，现价叁玖")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["一比一还原，质量很好", "我们三比零赢了", "时间：一点半，地点：二楼", "a = b 的时候怎么办", "二十出头的年纪"],
+)
+def test_numerals_in_everyday_talk_are_allowed(text):
+    assert moderate(text).verdict == "allow", moderate(text).to_dict()
+    assert "shape.rmt" not in shape_detectors(text)

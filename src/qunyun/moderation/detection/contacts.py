@@ -60,7 +60,7 @@ _QQ_RE = re.compile(rf"(?:{QQ_CUES}) ?(?:号|号码)?(?:是|为)?(\d{{5,11}})(?!
 # "加" + a number, as in 需要的加1692009621: the commonest ad sign-off in Chinese groups.
 # "询 2891558", "致电 85220606": the sign-off of marketing SMS, a business's landline.
 _ADD_NUMBER_RE = re.compile(
-    r"(?:(加|➕|联系|找|滴|私|咨询|详询)|电话|热线|tel|call|询|致电|订购|预订|订房|报名)(?:我|下|一下|电话|热线)?"
+    r"(?:(加|嘉|➕|联系|找|滴|私|咨询|详询)|电话|热线|tel|call|询|致电|订购|预订|订房|报名)(?:我|下|一下|电话|热线)?"
     r"(\d{6,12})(?!\d)"
 )
 # Toll-free / service numbers (400, 800) are what businesses print in ads.
@@ -83,6 +83,9 @@ _URL_RE = re.compile(
 # A link needs a scheme, "www" or a known top-level domain: "file.txt" and "e.g." are not worth
 # running the full URL pattern for.
 _URL_GATE_RE = re.compile(rf"://|www\.|\.(?:{_TLDS})(?![a-z0-9-])")
+# A link written one character at a time ("h♥t♥t♥p♥:♥/♥/♥t♥.♥c♥n"): in the compact view the
+# scheme runs straight into the host and its ending.
+_BROKEN_URL_RE = re.compile(rf"(?:https?|www)[a-z0-9-]{{1,40}}?(?:{_TLDS})")
 _SPELLED_URL_RE = re.compile(rf"(?:www)?(?:点|dot|。)?[a-z0-9-]{{2,40}}(?:点|dot)(?:{_TLDS})(?![a-z])")
 
 SHORTENERS = frozenset(
@@ -177,7 +180,8 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
     cjk = not compact.isascii()  # the Chinese cues and numerals need a non-ASCII character
     any_digit = norm.has_digit() or (cjk and _CJK_DIGIT_RUN_RE.search(compact) is not None)
     wechat_cjk = cjk and _WECHAT_CJK_GATE_RE.search(compact) is not None
-    if not (has_email or has_url or spelled or any_digit or wechat_cjk):
+    broken = cjk and ("http" in compact or "www" in compact)
+    if not (has_email or has_url or spelled or any_digit or wechat_cjk or broken):
         return []
     links = links or _DEFAULT_LINKS
     out: list[Contact] = []
@@ -214,6 +218,11 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
         for m in _SPELLED_URL_RE.finditer(compact):
             add_compact("url", m.group(0), m.span(), "spelled")
 
+    if broken and not any(c.kind == "url" for c in out):
+        m = _BROKEN_URL_RE.search(compact)
+        if m:
+            add_compact("url", m.group(0), m.span(), "spelled")
+
     digits = compact.translate(_DIGITS) if any_digit else compact
     if any_digit and "o" in digits:  # "q373o26oo4": the letter o standing for zero
         digits = _O_ZERO_RE.sub(lambda m: "0" * len(m.group(0)), digits)
@@ -242,7 +251,7 @@ def find_contacts(norm: Normalized, links: LinkPolicy | None = None) -> list[Con
         if not any(c.value == m.group(1) for c in out):
             add_compact("hotline", m.group(1), m.span(1))
     if not out:
-        m = _LANDLINE_END_RE.search(compact, max(0, len(compact) - 22))  # (it must end the text)
+        m = _LANDLINE_END_RE.search(digits, max(0, len(digits) - 22))  # (it must end the text)
         if m:
             add_compact("landline", m.group(1), m.span(1))
     if not any(c.kind == "phone" for c in out):

@@ -75,6 +75,7 @@ _EXTRA = {
     **{0x24F5 + i: str(i + 1) for i in range(10)},
     **{0x1F150 + i: chr(ord("a") + i) for i in range(26)},  # negative circled letters
     **{0x1F170 + i: chr(ord("a") + i) for i in range(26)},  # negative squared letters
+    0x2795: "加",  # ➕ is how Chinese chat spells 加 ("➕我", "➕v") once 加 is filtered
     0x3007: "0",  # 〇 is zero in Chinese numbers (confusables would say "o")
 }
 

@@ -64,7 +64,7 @@ _CTA_RE = re.compile(
     r"(?:要的|要得|yao的|需要|有需要|有意|感兴趣|想要|想赚钱|懂的|老板|有材料|诚心|有货|有卖的|卖的|有收的|有出的|有的)"
     r"(?:的|得|者)?(?:老板|朋友|宝宝|亲|们)?"
     r"(?:可以|请|速度|快|直接|抓紧|赶紧|再)?"
-    r"(?:滴+|嘀+|dd+|私聊|私信|私我|私密|私|密我?|加我|加好友|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|扣1|回1|来撩|来找|速来|来(?![自的了过去说看玩啊吧呀呢吗])|$)"
+    r"(?:滴+|嘀+|dd+|私聊|私信|私我|私密|私|密我?|[加嘉]我|[加嘉]好友|联系|咨询|找我|m+我?|米我?|咪|戳我|v我|扣我|扣1|回1|来撩|来找|速来|来(?![自的了过去说看玩啊吧呀呢吗])|$)"
     r"|(?:滴滴|密)我|(?:来|找)老板|老板(?:来|速来)|联系详谈|私聊详谈|详谈"
     # "要银子的速度联系", "需要元宝的老板私聊": who wants what, then the private channel
     r"|(?:要|需要|想要)[^的]{1,8}的(?:老板|朋友)?(?:请|速度|快|直接)?(?:滴滴|嘀嘀|私聊|私信|私我|联系|密我|mm|m我)"
@@ -102,9 +102,18 @@ _GOODS_RE = re.compile(_GOODS)
 _NUMERALS = str.maketrans("零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾玲衣尔伞寺溜扒",
                           "00" "111" "222" "33" "44" "55" "66" "77" "88" "99" "11" "0123468")
 # (with the homophones spammers use for digits, 玲衣尔伞寺溜扒, but only in runs of two or more)
+# Where a rate may hide: digits spaced apart ("1*0*0*=") or numerals next to the sign ("衣玲玲=").
+_HIDDEN_RATE_GATE_RE = re.compile(
+    r"\d[^\w:;=]{1,3}\d|[零〇一壹二贰两三叁四肆五伍六陆七柒八捌九玖玲衣尔伞寺溜扒][:;=]|[:;=][零〇一壹二贰两三叁四肆五伍六陆七柒八捌九玖玲衣尔伞寺溜扒]"
+)
 _CN_NUMBER_RE = re.compile(
     "[零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾百千]+(?:元|块|万|折|个|w)"
     "|[零〇一壹二贰两三叁四肆五伍六陆七柒八捌九玖十拾玲衣尔伞寺溜扒]{2,}(?:元|块|万|折|个|w)"
+    # rates and trades spelled in numerals: "一比二零零零零", "衣伍玲玲玲比衣", "一二二出一一一"
+    "|[零〇一壹二贰两三叁四肆五伍六陆七柒八捌九玖玲衣尔伞寺溜扒]+比[零〇一壹二贰两三叁四肆五伍六陆七柒八捌九玖玲衣尔伞寺溜扒]{1,}"
+    "|[零〇一壹二贰两三叁四肆五伍六陆七柒八捌九玖玲衣尔伞寺溜扒]{2,}出[零〇一壹二贰两三叁四肆五伍六陆七柒八捌九玖玲衣尔伞寺溜扒]{3,}"
+    # a promoted price in numerals: "原价玖捌", "才叁玖"
+    "|(?:原价|现价|仅需|只需|低至|仅售)[一壹二贰两三叁四肆五伍六陆七柒八捌九玖]"
 )
 # A promoted price: "原价23800元现18800元", "仅需98元", "低至3折", "仅售¥4888".
 _PROMO_RE = re.compile(
@@ -127,6 +136,21 @@ _RMT_RE = re.compile(
 _RATE_RE = re.compile(
     r"(?<![\d.:;])\d{1,5}\s*(?:元|块|rmb)?\s*[:;=]\s*(?:\d{3,}|\d+(?:\.\d+)?\s*(?:万|w|千|k|亿))(?![\d:;])"
 )
+# Rates hidden by spacing every character ("1*0*0*=*1*6*0*w") or spelled in numerals
+# ("衣玲玲=衣溜玲万"): the rate pattern reads a view without the other separators, numerals as digits.
+_RATE_STRIP_RE = re.compile(r"[^\w:;=]|_")
+
+
+def _rate_hidden(folded: str) -> tuple[int, int] | None:
+    """The span in ``folded`` of a rate that only shows once separators and numerals are undone."""
+    kept = [i for i, ch in enumerate(folded) if not _RATE_STRIP_RE.match(ch)]
+    view = "".join(folded[i] for i in kept).translate(_NUMERALS)
+    m = _RATE_RE.search(view)
+    if m is None or view == folded:
+        return None
+    return kept[m.start()], kept[m.end() - 1] + 1
+
+
 # An English link with an imperative around it: "check out …", "visit …", "click …".
 _LINK_PUSH_RE = re.compile(r"\b(?:check|visit|click|go to|watch|join|download|sign up|register|buy|order|shop)\b")
 _LINK_PUSH_ZH_RE = re.compile(r"点击|戳|复制|打开|进入|访问|登录|注册|下载|领取")
@@ -150,7 +174,10 @@ _CUES = {
     _CUE_PROMO: "原价 现价 仅需 只需 低至 特价 优惠价 团购价 秒杀价 仅售 只要 仅 "
     + " ".join([d + "起" for d in "0123456789万元套"] + [d + "抵" for d in "0123456789万"] + ["送" + d for d in "0123456789"]),
     # a number in Chinese numerals (or digit homophones) before a unit: the gate of _CN_NUMBER_RE
-    _CUE_NUMBER: " ".join(n + u for n in "零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾百千玲衣尔伞寺溜扒" for u in "元块万折个w"),
+    _CUE_NUMBER: " ".join(
+        [n + u for n in "零〇一壹幺二贰两三叁四肆五伍六陆七柒八捌九玖十拾百千玲衣尔伞寺溜扒" for u in "元块万折个w比出"]
+        + [p + n for p in ("原价", "现价", "仅需", "只需", "低至", "仅售") for n in "一壹二贰两三叁四肆五伍六陆七柒八捌九玖"]
+    ),
     _CUE_TRADE: " ".join(_GOODS.split("|") + [v + g for v in "出卖收" for g in ("字", "号", "银", "钻", "丹", "图", "zi")]),
 }
 _CUE_WORDS = [w for words in _CUES.values() for w in words.split()]
@@ -233,10 +260,14 @@ def shape_findings(norm: Any, text: str, findings: list[Finding], has_url: bool)
         m = _RMT_RE.search(d)
         if m:
             findings.append(_shape("shape.rmt", "real money for virtual goods", norm, m.span()))
-    if has_digit and m is None and not ascii_only and (":" in folded or "=" in folded or ";" in folded):
-        m = _RATE_RE.search(folded)
+    if m is None and not ascii_only and (":" in folded or "=" in folded or ";" in folded):
+        m = _RATE_RE.search(folded) if has_digit else None
         if m:
             findings.append(_folded("shape.rmt", "exchange rate", "exchange rate", norm, text, m))
+        elif d is not c or _HIDDEN_RATE_GATE_RE.search(folded):
+            span = _rate_hidden(folded)
+            if span is not None:
+                findings.append(_folded_span("shape.rmt", "exchange rate (hidden)", "exchange rate", norm, text, span))
     if (ascii_only or "£" in folded) and (has_digit or _EN_GATE_RE.search(folded)):
         m = _EN_CTA_RE.search(folded)
         if m:
@@ -289,7 +320,12 @@ def _shape(detector: str, reason: str, norm: Any, span: tuple[int, int], weight:
     return Finding("spam", score, detector, reason, pending=(norm, ((span[0], span[1], detector.partition(".")[2]),)))
 
 
+def _folded_span(detector: str, reason: str, note: str, norm: Any, text: str, span: tuple[int, int]) -> Finding:
+    """A spam finding on a span of the folded view."""
+    s, e = norm.original_span_folded(*span)
+    return Finding("spam", WEIGHTS[detector], detector, reason, (Evidence(s, e, text[s:e], note),))
+
+
 def _folded(detector: str, reason: str, note: str, norm: Any, text: str, m: re.Match) -> Finding:
     """A spam finding on a match in the folded view."""
-    s, e = norm.original_span_folded(*m.span())
-    return Finding("spam", WEIGHTS[detector], detector, reason, (Evidence(s, e, text[s:e], note),))
+    return _folded_span(detector, reason, note, norm, text, m.span())
