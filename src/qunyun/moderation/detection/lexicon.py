@@ -32,6 +32,8 @@ STARTER_DIR = Path(__file__).resolve().parent.parent / "lexicons"
 """Our own small starter lists (package data), one file per category."""
 
 _LATIN_RE = re.compile(r"[a-z0-9 ]+")
+_DIGIT_SET = frozenset("0123456789")
+_LETTER_SET = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class LexiconError(ValueError):
@@ -97,9 +99,10 @@ class Lexicon:
     def __init__(self, terms: Iterable[LexiconTerm] = ()) -> None:
         self._index: dict[str, int] = {}
         self._keys: list[str] = []
-        # Per term: whether it must match whole words (Latin), whether it starts / ends with a
-        # digit (for the boundary test in scan), and its (category, weight, note) entries.
-        self._info: list[tuple[bool, bool, bool, list[tuple[str, float, str]]]] = []
+        # Per term: for a Latin term (whole words only), the characters that may not come
+        # right before / after it (None for other terms), and its (category, weight, note)
+        # entries.
+        self._info: list[tuple[frozenset[str] | None, frozenset[str] | None, list[tuple[str, float, str]]]] = []
         self._ac: ahocorasick_rs.AhoCorasick | None = None
         for t in terms:
             self.add(t)
@@ -114,9 +117,15 @@ class Lexicon:
         if i is None:
             self._index[key] = len(self._keys)
             self._keys.append(key)
-            self._info.append((bool(_LATIN_RE.fullmatch(key)), key[0].isdigit(), key[-1].isdigit(), [entry]))
+            if _LATIN_RE.fullmatch(key):
+                # The characters that may not touch the term on each side (see scan).
+                before = _DIGIT_SET if key[0].isdigit() else _LETTER_SET
+                after = _DIGIT_SET if key[-1].isdigit() else _LETTER_SET
+                self._info.append((before, after, [entry]))
+            else:
+                self._info.append((None, None, [entry]))
         else:
-            self._info[i][3].append(entry)
+            self._info[i][2].append(entry)
         self._ac = None
 
     def build(self) -> "Lexicon":
@@ -171,18 +180,14 @@ class Lexicon:
         hits: dict[str, list] = {}
         n = len(text)
         for idx, start, end in matches:
-            whole_word, first_digit, last_digit, entries = info[idx]
-            if whole_word:
+            before, after, entries = info[idx]
+            if before is not None:
                 # A Latin term inside a longer Latin word is not a hit; a digit next to a
                 # letter is a boundary (the compact view glues "$19.99, buy" into "1999buy").
-                if start > 0:
-                    ch = text[start - 1]
-                    if ch.isascii() and ch.isalnum() and ch.isdigit() == first_digit:
-                        continue
-                if end < n:
-                    ch = text[end]
-                    if ch.isascii() and ch.isalnum() and ch.isdigit() == last_digit:
-                        continue
+                if start and text[start - 1] in before:
+                    continue
+                if end < n and text[end] in after:
+                    continue
             key = keys[idx]
             for category, weight, note in entries:
                 h = hits.get(category)
