@@ -28,6 +28,7 @@ def kinds(text, links=None):
         ("欢迎到店选购 溜伍伍酒伞柒柒柒", ("landline", "65593777")),  # a landline in homophones
         ("拨打热线肆零零柒贰零零贰零贰", ("hotline", "4007200202")),
         ("嘉我1692009621", ("add_number", "1692009621")),
+        ("求微37458383012735", ("wechat", "37458383012735")),  # an id padded with a counter
         ("➕我1692009621", ("add_number", "1692009621")),
     ],
 )

@@ -54,7 +54,7 @@ QQ_CUES = "qq号|qq|扣扣|抠抠|寇寇|口口|企鹅号|企鹅|球球|q号|q�
 
 _WECHAT_RE = re.compile(
     rf"(?:({WECHAT_CJK_CUES})|({WECHAT_LATIN_CUES})) ?(?:号|号码|id)?(?:是|为)? ?"
-    r"([a-z][a-z0-9-]{4,19}|1[3-9]\d{9}|\d{6,11})(?![a-z0-9])"
+    r"([a-z][a-z0-9-]{4,19}|1[3-9]\d{9}|\d{6,18})(?![a-z0-9])"
 )
 _QQ_RE = re.compile(rf"(?:{QQ_CUES}) ?(?:号|号码)?(?:是|为)?(\d{{5,11}})(?!\d)")
 # "加" + a number, as in 需要的加1692009621: the commonest ad sign-off in Chinese groups.
