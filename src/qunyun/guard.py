@@ -6,7 +6,9 @@ enforcement (policy, penalty ladder with warnings first, cases, appeals). The gu
 operator who wants one simple rule now, with a mute length of their choosing (``qunyun
 onboarding guard --on --mute-seconds 600``): the verdict still comes from
 :func:`qunyun.moderation.detection.verdict.moderate` (:func:`verdict_for` is the one line to
-change for another detector). Settings live in the community's ``settings["guard"]``:
+change for another detector); when the moderation handler runs for the community, the guard
+takes the verdict it reached on the same message (the community's policy) instead of judging
+the message a second time. Settings live in the community's ``settings["guard"]``:
 ``enabled`` (default off) and ``mute_seconds`` (default 600).
 """
 
@@ -60,11 +62,20 @@ def guard_message(event: ev.Event, ctx) -> Iterator[Decision]:
     settings = guard_settings(ctx.community.settings)
     if not settings["enabled"]:
         return
-    verdict = verdict_for(event)
+    moderation_deletes = _moderation_deletes(event, ctx)
+    verdict = None
+    if moderation_deletes:
+        from qunyun.moderation import live
+
+        # The moderation handler already judged this message with the community's policy: one
+        # verdict per message (not in shadow mode: the guard itself never is).
+        verdict = live.shared_verdict(ctx.community.id, event.key)
+    if verdict is None or verdict.shadow:
+        verdict = verdict_for(event)
     if verdict.action.rank < Action.DELETE.rank or verdict.shadow:
         return
     why = "guard: " + ",".join(verdict.categories)
-    if not _moderation_deletes(event, ctx):
+    if not moderation_deletes:
         yield DeleteMessage(chat=event.chat, message_id=event.message_id, reason=why[:200])
     if verdict.action is Action.DELETE_PENALIZE and settings["mute_seconds"]:
         yield Mute(chat=event.chat, member=event.author.id,

@@ -64,6 +64,8 @@ def moderate_message(event: ev.Event, ctx) -> Iterator[Decision]:
     context = config.context_for(event.chat, window)
     verdict = moderate(Message(text=event.text or "", member=live.member_key(ctx.member.id), group=event.chat,
                                at=event.at, mentions=len(event.mentions)), context)
+    if (ctx.community.settings.get("guard") or {}).get("enabled"):
+        live.share_verdict(ctx.community.id, event.key, verdict)  # the guard judges this message too
     yield from _group_flood_notice(event, ctx, verdict, window)
     if verdict.action is Action.ALLOW:
         return

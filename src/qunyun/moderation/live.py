@@ -230,6 +230,27 @@ def member_key(member_id: int | None) -> str:
     return f"m{member_id}" if member_id is not None else ""
 
 
+# ----------------------------------------------------------------- one verdict per message
+
+#: Verdicts the moderation handler reached, for the guard on the same message to reuse
+#: (running the detectors is most of a message's cost; the behaviour window must see each
+#: message once). Keyed by (community, event key); the guard takes its entry out.
+_shared: dict[tuple[int, str], Any] = {}
+SHARED_LIMIT = 4096
+
+
+def share_verdict(community_id: int, event_key: str, verdict: Any) -> None:
+    """Offer a message's verdict to the handlers after this one (see :func:`shared_verdict`)."""
+    if len(_shared) >= SHARED_LIMIT:  # an entry nobody took (the guard failed or was switched off)
+        _shared.clear()
+    _shared[(community_id, event_key)] = verdict
+
+
+def shared_verdict(community_id: int, event_key: str) -> Any:
+    """The verdict the moderation handler reached on this message, or None (taken once)."""
+    return _shared.pop((community_id, event_key), None)
+
+
 # ----------------------------------------------------------------- penalties not yet recorded
 
 
