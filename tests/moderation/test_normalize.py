@@ -81,3 +81,10 @@ def test_ascii_folds_by_lower_case_like_the_table():
 
     text = "".join(chr(i) for i in range(128))
     assert normalize(text).folded == text.translate(TABLE)
+
+
+def test_heavy_plus_alone_is_not_hiding():
+    from qunyun.moderation.detection.verdict import moderate
+
+    # "➕我" is how people write 加我: it reads like 加我, not like a decorated advert.
+    assert moderate("➕我").verdict == moderate("加我").verdict == "allow"

@@ -163,6 +163,7 @@ _DECOR_DEL = {
     cp: None
     for cp, rep in TABLE.items()
     if cp > 0x7F and rep.isalnum() and cp not in _FULLWIDTH_DEL and not 0x4E00 <= cp <= 0x9FFF
+    and cp != 0x2795  # ➕ for 加 is how people write, not decoration ("➕我" is not hiding anything)
 }
 _INVISIBLE_DEL = {cp: None for cp in _INVISIBLE}
 _SUSPECT_DEL = {**_FULLWIDTH_DEL, **_DECOR_DEL, **_INVISIBLE_DEL}
