@@ -27,6 +27,7 @@ import gc
 import json
 import os
 import re
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -188,6 +189,10 @@ def child(args) -> None:
     again_s = time.process_time() - started
     assert again.stored == 0, again
     raw_s = raw_floor(home, "bench")
+    from django.db import connection
+
+    connection.close()
+    shutil.rmtree(home, ignore_errors=True)
     print("RESULT " + json.dumps({"events": result.stored, "store_s": store_s, "again_s": again_s, "raw_s": raw_s,
                                   "steps": steps}))
 
