@@ -32,9 +32,11 @@ def case_open(item: OutboxItem, decision: Decision) -> dict[str, Any]:
         return {"case": existing[0], "number": existing[1]}
     community = Community.objects.get(pk=item.community_id)
     details = dict(decision.details or {})
-    event = Event.objects.filter(pk=item.event_id).only(
-        "id", "key", "at", "text", "group_id", "member_id", "message_id").first() if item.event_id else None
-    group = Group.objects.filter(pk=event.group_id).first() if event else None
+    # The event with its group and its author's name in one query (the notice names the member).
+    event = Event.objects.filter(pk=item.event_id).select_related("group", "member").only(
+        "id", "key", "at", "text", "message_id", "group", "member__id", "member__display_name").first() \
+        if item.event_id else None
+    group = event.group if event else None
     if group is None:
         group = Group.objects.filter(community=community, chat_id=decision.chat).first()
     member_id = details.get("member_pk") or (event.member_id if event else None) or Identity.objects.filter(
@@ -51,6 +53,8 @@ def case_open(item: OutboxItem, decision: Decision) -> dict[str, Any]:
         message_id=decision.message_id or "", text=event.text if event else "",
         source=details.get("source") or Case.Source.LIVE, outbox_key=item.key, start=item.due_at,
         end_item_id=end_item_id)
+    if event is not None and event.member_id is not None and case.member_id == event.member_id:
+        case.member = event.member  # already read: no query for the notice's name
     until = datetime.fromisoformat(details["until"]) if details.get("until") else None
     services.case_notify_member(case=case, community=community, until=until, now=item.due_at)
     if case.step == "ban" and not case.shadow:

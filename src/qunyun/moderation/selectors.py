@@ -125,11 +125,13 @@ def prior_penalties(*, community_id: int, member_id: int, shadow: bool = False,
     events = Event.objects.filter(member_id=member_id)
     if since is not None:
         events = events.filter(at__gte=since)
-    ids = list(events.order_by("-at").values_list("id", flat=True)[:500])
-    waiting_ids = [pk for pk, status in OutboxItem.objects.filter(event_id__in=ids, kind="open_case").values_list(
-        "pk", "status") if status in (OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING)] if ids else []
-    waiting = OutboxItem.objects.filter(pk__in=waiting_ids).values_list("payload", "due_at") if waiting_ids else ()
-    for payload, due in waiting:
+    # One query: the outbox rows of the member's recent events (a sliced subquery keeps the
+    # event index as the way in; the payload is decoded only for rows still waiting).
+    ids = events.order_by("-at").values("id")[:500]
+    rows = OutboxItem.objects.filter(event_id__in=ids, kind="open_case").values_list("status", "payload", "due_at")
+    for status, payload, due in rows:
+        if status not in (OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING):
+            continue
         details = payload.get("details") or {}
         if details.get("step") and bool(details.get("shadow")) == shadow:
             out.append((details.get("event_key") or "", PriorPenalty(

@@ -11,8 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import IO, Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from qunyun.bus.models import OutboxItem
@@ -76,10 +75,20 @@ def group_override_save(*, group, override: PolicyOverride | None) -> GroupPolic
 # ----------------------------------------------------------------- cases and penalties
 
 
+_NEXT_NUMBER = "UPDATE qunyun_moderation_case_counter SET last = last + 1 WHERE community_id = %s RETURNING last"
+
+
 def _next_number(community_id: int) -> int:
-    CaseCounter.objects.get_or_create(community_id=community_id)
-    CaseCounter.objects.filter(community_id=community_id).update(last=F("last") + 1)
-    return CaseCounter.objects.filter(community_id=community_id).values_list("last", flat=True).get()
+    """The community's next case number: one ``UPDATE … RETURNING`` (the row locked until commit)
+    once its counter exists (three ORM queries were a fifth of opening a case)."""
+    for _attempt in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(_NEXT_NUMBER, [community_id])
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0])
+        CaseCounter.objects.get_or_create(community_id=community_id)
+    raise RuntimeError(f"no case counter for community {community_id}")  # pragma: no cover - created above
 
 
 def case_open(*, community, account_id: str, chat: str, action: str, details: dict[str, Any], at: datetime,
