@@ -1,15 +1,17 @@
 """Benchmark: events through the full live path (connections' ingest → store → handlers → outbox
 → the outbox worker → a fake adapter), against the bare store path, on SQLite.
 
-    .venv/bin/python bench/runtime/run.py [--events 20000] [--rate 500] [--seconds 20] [--repeat 3]
+    .venv/bin/python bench/runtime/run.py [--events 20000] [--rate 500] [--seconds 20] [--repeat 3] [--corpus game]
 
 The process is pinned to one CPU core (the last one by default), on a fresh SQLite database (WAL, the product's settings).
 Every measurement gets its own warmed-up community: ``--groups`` groups whose ``--members``
 members have all spoken once (stored through the store being measured, no handlers), so the
 measured events meet known members and a warm cache, as a running bot's do.
 
-The stream is ordinary group chat: real chat lines of the shared ``ads-zh-game-chat`` set (label
-0), 1.5 % real ads of the same set (label 1), 2 % joins of newcomers (each gets the welcome),
+The stream is ordinary group chat: real chat lines (by default game-community comments that both
+the original labels and the LLM relabel of ``comments-zh-game-community`` call normal; with
+``--corpus game`` the label-0 lines of ``ads-zh-game-chat``, about a sixth of which are in fact
+adverts), 1.5 % real ads (label 1 of ``ads-zh-game-chat``), 2 % joins of newcomers (each gets the welcome),
 0.5 % members asking for the rules. Chatty members speak more often than quiet ones; members
 speak mostly in their home group. At 500 events/s over 500 groups a group sees about one line a
 second, as a busy community does (moderation judges 30 lines in 10 s in one group a flood).
@@ -44,29 +46,57 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
-CORPUS = Path("/work/shared/data/ads-zh-game-chat/train.tsv")
+DATA = Path("/work/shared/data")
+CORPUS = DATA / "ads-zh-game-chat" / "train.tsv"  # the ads (label 1), and the old chat lines (label 0)
+COMMENTS = DATA / "comments-zh-game-community" / "llm_relabel_yaokui2018.tsv"
 SHARES = {"ad": 0.015, "join": 0.02, "rules": 0.005}
 
 
-def corpus() -> tuple[list[str], list[str]]:
-    """Real group-chat lines and real ads from the shared data set (varied text without it)."""
-    if CORPUS.exists():
+def corpus(kind: str = "comments") -> tuple[list[str], list[str]]:
+    """Real group-chat lines and real ads from the shared data sets (varied text without them).
+
+    ``comments``: the chat lines are game-community comments that both the original labels and
+    the LLM relabel call normal (the first 50,000 distinct ones); ``game``: the label-0 lines of
+    ``ads-zh-game-chat`` (the earlier stream: about a sixth of them are in fact adverts). The ads
+    are the label-1 lines of ``ads-zh-game-chat`` either way.
+    """
+    if CORPUS.exists() and (kind == "game" or COMMENTS.exists()):
         chat, ads = [], []
         for line in CORPUS.read_text(encoding="utf-8").splitlines()[1:]:
             label, _, text = line.partition("\t")
             (ads if label == "1" else chat).append(text)
+        if kind == "comments":
+            seen: dict[str, None] = {}
+            with open(COMMENTS, encoding="utf-8") as fh:
+                next(fh)
+                for line in fh:
+                    parts = line.rstrip("\n").split("\t")
+                    if len(parts) == 4 and parts[0] == parts[1] == "normal" and parts[3].strip():
+                        seen.setdefault(parts[3], None)
+                        if len(seen) >= 50000:
+                            break
+            chat = list(seen)
         return chat, ads
-    print(f"note: {CORPUS} is missing; using generated lines and one ad", file=sys.stderr)
+    print(f"note: {CORPUS} or {COMMENTS} is missing; using generated lines and one ad", file=sys.stderr)
     words = "茶 龙井 普洱 今天 明天 一起 喝 好 香 周末 活动 报名 老师 分享 问题 谢谢".split()
     return ([" ".join(words[(i * k) % len(words)] for k in range(1, 6 + i % 5)) for i in range(5000)],
             ["加我微信 abc12345 便宜代购"])
 
 
+_CORPORA: dict[str, tuple[list[str], list[str]]] = {}
+
+
+def _corpus_cached(kind: str) -> tuple[list[str], list[str]]:
+    if kind not in _CORPORA:
+        _CORPORA[kind] = corpus(kind)
+    return _CORPORA[kind]
+
+
 class Stream:
     """Ordinary group chat of one community, event by event (deterministic for a seed)."""
 
-    def __init__(self, *, groups: int, members: int, seed: int) -> None:
-        self.chat, self.ads = corpus()
+    def __init__(self, *, groups: int, members: int, seed: int, kind: str = "comments") -> None:
+        self.chat, self.ads = _corpus_cached(kind)
         self.groups, self.members = groups, members
         self.rng = random.Random(seed)
         self.seed = seed
@@ -272,6 +302,9 @@ def main() -> int:
     parser.add_argument("--groups", type=int, default=500)
     parser.add_argument("--members", type=int, default=10000)
     parser.add_argument("--only", choices=["product", "without moderation"])
+    parser.add_argument("--corpus", choices=["comments", "game"], default="comments",
+                        help="chat lines: game-community comments labelled normal (default) or the earlier "
+                        "ads-zh-game-chat label-0 lines (about a sixth are adverts)")
     parser.add_argument("--core", type=int, help="index of the core to pin to (default: the last one; the other "
                         "benchmarks of this repository pin to the first)")
     args = parser.parse_args()
@@ -293,11 +326,11 @@ def main() -> int:
         use_handlers(table)
         live_rates, wall_rates, bare_rates = [], [], []
         for r in range(args.repeat):
-            stream = Stream(groups=args.groups, members=args.members, seed=r)
+            stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=r)
             cpu, wall, decisions, (batches, stored) = run_live(args.events, stream, community_new(f"live{r}-{len(label)}", stream)[0])
             # The baseline stores in transactions of the size the live writer's group commit made.
             bare_batch = args.bare_batch or max(1, round(stored / max(batches, 1)))
-            stream = Stream(groups=args.groups, members=args.members, seed=r)
+            stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=r)
             bare = run_bare(args.events, stream, community_new(f"bare{r}-{len(label)}", stream, live=False), bare_batch)
             live_rates.append(args.events / cpu)
             wall_rates.append(args.events / wall)
@@ -309,7 +342,7 @@ def main() -> int:
         print(f"[{label}] throughput, median of {args.repeat}, one core: live path {live:.0f} events/s CPU "
               f"({statistics.median(wall_rates):.0f} wall), bare store {bare:.0f} events/s CPU, "
               f"ratio live/bare {live / bare:.2f}", flush=True)
-        stream = Stream(groups=args.groups, members=args.members, seed=99)
+        stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=99)
         community, _store = community_new(f"lat-{len(label)}", stream)
         fake.executed.clear()
         load = open("/proc/loadavg").read().split()[0]
