@@ -13,10 +13,9 @@ Two ways in, one meaning:
 * :func:`rollups_rebuild` deletes every rollup row of a community and recomputes all of them
   from ``qunyun_event`` with set-based ``INSERT … SELECT`` statements.
 
-Both use the same SQL helpers (:mod:`.sql`: local hours, JSON lengths, trimming, case-blind
-matching) and the same definitions; the incremental path's are gathered here
-(:func:`activity_events_select`, :func:`sparse_select`, :func:`reply_edges_select`) for the
-rebuild to share too. Rebuilding after an incremental load gives identical rows — tests hold us
+Both read the log through the same SQL, defined here (:func:`activity_events_select`,
+:func:`sparse_select`, :func:`reply_edges_select`, on the helpers of :mod:`.sql`), so they
+cannot count differently. Rebuilding after an incremental load gives identical rows — tests hold us
 to that, one of them on random histories batched in random order
 (``tests/analytics/test_rollups_incremental.py``). Everything runs on SQLite and PostgreSQL.
 
