@@ -199,10 +199,13 @@ def new_member_days(scope: Scope, first: date, last: date) -> dict[date, int]:
         join, _where, jp = scope_filter(scope, "s")
         first_seen = ("CASE WHEN s.first_join_day IS NULL OR s.first_active_day < s.first_join_day "
                       "THEN s.first_active_day ELSE s.first_join_day END")
+        # The first day seen is one of the two first days: only members with one of them in the
+        # range can count (two index ranges, not every member of the community).
         rows = _query(
             f"SELECT d, COUNT(*) FROM (SELECT {first_seen} AS d FROM qunyun_member_stats s{join} "
-            "WHERE s.community_id = %s) x WHERE d BETWEEN %s AND %s GROUP BY d",
-            [*jp, scope.cid, _d(first), _d(last)])
+            "WHERE s.community_id = %s AND (s.first_active_day BETWEEN %s AND %s "
+            "OR s.first_join_day BETWEEN %s AND %s)) x WHERE d BETWEEN %s AND %s GROUP BY d",
+            [*jp, scope.cid, *[_d(first), _d(last)] * 3])
         return {days(d): int(n) for d, n in rows}
     out: dict[date, int] = defaultdict(int)
     for fa, _fm, fj in first_days(scope, last).values():
