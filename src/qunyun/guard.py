@@ -37,9 +37,9 @@ def guard_settings(community_settings: dict) -> dict:
     return settings
 
 
-def _moderation_deletes(event: ev.MessagePosted, ctx) -> bool:
-    """Whether the moderation app's handler runs for this community (it deletes blocked messages
-    itself: the guard then only adds its mute, so a message is not deleted twice)."""
+def _moderation_runs(event: ev.MessagePosted, ctx) -> bool:
+    """Whether the moderation app's handler runs for this community (then it has judged the
+    message before the guard, and deletes what its verdict blocks: not deleted twice)."""
     from qunyun.bus.handlers import EVENT_HANDLERS
 
     names = {f"{h.__module__}.{h.__qualname__}" for h in EVENT_HANDLERS.get(ev.MessagePosted, ())}
@@ -49,7 +49,7 @@ def _moderation_deletes(event: ev.MessagePosted, ctx) -> bool:
         from qunyun.moderation import live
 
         return bool(live.config_for(ctx.community.id, theme_text=ctx.community.theme).enabled)
-    except Exception:  # its settings unreadable: better delete twice than not at all
+    except Exception:  # its settings unreadable: judge and delete here (better twice than not at all)
         return False
 
 
@@ -62,15 +62,19 @@ def guard_message(event: ev.Event, ctx) -> Iterator[Decision]:
     settings = guard_settings(ctx.community.settings)
     if not settings["enabled"]:
         return
-    moderation_deletes = _moderation_deletes(event, ctx)
     verdict = None
-    if moderation_deletes:
+    if _moderation_runs(event, ctx):
         from qunyun.moderation import live
 
         # The moderation handler already judged this message with the community's policy: one
-        # verdict per message (not in shadow mode: the guard itself never is).
+        # verdict per message. Not a shadow verdict: the guard itself is never in shadow mode.
         verdict = live.shared_verdict(ctx.community.id, event.key)
-    if verdict is None or verdict.shadow:
+        if verdict is not None and verdict.shadow:
+            verdict = None
+    # With the handler's own verdict, the handler deletes the message itself (see
+    # moderation.enforce.message_decisions); otherwise the guard does.
+    moderation_deletes = verdict is not None and bool(verdict.categories)
+    if verdict is None:
         verdict = verdict_for(event)
     if verdict.action.rank < Action.DELETE.rank or verdict.shadow:
         return
