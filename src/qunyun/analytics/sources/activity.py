@@ -276,7 +276,27 @@ def period_active_clipped(scope: Scope, period: str, start: date, first: date, l
         join, _where, jp = scope_filter(scope, "p")
         return int(_query(f"SELECT COUNT(*) FROM {table} p{join} WHERE p.community_id = %s AND p.{pcol} = %s",
                           [*jp, scope.cid, _d(start)])[0][0])
-    return distinct_members(scope, first, last)
+    return _clipped_from_window(scope, first, last)
+
+
+def _clipped_from_window(scope: Scope, first: date, last: date) -> int:
+    """Distinct members active ``first``–``last`` when that is most of the scope's range, from one end of it.
+
+    The range's member window is read anyway by the dashboard; the members active in the part left
+    out (the few days on the other side) are read, and those of them with no active day outside it
+    are taken off the window's count — instead of sorting almost the whole range's days again.
+    """
+    if not (scope.start <= first <= last <= scope.end) or (first != scope.start and last != scope.end):
+        return distinct_members(scope, first, last)
+    rest = (last + timedelta(days=1), scope.end) if first == scope.start else (scope.start, first - timedelta(days=1))
+    if rest[0] > rest[1]:  # the whole range
+        return len(member_window(scope, scope.start, scope.end))
+    if (rest[1] - rest[0]).days + 1 > (last - first).days + 1:
+        return distinct_members(scope, first, last)
+    window = member_window(scope, scope.start, scope.end)
+    outside = member_window(scope, *rest)
+    only_outside = sum(1 for member, figures in outside.items() if window[member][0] == figures[0])
+    return len(window) - only_outside
 
 
 def core_members(scope: Scope, first: date, last: date, t, *, silent_since: date | None = None) -> list[int]:
