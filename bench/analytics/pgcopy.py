@@ -27,6 +27,8 @@ def pg_copy(sqlite_path: str, say) -> float:
     """Copy every row of :data:`TABLES` (schema already migrated, tables empty); returns the seconds."""
     from django.db import connection
 
+    from qunyun.analytics.rebuild import postgres_indexes_drop
+
     started = time.perf_counter()
     source = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
     with connection.cursor() as cursor:
@@ -47,7 +49,7 @@ def pg_copy(sqlite_path: str, say) -> float:
                 say(f"  {table}: not in the SQLite database (built by older code): left empty")
                 continue
             count = 0
-            restore = _drop_indexes(cursor, table)  # filled first, indexed once after: far cheaper
+            restore = postgres_indexes_drop(cursor, table)  # filled first, indexed once after: far cheaper
             with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in source.execute(f"SELECT {', '.join(columns)} FROM {table}"):
                     copy.write_row(row)
@@ -62,21 +64,3 @@ def pg_copy(sqlite_path: str, say) -> float:
         cursor.execute("ANALYZE")
     source.close()
     return time.perf_counter() - started
-
-
-def _drop_indexes(cursor, table: str) -> list[str]:
-    """Drop ``table``'s unique constraints and secondary indexes (not the primary key); returns
-    the statements that put them back."""
-    cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                   "WHERE conrelid = %s::regclass AND contype = 'u'", [table])
-    constraints = cursor.fetchall()
-    cursor.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND NOT EXISTS "
-                   "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.conrelid = %s::regclass)",
-                   [table, table])
-    indexes = cursor.fetchall()
-    for name, _definition in constraints:
-        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    for name, _definition in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
-    return ([f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
-            + [definition for _name, definition in indexes])

@@ -39,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
+from run import setup_django  # noqa: E402  (bench/bus/run.py, beside this script)
+
 COLUMNS = ("community_id, group_id, type, key, at, day, member_id, identity_id, actor_id, message_id, kind, text, "
            "reply_to, reply_to_member_id, mentions, channel_id, detail, source_tz, data")
 
@@ -102,15 +104,6 @@ def make_events(messages: int, seed: int = 7) -> list:
                                             at=moment + timedelta(seconds=30 + i), message_id=str(mid),
                                             author=accounts[r], emoji="👍"))
     return out
-
-
-def setup_django(home: str) -> None:
-    os.environ["QUNYUN_HOME"] = home
-    os.environ.pop("QUNYUN_DATABASE_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "qunyun.settings.default"
-    from qunyun.cli.bootstrap import django_ready
-
-    django_ready()
 
 
 def install_timers() -> dict[str, float]:

@@ -301,19 +301,7 @@ def _clear(cursor, table: str, cid: int) -> list[str]:
         return []
     if sql.is_postgres():
         cursor.execute(f"TRUNCATE {table}")
-        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                       "WHERE conrelid = %s::regclass AND contype = 'u'", [table])
-        constraints = cursor.fetchall()
-        cursor.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND NOT EXISTS "
-                       "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.conrelid = %s::regclass)",
-                       [table, table])
-        indexes = cursor.fetchall()
-        for name, _definition in constraints:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        return ([f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
-                + [definition for _name, definition in indexes])
+        return postgres_indexes_drop(cursor, table)
     cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
                    [table])
     indexes = cursor.fetchall()
@@ -335,3 +323,20 @@ def _as_datetime(value: Any) -> datetime:
         moment = moment.replace(tzinfo=UTC)
     return moment
 
+
+def postgres_indexes_drop(cursor, table: str) -> list[str]:
+    """Drop a PostgreSQL table's unique constraints and secondary indexes (not its primary key);
+    returns the statements that put them back. For bulk fills: load first, index once after."""
+    cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                   "WHERE conrelid = %s::regclass AND contype = 'u'", [table])
+    constraints = cursor.fetchall()
+    cursor.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND NOT EXISTS "
+                   "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname AND c.conrelid = %s::regclass)",
+                   [table, table])
+    indexes = cursor.fetchall()
+    for name, _definition in constraints:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return ([f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for name, definition in constraints]
+            + [definition for _name, definition in indexes])
