@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 from django.db import connection
 
-from qunyun.analytics.models import GroupDayMix, MemberHour, MemberMonth, MemberStats, MemberWeek
+from qunyun.analytics.models import CommunityHour, GroupDayMix, GroupHour, MemberMonth, MemberStats, MemberWeek
 from qunyun.communities.models import Member
 from qunyun.analytics.periods import offset_spans
 from qunyun.analytics.rollups import ROLLUP_TABLES, rollups_rebuild
@@ -65,7 +65,7 @@ def mixed_history(chat="fake:room1"):
 def test_rebuild_equals_incremental(community):
     Runtime(community, mode="import").ingest(mixed_history(), batch_size=3)
     incremental = snapshot(community)
-    assert incremental["qunyun_member_hour"] and incremental["qunyun_member_stats"]
+    assert incremental["qunyun_community_hour"] and incremental["qunyun_member_stats"]
     rollups_rebuild(community)
     assert snapshot(community) == incremental
 
@@ -93,9 +93,11 @@ def test_analytics_rollups_count_the_right_things(community):
     assert u1.last_active_day == date(2026, 3, 3)  # the reaction a day later
     assert stats["user3"].first_join_day is None and stats["user3"].messages == 3
     assert stats["user2"].first_join_day == date(2026, 3, 2)
-    hours = {(h.member.display_name, h.hour): (h.messages, h.reactions) for h in MemberHour.objects.select_related("member")
-             if h.day == date(2026, 3, 2)}
-    assert hours == {("user1", 17): (3, 0), ("user2", 17): (2, 0), ("user3", 17): (1, 1)}
+    # 17:00 on 2 March: six messages (not the bot's, not the system line) by three members; the
+    # next day's hour has a reaction only: no message, one active member.
+    hours = sorted((str(h.day), h.hour, h.messages, h.active_members) for h in GroupHour.objects.all())
+    assert hours[:2] == [("2026-03-02", 17, 6, 3), ("2026-03-03", 17, 0, 1)]
+    assert CommunityHour.objects.get(day=date(2026, 3, 2), hour=17).active_members == 3
     weeks = sorted((w.member.display_name, w.week, w.messages, w.reactions)
                    for w in MemberWeek.objects.select_related("member"))
     assert weeks == [
@@ -117,8 +119,10 @@ def test_rebuild_uses_local_hours_across_dst():
                datetime(2026, 10, 25, 22, 30, tzinfo=UTC)]
     Runtime(berlin, mode="import").ingest([message(i, 1, m) for i, m in enumerate(moments)])
     incremental = snapshot(berlin)
-    hours = sorted((str(h.day), h.hour, h.messages) for h in MemberHour.objects.filter(community=berlin))
-    assert hours == [("2026-03-29", 1, 1), ("2026-03-29", 3, 1), ("2026-10-25", 2, 2), ("2026-10-25", 23, 1)]
+    hours = sorted((str(h.day), h.hour, h.messages, h.active_members) for h in GroupHour.objects.filter(community=berlin))
+    assert hours == [("2026-03-29", 1, 1, 1), ("2026-03-29", 3, 1, 1), ("2026-10-25", 2, 2, 1), ("2026-10-25", 23, 1, 1)]
+    # The repeated hour holds two messages by one member: one active member.
+    assert CommunityHour.objects.get(community=berlin, day=date(2026, 10, 25), hour=2).active_members == 1
     rollups_rebuild(berlin)
     assert snapshot(berlin) == incremental
 
@@ -129,3 +133,27 @@ def test_offset_spans_find_the_switches():
     assert spans[1].starts == int(datetime(2026, 3, 8, 7, 0, tzinfo=UTC).timestamp())
     assert spans[2].starts == int(datetime(2026, 11, 1, 6, 0, tzinfo=UTC).timestamp())
     assert len(offset_spans("Asia/Shanghai", datetime(2020, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC))) == 1
+
+
+def test_a_member_in_two_groups_in_one_hour_is_one_active_member_of_the_community(community):
+    """Per group the member counts in each; across groups (and for two groups chosen) once."""
+    from qunyun.analytics.heatmap import heatmap_get
+    from qunyun.analytics.scope import scope_build
+
+    history = [message(1, 1, at(0), chat="fake:room1"), message(2, 1, at(5), chat="fake:room2"),
+               message(3, 2, at(6), chat="fake:room2"), reaction(4, 2, 3, at(7), chat="fake:room2")]
+    runtime = Runtime(community, mode="import")
+    for event in history:  # one by one: each later one finds the earlier in the log
+        runtime.ingest([event])
+    incremental = snapshot(community)
+    by_group = sorted((h.group.chat_id, h.messages, h.active_members) for h in GroupHour.objects.select_related("group"))
+    assert by_group == [("fake:room1", 1, 1), ("fake:room2", 2, 2)]
+    assert [h.active_members for h in CommunityHour.objects.all()] == [2]
+    rollups_rebuild(community)
+    assert snapshot(community) == incremental
+    both = scope_build(community=community, start="2026-03-02", end="2026-03-02", groups=["fake:room1", "fake:room2"])
+    one = scope_build(community=community, start="2026-03-02", end="2026-03-02", groups=["fake:room2"])
+    everyone = scope_build(community=community, start="2026-03-02", end="2026-03-02")
+    for scope, members, messages in ((both, 2, 3), (one, 2, 2), (everyone, 2, 3)):
+        grid = heatmap_get(scope)
+        assert grid["member_hours"][0][17] == members and grid["messages"][0][17] == messages

@@ -74,7 +74,7 @@ def test_random_batches_out_of_order_and_repeated_give_the_rebuilt_rollups(seed)
         extra = rng.sample(history, 5)
         runtime.ingest(batch + extra, batch_size=rng.choice((7, 50, 1000)))
     incremental = snapshot(community)
-    assert incremental["qunyun_member_hour"] and incremental["qunyun_reply_edge_day"]
+    assert incremental["qunyun_community_hour"] and incremental["qunyun_reply_edge_day"]
     assert incremental["qunyun_funnel_day"] and incremental["qunyun_group_day_mix"]
     # Importing it all again adds nothing.
     assert runtime.ingest(history).stored == 0

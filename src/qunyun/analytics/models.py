@@ -28,14 +28,15 @@ class MemberDay(models.Model):
 
     class Meta:
         db_table = "qunyun_member_day"
-        constraints = [models.UniqueConstraint(fields=["group", "member", "day"], name="member_day_unique")]
+        # Keyed by group and day first: the same key answers "who was active in this group on this
+        # day" (a group-day's active members), so no separate (group, day) index is kept up to date.
+        constraints = [models.UniqueConstraint(fields=["group", "day", "member"], name="member_day_unique")]
         indexes = [
             # Covering: the dashboard's range scans (who was active on which day, how much) read
             # only this index, never the table.
             models.Index(fields=["community", "day", "member", "messages", "reactions", "replies"],
                          name="member_day_community_cover"),
             models.Index(fields=["member", "day"], name="member_day_member_day"),
-            models.Index(fields=["group", "day"], name="member_day_group_day"),
         ]
 
 
@@ -61,37 +62,37 @@ class GroupDay(models.Model):
 
 
 class GroupHour(models.Model):
-    """Messages per group per local day and hour (0–23): the heatmap's source."""
+    """Messages and distinct active members per group per local day and hour (0–23): the heatmap's source."""
 
     community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
     group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     hour = models.SmallIntegerField()
     messages = models.IntegerField(default=0)
+    active_members = models.IntegerField(default=0, help_text="Members (not bots) with a message or reaction.")
 
     class Meta:
         db_table = "qunyun_group_hour"
+        # Read by group (a one-group heatmap) through its key; the whole community reads CommunityHour.
         constraints = [models.UniqueConstraint(fields=["group", "day", "hour"], name="group_hour_unique")]
-        indexes = [models.Index(fields=["community", "day", "hour", "messages"], name="group_hour_community_cover")]
 
 
-class MemberHour(models.Model):
-    """What one member did in one group in one local hour: the active-members heatmap's source."""
+class CommunityHour(models.Model):
+    """Messages and distinct members active in a local day and hour across all the community's groups.
+
+    (A member active in two groups in the same hour counts once; per group it is
+    GroupHour.active_members.) The heatmap without a filter reads only these rows.
+    """
 
     community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
-    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
-    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     hour = models.SmallIntegerField()
     messages = models.IntegerField(default=0)
-    reactions = models.IntegerField(default=0)
+    active_members = models.IntegerField(default=0)
 
     class Meta:
-        db_table = "qunyun_member_hour"
-        constraints = [
-            models.UniqueConstraint(fields=["group", "member", "day", "hour"], name="member_hour_unique")
-        ]
-        indexes = [models.Index(fields=["community", "day", "hour", "member"], name="member_hour_community_cover")]
+        db_table = "qunyun_community_hour"
+        constraints = [models.UniqueConstraint(fields=["community", "day", "hour"], name="community_hour_unique")]
 
 
 class MemberWeek(models.Model):

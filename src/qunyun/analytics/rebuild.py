@@ -112,37 +112,39 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
                    activity_events_select(f"e.community_id = %s AND e.member_id {not_bot}", spans),
                    [*activity_params(), cid], columns=ACTIVITY_KEY + counts)
         clock.stop("scan")
-        # The same per group and day, and per member and day over all groups (what "active on a
-        # day" means for the community), each folded from the one before.
+        # The same per group and day (in member-day's key order, so it is written out without a
+        # sort), and per member and day over all groups (what "active on a day" means for the
+        # community), each folded from the one before.
         clock.start()
-        _aggregate(cursor, "qunyun_tmp_member_day", ("day", "group_id", "member_id"), counts,
-                   f"SELECT day, group_id, member_id, {', '.join(counts)} FROM qunyun_tmp_activity", [])
+        _aggregate(cursor, "qunyun_tmp_member_day", ("group_id", "day", "member_id"), counts,
+                   f"SELECT group_id, day, member_id, {', '.join(counts)} FROM qunyun_tmp_activity", [])
         _aggregate(cursor, "qunyun_tmp_day", ("day", "member_id"), ("messages", "reactions"),
                    "SELECT day, member_id, messages, reactions FROM qunyun_tmp_member_day", [])
         clock.stop("fold_days")
         # Pass 2: the few events the other rollups need (joins, leaves, payments, deletions, replies, mentions).
         step("scan_sparse", f"CREATE TEMP TABLE qunyun_tmp_sparse AS {sparse_select('e.community_id = %s')}", [cid])
-        step("member_hour", (
-            "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, reactions) "
-            "SELECT %s, group_id, member_id, day, hour, messages, reactions FROM qunyun_tmp_activity "
-            "ORDER BY group_id, member_id, day, hour"
-        ), [cid])
         step("member_day", (
             "INSERT INTO qunyun_member_day (community_id, group_id, member_id, day, messages, reactions, "
             "replies, mentions) SELECT %s, group_id, member_id, day, messages, reactions, replies, mentions "
-            "FROM qunyun_tmp_member_day ORDER BY group_id, member_id, day"
+            "FROM qunyun_tmp_member_day ORDER BY group_id, day, member_id"
         ), [cid])
+        # Hours: the activity table has one row per member, group and hour, so a group-hour's
+        # rows are its active members; across groups a member is counted once.
         step("group_hour", (
-            "INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages) "
-            "SELECT %s, group_id, day, hour, SUM(messages) FROM qunyun_tmp_activity "
-            "GROUP BY day, hour, group_id HAVING SUM(messages) > 0"
+            "INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages, active_members) "
+            "SELECT %s, group_id, day, hour, SUM(messages), COUNT(*) FROM qunyun_tmp_activity "
+            "GROUP BY day, hour, group_id"
+        ), [cid])
+        step("community_hour", (
+            "INSERT INTO qunyun_community_hour (community_id, day, hour, messages, active_members) "
+            "SELECT %s, day, hour, SUM(messages), COUNT(DISTINCT member_id) FROM qunyun_tmp_activity GROUP BY day, hour"
         ), [cid])
         step("group_day", (
             "INSERT INTO qunyun_group_day (community_id, group_id, day, messages, reactions, active_members, "
             "joins, leaves) SELECT %s, group_id, day, SUM(messages), SUM(reactions), SUM(active), SUM(joins), "
             "SUM(leaves) FROM ("
             "SELECT group_id, day, SUM(messages) AS messages, SUM(reactions) AS reactions, COUNT(*) AS active, "
-            "0 AS joins, 0 AS leaves FROM qunyun_tmp_member_day GROUP BY day, group_id "
+            "0 AS joins, 0 AS leaves FROM qunyun_tmp_member_day GROUP BY group_id, day "
             "UNION ALL SELECT group_id, day, 0, 0, 0, CASE WHEN type = 'join' THEN 1 ELSE 0 END, "
             "CASE WHEN type = 'leave' THEN 1 ELSE 0 END FROM qunyun_tmp_sparse "
             f"WHERE type IN ('join', 'leave') AND member_id {not_bot}"
@@ -152,7 +154,7 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
             "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted) "
             "SELECT %s, group_id, day, SUM(water), SUM(links), SUM(deleted) FROM ("
             "SELECT group_id, day, SUM(water) AS water, SUM(links) AS links, 0 AS deleted "
-            "FROM qunyun_tmp_member_day GROUP BY day, group_id HAVING SUM(water) > 0 OR SUM(links) > 0 "
+            "FROM qunyun_tmp_member_day GROUP BY group_id, day HAVING SUM(water) > 0 OR SUM(links) > 0 "
             "UNION ALL SELECT group_id, day, 0, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'delete'"
             ") u GROUP BY group_id, day"
         ), [cid])

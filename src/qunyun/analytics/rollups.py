@@ -8,7 +8,7 @@ Two ways in, one meaning:
   payments, deletions, replies and mentions), and every rollup is then increased from those tables with one
   ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` each: :func:`store_rollups_apply` for
   the store's member-day, group-day and group-hour, :func:`rollups_apply` for the analytics
-  ones (member-hour/week/month, member stats, group-day mix, funnel, reply edges,
+  ones (community-hour, member-week/month, member stats, group-day mix, funnel, reply edges,
   community-day, group size, conversation days). No Python runs per event.
 * :func:`rollups_rebuild` deletes every rollup row of a community and recomputes all of them
   from ``qunyun_event`` with set-based ``INSERT … SELECT`` statements.
@@ -44,7 +44,7 @@ LINK_MARKERS = ("http://", "https://", "www.")
 
 #: Every rollup table with a ``community_id`` column, in the order a rebuild fills them.
 ROLLUP_TABLES = (
-    "qunyun_member_hour", "qunyun_member_day", "qunyun_group_hour", "qunyun_group_day",
+    "qunyun_member_day", "qunyun_group_hour", "qunyun_community_hour", "qunyun_group_day",
     "qunyun_group_day_mix", "qunyun_member_week", "qunyun_member_month", "qunyun_member_stats",
     "qunyun_funnel_day", "qunyun_reply_edge_day", "qunyun_talk_day", "qunyun_community_day", "qunyun_group_size",
 )
@@ -253,11 +253,13 @@ def store_rollups_apply(new: NewEvents) -> None:
                 "reactions = qunyun_member_day.reactions + excluded.reactions, "
                 "replies = qunyun_member_day.replies + excluded.replies, "
                 "mentions = qunyun_member_day.mentions + excluded.mentions", [cid])
+            first_in_hour, probe_params = _first_in_hour(new, by_group=True)
             cursor.execute(
-                "INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages) "
-                f"SELECT %s, group_id, day, hour, SUM(messages) FROM {_ACTIVITY} GROUP BY group_id, day, hour "
-                "HAVING SUM(messages) > 0 ON CONFLICT (group_id, day, hour) DO UPDATE SET "
-                "messages = qunyun_group_hour.messages + excluded.messages", [cid])
+                "INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages, active_members) "
+                f"SELECT %s, a.group_id, a.day, a.hour, SUM(a.messages), SUM(CASE WHEN {first_in_hour} THEN 1 ELSE 0 END) "
+                f"FROM {_ACTIVITY} a GROUP BY a.group_id, a.day, a.hour ON CONFLICT (group_id, day, hour) DO UPDATE SET "
+                "messages = qunyun_group_hour.messages + excluded.messages, "
+                "active_members = qunyun_group_hour.active_members + excluded.active_members", [cid, *probe_params])
         if not (new.activity_rows or new.sparse):
             return
         joins_leaves = (
@@ -299,7 +301,7 @@ def rollups_apply(*, store: Any, fresh: NewEvents) -> None:
     cid, not_bot = new.community_id, new.not_bot()
     with connection.cursor() as cursor:
         if new.activity_rows:
-            _activity_rollups(cursor, cid)
+            _activity_rollups(cursor, new)
         if new.activity_rows or new.touched or new.sparse:
             _member_stats(cursor, new)
         if new.roster_groups:
@@ -336,14 +338,39 @@ def rollups_apply(*, store: Any, fresh: NewEvents) -> None:
             _talk_days_forget(cursor)
 
 
-def _activity_rollups(cursor, cid: int) -> None:
-    """Member-hour, member-week and member-month: sums of the batch's activity."""
+def _first_in_hour(new: NewEvents, *, by_group: bool) -> tuple[str, list[Any]]:
+    """An SQL test on a row ``a`` of the batch's activity: the member had no other activity in that
+    local hour (in that group, with ``by_group``) than this batch's, so the batch makes them one more
+    active member of it. With its parameters.
+
+    Read from the log: the member's events around that day (the member-time index), less the
+    batch's own rows. Nothing else keeps who was active in which hour (one row per member and
+    hour would be about one row per event; see docs/metrics.md "Hour × weekday heatmap").
+    """
+    spans = offset_spans(new.time_zone, new.first_at - timedelta(days=2), new.last_at + timedelta(days=2))
+    # A local day lies within the UTC days before and after it, whatever the zone's offset.
+    window = ("e.at >= a.day - 1 AND e.at < a.day + 2" if sql.is_postgres()
+              else "e.at >= date(a.day, '-1 day') AND e.at < date(a.day, '+2 days')")
+    return (
+        f"NOT EXISTS (SELECT 1 FROM qunyun_event e WHERE e.member_id = a.member_id AND {window} "
+        + ("AND e.group_id = a.group_id " if by_group else "")
+        + f"AND e.day = a.day AND {sql.local_hour_of('e.at', spans)} = a.hour "
+        f"AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction') AND NOT ({new.where}))"
+    ), list(new.params)
+
+
+def _activity_rollups(cursor, new: NewEvents) -> None:
+    """Community-hour (distinct members active), member-week and member-month: sums of the batch's activity."""
+    cid = new.community_id
+    first_in_hour, probe_params = _first_in_hour(new, by_group=False)
     cursor.execute(
-        "INSERT INTO qunyun_member_hour (community_id, group_id, member_id, day, hour, messages, reactions) "
-        f"SELECT %s, group_id, member_id, day, hour, messages, reactions FROM {_ACTIVITY} WHERE TRUE "
-        "ON CONFLICT (group_id, member_id, day, hour) DO UPDATE SET "
-        "messages = qunyun_member_hour.messages + excluded.messages, "
-        "reactions = qunyun_member_hour.reactions + excluded.reactions", [cid])
+        "INSERT INTO qunyun_community_hour (community_id, day, hour, messages, active_members) "
+        f"SELECT %s, a.day, a.hour, SUM(a.messages), SUM(CASE WHEN {first_in_hour} THEN 1 ELSE 0 END) "
+        f"FROM (SELECT member_id, day, hour, SUM(messages) AS messages FROM {_ACTIVITY} "
+        "GROUP BY member_id, day, hour) a GROUP BY a.day, a.hour "
+        "ON CONFLICT (community_id, day, hour) DO UPDATE SET "
+        "messages = qunyun_community_hour.messages + excluded.messages, "
+        "active_members = qunyun_community_hour.active_members + excluded.active_members", [cid, *probe_params])
     for table, column, expression in (("qunyun_member_week", "week", sql.week_of("day")),
                                       ("qunyun_member_month", "month", sql.month_of("day"))):
         cursor.execute(

@@ -1,9 +1,9 @@
-"""Who was active when, and how much: reads of the member-day, member-hour, week/month and community-day rollups."""
+"""Who was active when, and how much: reads of the member-day, group/community-hour, week/month and community-day rollups."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 
 from .. import sql
@@ -138,35 +138,56 @@ def member_periods(scope: Scope, period: str, first: date, last: date) -> list[t
 
 @_memoized
 def hour_cells(scope: Scope, first: date, last: date) -> tuple[dict[tuple[date, int], int], dict[tuple[date, int], int]]:
-    """Messages and distinct active members per (local day, hour) between two days."""
+    """Messages and distinct active members per (local day, hour) between two days.
+
+    Kept per group-hour and community-hour: the whole community and one group read them. A
+    member active in two of several chosen groups counts once, and a channel is a set of
+    members: those two filters count from the event log itself, by its community-day index.
+    """
     days = _Days()
     messages: dict[tuple[date, int], int] = {}
     active: dict[tuple[date, int], int] = {}
-    join, where, jp = scope_filter(scope, "h")
-    if scope.channel_id is None:
-        for day, hour, n in _query(
-            f"SELECT h.day, h.hour, SUM(h.messages) FROM qunyun_group_hour h WHERE h.community_id = %s "
-            f"AND h.day BETWEEN %s AND %s{where} GROUP BY h.day, h.hour",
-            [scope.cid, _d(first), _d(last), *scope.group_ids],
-        ):
-            messages[(days(day), int(hour))] = int(n)
+    if scope.channel_id is not None or len(scope.group_ids) > 1:
+        return _hour_cells_from_log(scope, first, last)
+    if scope.group_ids:
+        rows = _query("SELECT day, hour, messages, active_members FROM qunyun_group_hour WHERE group_id = %s "
+                      "AND day BETWEEN %s AND %s", [scope.group_ids[0], _d(first), _d(last)])
     else:
-        for day, hour, n in _query(
-            f"SELECT h.day, h.hour, SUM(h.messages) FROM qunyun_member_hour h{join} WHERE h.community_id = %s "
-            f"AND h.day BETWEEN %s AND %s{where} GROUP BY h.day, h.hour",
-            _params(scope, jp, scope.cid, _d(first), _d(last)),
-        ):
-            if n:
-                messages[(days(day), int(hour))] = int(n)
-    if sql.is_postgres():  # DISTINCT in a subquery, then COUNT: PostgreSQL hashes it instead of sorting every group
-        active_sql = (f"SELECT day, hour, COUNT(*) FROM (SELECT DISTINCT h.day, h.hour, h.member_id "
-                      f"FROM qunyun_member_hour h{join} WHERE h.community_id = %s AND h.day BETWEEN %s AND %s{where}) x "
-                      "GROUP BY day, hour")
-    else:  # SQLite reads the covering index in (day, hour) order: no sort, a small distinct set per hour
-        active_sql = (f"SELECT h.day, h.hour, COUNT(DISTINCT h.member_id) FROM qunyun_member_hour h{join} "
-                      f"WHERE h.community_id = %s AND h.day BETWEEN %s AND %s{where} GROUP BY h.day, h.hour")
-    for day, hour, n in _query(active_sql, _params(scope, jp, scope.cid, _d(first), _d(last))):
-        active[(days(day), int(hour))] = int(n)
+        rows = _query("SELECT day, hour, messages, active_members FROM qunyun_community_hour WHERE community_id = %s "
+                      "AND day BETWEEN %s AND %s", [scope.cid, _d(first), _d(last)])
+    for day, hour, n, members in rows:
+        if n:
+            messages[(days(day), int(hour))] = int(n)
+        active[(days(day), int(hour))] = int(members)
+    return messages, active
+
+
+def _hour_cells_from_log(scope: Scope, first: date, last: date):
+    """:func:`hour_cells` counted from the events (a channel's members, or several groups)."""
+    from ..periods import offset_spans
+    from ..rollups import activity_events_select, activity_params
+
+    days = _Days()
+    where = ("e.community_id = %s AND e.day BETWEEN %s AND %s AND e.member_id NOT IN "
+             "(SELECT id FROM qunyun_member WHERE community_id = %s AND is_bot = %s)")
+    params: list = [scope.cid, _d(first), _d(last), scope.cid, True]
+    if scope.channel_id is not None:
+        where += " AND e.member_id IN (SELECT id FROM qunyun_member WHERE channel_id = %s)"
+        params.append(scope.channel_id)
+    if scope.group_ids:
+        where += f" AND e.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})"
+        params.extend(scope.group_ids)
+    zone_day = datetime.combine(first, time(), tzinfo=timezone.utc), datetime.combine(last, time(), tzinfo=timezone.utc)
+    spans = offset_spans(scope.tz, *zone_day)
+    messages: dict[tuple[date, int], int] = {}
+    active: dict[tuple[date, int], int] = {}
+    for day, hour, n, members in _query(
+        f"SELECT x.day, x.hour, SUM(x.messages), COUNT(DISTINCT x.member_id) FROM ({activity_events_select(where, spans)}) x "
+        "GROUP BY x.day, x.hour", [*activity_params(), *params],
+    ):
+        if n:
+            messages[(days(day), int(hour))] = int(n)
+        active[(days(day), int(hour))] = int(members)
     return messages, active
 
 
