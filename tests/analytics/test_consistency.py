@@ -161,3 +161,17 @@ def test_funnel_from_rollups_matches_the_log(busy):
     for scope in scopes(busy):
         if not scope.group_ids:
             assert funnel_get(scope) == funnel_get(scope, from_events=True), scope
+
+
+def test_member_window_from_whole_weeks_equals_the_member_days(busy):
+    """Whole weeks come from the member-week rows, the days around them from member-days: the same figures."""
+    from qunyun.analytics.sources import activity
+
+    everyone = scope_build(community=busy, start="2026-01-26", end="2026-03-10")
+    channel = scope_build(community=busy, start="2026-01-26", end="2026-03-10", channel="poster")
+    for scope in (everyone, channel):
+        for first, last in ((date(2026, 2, 1), date(2026, 3, 2)), (date(2026, 2, 2), date(2026, 3, 1)),
+                            (date(2026, 2, 4), date(2026, 2, 24)), (date(2026, 2, 10), date(2026, 2, 15))):
+            statement, params = activity._day_window_sql(scope, first, last)
+            plain = {m: [int(d), int(n), int(r), int(x)] for m, d, n, r, x in sources._query(statement, params)}
+            assert plain and sources.member_window(scope, first, last) == plain, (scope, first, last)

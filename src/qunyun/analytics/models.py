@@ -103,6 +103,8 @@ class MemberWeek(models.Model):
     week = models.DateField(help_text="The Monday the week starts on.")
     messages = models.IntegerField(default=0)
     reactions = models.IntegerField(default=0)
+    replies = models.IntegerField(default=0, help_text="Messages that answer another member's message.")
+    active_days = models.IntegerField(default=0, help_text="Days of the week with activity in any group.")
 
     class Meta:
         db_table = "qunyun_member_week"

@@ -118,8 +118,8 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
         clock.start()
         _aggregate(cursor, "qunyun_tmp_member_day", ("group_id", "day", "member_id"), counts,
                    f"SELECT group_id, day, member_id, {', '.join(counts)} FROM qunyun_tmp_activity", [])
-        _aggregate(cursor, "qunyun_tmp_day", ("day", "member_id"), ("messages", "reactions"),
-                   "SELECT day, member_id, messages, reactions FROM qunyun_tmp_member_day", [])
+        _aggregate(cursor, "qunyun_tmp_day", ("day", "member_id"), ("messages", "reactions", "replies"),
+                   "SELECT day, member_id, messages, reactions, replies FROM qunyun_tmp_member_day", [])
         clock.stop("fold_days")
         # Pass 2: the few events the other rollups need (joins, leaves, payments, deletions, replies, mentions).
         step("scan_sparse", f"CREATE TEMP TABLE qunyun_tmp_sparse AS {sparse_select('e.community_id = %s')}", [cid])
@@ -164,14 +164,18 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
                        f"{sql.week_of('day')} AS week, {sql.month_of('day')} AS month "
                        "FROM (SELECT DISTINCT day FROM qunyun_tmp_day) d", [])
         clock.stop("calendar")
-        for name, table, column in (("member_week", "qunyun_member_week", "week"),
-                                    ("member_month", "qunyun_member_month", "month")):
+        # A week also has its replies and active days (one per member-day row: a day of the
+        # community's, all groups together).
+        for name, table, column, values in (
+                ("member_week", "qunyun_member_week", "week", ("messages", "reactions", "replies", "active_days")),
+                ("member_month", "qunyun_member_month", "month", ("messages", "reactions"))):
             clock.start()
-            _aggregate(cursor, "qunyun_tmp_period", ("period", "member_id"), ("messages", "reactions"),
-                       f"SELECT c.{column}, d.member_id, d.messages, d.reactions FROM qunyun_tmp_day d "
+            picked = ", ".join(("d.messages", "d.reactions", "d.replies", "1")[:len(values)])
+            _aggregate(cursor, "qunyun_tmp_period", ("period", "member_id"), values,
+                       f"SELECT c.{column}, d.member_id, {picked} FROM qunyun_tmp_day d "
                        "JOIN qunyun_tmp_calendar c ON c.day = d.day", [])
-            cursor.execute(f"INSERT INTO {table} (community_id, member_id, {column}, messages, reactions) "
-                           "SELECT %s, member_id, period, messages, reactions FROM qunyun_tmp_period", [cid])
+            cursor.execute(f"INSERT INTO {table} (community_id, member_id, {column}, {', '.join(values)}) "
+                           f"SELECT %s, member_id, period, {', '.join(values)} FROM qunyun_tmp_period", [cid])
             cursor.execute("DROP TABLE qunyun_tmp_period")
             clock.stop(name)
         clock.start()

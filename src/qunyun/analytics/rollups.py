@@ -199,7 +199,7 @@ def _temp_tables(cursor) -> None:
                        "member_id bigint, actor_id bigint, day date, reply_to_member_id bigint, mentions jsonb) "
                        "ON COMMIT DELETE ROWS")
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_DAYS} (member_id bigint, day date, messages integer, "
-                       "reactions integer) ON COMMIT DELETE ROWS")
+                       "reactions integer, replies integer, fresh integer) ON COMMIT DELETE ROWS")
     else:
         # No declared types: SQLite keeps the values exactly as the event table holds them. The
         # activity is keyed by time first: a batch arrives in time order, so each event's row is
@@ -207,7 +207,7 @@ def _temp_tables(cursor) -> None:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_ACTIVITY} ({', '.join(ACTIVITY_KEY + ACTIVITY_COUNTS)}, "
                        "PRIMARY KEY (day, hour, group_id, member_id)) WITHOUT ROWID")
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SPARSE} ({SPARSE_COLUMNS})")
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_DAYS} (member_id, day, messages, reactions)")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_DAYS} (member_id, day, messages, reactions, replies, fresh)")
     for table in (_ACTIVITY, _SPARSE, _DAYS):
         cursor.execute(f"DELETE FROM {table}")
 
@@ -228,8 +228,8 @@ def batch_prepare(new: NewEvents) -> None:
         cursor.execute(statement, [*activity_params(), *new.params])
         new.activity_rows = max(cursor.rowcount, 0)
         if new.activity_rows:
-            cursor.execute(f"INSERT INTO {_DAYS} (member_id, day, messages, reactions) SELECT member_id, day, "
-                           f"SUM(messages), SUM(reactions) FROM {_ACTIVITY} GROUP BY member_id, day")
+            cursor.execute(f"INSERT INTO {_DAYS} (member_id, day, messages, reactions, replies, fresh) SELECT member_id, "
+                           f"day, SUM(messages), SUM(reactions), SUM(replies), 0 FROM {_ACTIVITY} GROUP BY member_id, day")
         if new.sparse:
             cursor.execute(f"INSERT INTO {_SPARSE} ({SPARSE_COLUMNS}) {sparse_select(new.where)}", new.params)
 
@@ -371,14 +371,16 @@ def _activity_rollups(cursor, new: NewEvents) -> None:
         "ON CONFLICT (community_id, day, hour) DO UPDATE SET "
         "messages = qunyun_community_hour.messages + excluded.messages, "
         "active_members = qunyun_community_hour.active_members + excluded.active_members", [cid, *probe_params])
-    for table, column, expression in (("qunyun_member_week", "week", sql.week_of("day")),
-                                      ("qunyun_member_month", "month", sql.month_of("day"))):
+    # A week also counts its active days (a day new to the member, see _community_days) and replies.
+    for table, column, expression, extra in (("qunyun_member_week", "week", sql.week_of("day"), ("replies", "fresh")),
+                                             ("qunyun_member_month", "month", sql.month_of("day"), ())):
+        names = ("messages", "reactions", "replies", "active_days")[:2 + len(extra)]
+        sums = ("messages", "reactions", *extra)
         cursor.execute(
-            f"INSERT INTO {table} (community_id, member_id, {column}, messages, reactions) "
-            f"SELECT %s, member_id, {expression}, SUM(messages), SUM(reactions) FROM {_DAYS} "
+            f"INSERT INTO {table} (community_id, member_id, {column}, {', '.join(names)}) "
+            f"SELECT %s, member_id, {expression}, {', '.join(f'SUM({c})' for c in sums)} FROM {_DAYS} "
             f"GROUP BY member_id, {expression} ON CONFLICT (member_id, {column}) DO UPDATE SET "
-            f"messages = {table}.messages + excluded.messages, reactions = {table}.reactions + excluded.reactions",
-            [cid])
+            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in names), [cid])
 
 
 def _member_stats(cursor, new: NewEvents) -> None:
@@ -445,13 +447,16 @@ def _community_days(cursor, cid: int) -> None:
 
     Runs before the batch is added to the member-days: a member-day is new to the community
     when the member had no member-day row that day in any group yet (an author: none with a
-    message). Two index probes per member and day of the batch.
+    message). Two index probes per member and day of the batch. Whether the day is new to the
+    member is kept in the work table (``fresh``): the member-week counts its active days from it.
     """
+    cursor.execute(
+        f"UPDATE {_DAYS} SET fresh = CASE WHEN EXISTS (SELECT 1 FROM qunyun_member_day md "
+        f"WHERE md.member_id = {_DAYS}.member_id AND md.day = {_DAYS}.day) THEN 0 ELSE 1 END")
     cursor.execute(
         "INSERT INTO qunyun_community_day (community_id, day, active_members, authors) "
         "SELECT %s, day, SUM(active), SUM(author) FROM ("
-        "SELECT b.day, CASE WHEN NOT EXISTS (SELECT 1 FROM qunyun_member_day md WHERE md.member_id = b.member_id "
-        "AND md.day = b.day) THEN 1 ELSE 0 END AS active, "
+        "SELECT b.day, b.fresh AS active, "
         "CASE WHEN b.messages > 0 AND NOT EXISTS (SELECT 1 FROM qunyun_member_day md "
         "WHERE md.member_id = b.member_id AND md.day = b.day AND md.messages > 0) THEN 1 ELSE 0 END AS author "
         f"FROM {_DAYS} b) n "
