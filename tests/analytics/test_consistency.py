@@ -175,3 +175,21 @@ def test_member_window_from_whole_weeks_equals_the_member_days(busy):
             statement, params = activity._day_window_sql(scope, first, last)
             plain = {m: [int(d), int(n), int(r), int(x)] for m, d, n, r, x in sources._query(statement, params)}
             assert plain and sources.member_window(scope, first, last) == plain, (scope, first, last)
+
+
+def test_goals_on_the_dashboard_are_the_communities_goal_progress(busy):
+    """Without a filter the dashboard passes the figures it read already; the progress is the same."""
+    from qunyun.analytics.report import goals_get
+    from qunyun.communities.models import Goal
+    from qunyun.communities.selectors import goals_progress
+    from qunyun.communities.services import goal_create
+
+    for metric in (Goal.Metric.MEMBERS, Goal.Metric.WEEKLY_ACTIVE, Goal.Metric.WEEKLY_ACTIVE_RATE,
+                   Goal.Metric.MESSAGES_PER_DAY):
+        goal_create(community=busy, title=str(metric), target=40, due=date(2026, 6, 1), metric=metric,
+                    start=date(2026, 1, 1))
+    for scope in list(scopes(busy)) + [scope_build(community=busy, start="2026-02-25", end="2026-02-28")]:
+        with sources.memo():
+            shown = [(g["metric"], g["current"], g["status"]) for g in goals_get(scope)]
+        plain = [(p.goal.metric, p.current, p.status) for p in goals_progress(busy, today=scope.end)]
+        assert shown == plain and all(current is not None for _m, current, _s in shown), scope

@@ -11,13 +11,15 @@ import os
 import shutil
 import subprocess
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from qunyun.communities.selectors import goals_progress
+from qunyun.communities.models import Goal
+from qunyun.communities.selectors import CommunityFigures, goals_progress, members_now_count
 
 from . import charts, sources
 from .cohorts import lifecycle_get, retention_get
@@ -35,9 +37,24 @@ TOP_MEMBERS = 50
 
 
 def goals_get(scope: Scope) -> list[dict]:
-    """Progress of every goal as of the scope's end (the communities area's goal selector)."""
+    """Progress of every goal as of the scope's end (the communities area's goal selector).
+
+    Goals are about the whole community: without a filter, its 7-day active members and messages
+    are the ones this page has read already (same rollups, same rule), not read a second time.
+    """
+    if not Goal.objects.filter(community=scope.community).exists():
+        return []
+    figures = None
+    if not scope.filtered:
+        week = scope.end - timedelta(days=6)
+        totals = sources.day_totals(scope, scope.start, scope.end) if week >= scope.start else \
+            sources.day_totals(scope, week, scope.end)
+        figures = CommunityFigures(
+            today=scope.end, members_now=members_now_count(scope.community),
+            weekly_active=len(sources.member_window(scope, week, scope.end)),
+            messages_7d=sum(row[0] for day, row in totals.items() if week <= day <= scope.end))
     out = []
-    for p in goals_progress(scope.community, today=scope.end):
+    for p in goals_progress(scope.community, today=scope.end, figures=figures):
         out.append({
             "title": p.goal.title, "metric": p.goal.metric, "baseline": p.goal.baseline, "target": p.goal.target,
             "start": p.goal.start.isoformat() if p.goal.start else None, "due": p.goal.due.isoformat(),
