@@ -31,6 +31,13 @@ def week_of(column: str) -> str:
     return f"date({column}, '-' || ((CAST(strftime('%%w', {column}) AS INTEGER) + 6) %% 7) || ' days')"
 
 
+def plus_days(column: str, n: int) -> str:
+    """A date column plus ``n`` days."""
+    if is_postgres():
+        return f"({column} + {int(n)})"
+    return f"date({column}, '{int(n):+d} days')"
+
+
 def month_of(column: str) -> str:
     """The first day of the month of a date column."""
     if is_postgres():

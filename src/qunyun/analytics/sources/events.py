@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from django.db import connection
 
+from .. import sql
 from ..scope import Scope
 from .base import _Days, _as_datetime, _d, _memoized, _params, _query, scope_filter
 
@@ -133,8 +134,8 @@ def reply_edges(scope: Scope, first: date, last: date) -> list[tuple[int, int, i
 
 def funnel_inputs(scope: Scope) -> tuple[dict, list, list, list]:
     """The funnel's inputs from the rollups (no group filter): joiners ``{member: (first join day, channel)}``,
-    their activity ``(member, day, messages)`` from the join day on, payments ``(member, day, n)`` and
-    invites ``(inviter, day, n)``, all up to the scope's end."""
+    their activity ``(member, day, messages)`` from the join day on (only the days the rule needs),
+    payments ``(member, day, n)`` and invites ``(inviter, day, n)``, all up to the scope's end."""
     days = _Days()
     join, _where, jp = scope_filter(scope, "s")
     first, last = _d(scope.start), _d(scope.end)
@@ -142,11 +143,22 @@ def funnel_inputs(scope: Scope) -> tuple[dict, list, list, list]:
         f"SELECT s.member_id, s.first_join_day, mm.channel_id FROM qunyun_member_stats s "
         f"JOIN qunyun_member mm ON mm.id = s.member_id{join} WHERE s.community_id = %s "
         "AND s.first_join_day BETWEEN %s AND %s", [*jp, scope.cid, first, last])}
-    activity = [(m, days(d), int(n)) for m, d, n in _query(
-        f"SELECT md.member_id, md.day, SUM(md.messages) FROM qunyun_member_stats s{join} "
+    # Per joiner, the two days the funnel's rule looks for (the first with a message from the join
+    # day on, and the first 7–27 days after it) stand for all their days: the rule gives the same.
+    from ..funnel import RETAINED_FROM, RETAINED_TO
+
+    activity = []
+    for m, posted, back in _query(
+        f"SELECT md.member_id, MIN(CASE WHEN md.messages > 0 THEN md.day END), "
+        f"MIN(CASE WHEN md.day BETWEEN {sql.plus_days('s.first_join_day', RETAINED_FROM)} "
+        f"AND {sql.plus_days('s.first_join_day', RETAINED_TO)} THEN md.day END) FROM qunyun_member_stats s{join} "
         "JOIN qunyun_member_day md ON md.member_id = s.member_id AND md.day >= s.first_join_day AND md.day <= %s "
-        "WHERE s.community_id = %s AND s.first_join_day BETWEEN %s AND %s GROUP BY md.member_id, md.day",
-        [*jp, last, scope.cid, first, last])]
+        "WHERE s.community_id = %s AND s.first_join_day BETWEEN %s AND %s GROUP BY md.member_id",
+        [*jp, last, scope.cid, first, last]):
+        if posted is not None:
+            activity.append((m, days(posted), 1))
+        if back is not None:
+            activity.append((m, days(back), 0))
     deeds = _query(
         f"SELECT f.member_id, f.day, f.payments, f.invites FROM qunyun_member_stats s{join} "
         "JOIN qunyun_funnel_day f ON f.member_id = s.member_id AND f.day >= s.first_join_day AND f.day <= %s "
