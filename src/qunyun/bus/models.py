@@ -59,3 +59,20 @@ class Notification(models.Model):
     class Meta:
         db_table = "qunyun_notification"
         ordering = ["-created_at"]
+
+
+class BulkLoad(models.Model):
+    """A bulk import of a community under way, or cut short (see :mod:`qunyun.bus.bulk`).
+
+    While the row exists the community's rollups may lack the imported events and the event
+    table may lack indexes; the import deletes it when it has rebuilt both, and a command that
+    starts after a crash finishes the work and deletes it then.
+    """
+
+    community = models.OneToOneField("communities.Community", on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    pid = models.IntegerField()
+    host = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        db_table = "qunyun_bulk_load"

@@ -84,6 +84,8 @@ class EventStore:
         self.info = community_info(community)
         self.tz = zone(community.time_zone)
         self.keep_raw = keep_raw
+        #: Off during a bulk load (:mod:`.bulk`): the rollups are rebuilt once at its end.
+        self.rollups = True
         self.group_names: dict[str, str] = {}
         self._groups: dict[str, GroupInfo] = {}
         self._accounts: dict[str, _Account] = {}
@@ -326,6 +328,8 @@ class EventStore:
             fresh = [item for item, event_id in zip(meta, ids) if event_id is not None]
             fresh_ids = [event_id for event_id in ids if event_id is not None]
         touched, movers, roster_groups = self._apply_memberships(fresh)
+        if not self.rollups:
+            return self._stored(fresh, fresh_ids, new_accounts)
         new = NewEvents(
             community_id=self.community.pk, time_zone=self.community.time_zone, where=where, params=params,
             first_at=fresh[0][0].at, last_at=fresh[-1][0].at, bots=frozenset(self._bot_members()),

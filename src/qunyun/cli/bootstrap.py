@@ -100,7 +100,7 @@ def django_ready(*, migrate: bool = True) -> None:
 
 
 def migrate_if_needed(*, verbosity: int = 0) -> int:
-    """Apply pending migrations; returns how many were applied."""
+    """Apply pending migrations and finish any bulk import cut short; returns how many migrations were applied."""
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
@@ -109,4 +109,7 @@ def migrate_if_needed(*, verbosity: int = 0) -> int:
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if plan:
         call_command("migrate", interactive=False, verbosity=verbosity)
+    from qunyun.bus.bulk import bulk_repair
+
+    bulk_repair()  # an import loading in bulk that was killed: its indexes and rollups, finished now
     return len(plan)

@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     # and holds SQLite's write lock five times as long per transaction (a live bot writing to the
     # same database waits that long), so bigger batches stay an explicit choice.
     p.add_argument("--batch-size", type=int, default=10_000, metavar="N", help=argparse.SUPPRESS)
+    # Default: a large import into SQLite loads in bulk (docs/import.md "Large imports"); the
+    # switch forces it either way (tests, and measuring one path against the other).
+    p.add_argument("--bulk", action=argparse.BooleanOptionalAction, default=None, help=argparse.SUPPRESS)
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: only on a terminal)")
     p.set_defaults(func=cmd_import)
@@ -82,7 +85,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         summary = import_run(community=community, format_name=args.format, paths=args.paths, options=options,
                              dry_run=args.dry_run, strict=args.strict, batch_size=args.batch_size,
-                             progress=args.progress)
+                             progress=args.progress, bulk=args.bulk)
     except (FormatMismatch, InputProblem) as exc:
         raise UserError(str(exc), exit_code=2) from exc
     for line in summary.lines():

@@ -55,6 +55,7 @@ class ImportSummary:
     report: ImportReport = field(default_factory=ImportReport)
     failure: StrictFailure | None = None
     interrupted: bool = False
+    bulk: bool = False  # loaded in bulk (qunyun.bus.bulk): rollups rebuilt and indexes created at the end
 
     @property
     def messages(self) -> int:
@@ -112,6 +113,8 @@ class ImportSummary:
                 out.append(f"    … {report.skipped - 20:,} more")
         rate = p["message"] / self.seconds if self.seconds > 0 else 0.0
         out.append(f"  time:      {self.seconds:.1f} s ({rate:,.0f} messages/s)")
+        if self.bulk:
+            out.append("  loaded in bulk: the event log's indexes and the rollups were built once, at the end")
         if self.interrupted and (self.strict or self.dry_run):
             out.append("  INTERRUPTED: nothing was written")
         elif self.interrupted:
@@ -189,12 +192,14 @@ def _progress_bar(total: int, enabled: bool):
 
 def import_run(*, community, format_name: str, paths: list[str], options: ImportOptions,
                dry_run: bool = False, strict: bool = False, batch_size: int = BATCH_SIZE,
-               progress: bool | None = None) -> ImportSummary:
+               progress: bool | None = None, bulk: bool | None = None) -> ImportSummary:
     """Import ``paths`` in format ``format_name`` into ``community``; returns the summary.
 
     Raises :class:`~.importing.FormatMismatch` / :class:`~.importing.InputProblem` before
     anything is written when an input is not of the format or cannot be read.
-    ``progress=None`` shows a bar only when stderr is a terminal.
+    ``progress=None`` shows a bar only when stderr is a terminal. ``bulk=None`` loads a large
+    import into SQLite in bulk (:mod:`qunyun.bus.bulk`) when it is large next to what the
+    community holds; ``True`` whenever possible (not with ``strict``), ``False`` never.
     """
     fmt: ImportFormat = format_get(format_name)
     paths = [os.fspath(p) for p in paths]
@@ -222,7 +227,7 @@ def import_run(*, community, format_name: str, paths: list[str], options: Import
                 for _event in events:
                     pass
             else:
-                _store(runtime, events, summary, ctx, strict=strict, batch_size=batch_size)
+                _store(runtime, events, summary, ctx, strict=strict, batch_size=batch_size, bulk=bulk)
     except StrictFailure as failure:
         summary.failure = failure
         summary.stored.clear()
@@ -258,9 +263,10 @@ def _few_collections(young: int = 100_000):
 
 
 def _store(runtime, events: Iterable[ev.Event | list[ev.Event]], summary: ImportSummary, ctx: ImportContext, *,
-           strict: bool, batch_size: int) -> None:
+           strict: bool, batch_size: int, bulk: bool | None = None) -> None:
     from django.db import transaction
 
+    from qunyun.bus.bulk import BYTES_PER_EVENT, bulk_load, bulk_wanted
     from qunyun.communities.models import Group, Member
 
     community = runtime.community
@@ -280,9 +286,14 @@ def _store(runtime, events: Iterable[ev.Event | list[ev.Event]], summary: Import
             _account(summary, runtime.ingest_batch(batch))
         _name_groups(Group, community, ctx)
 
+    if bulk is None:
+        bulk = not strict and bulk_wanted(community, ctx.progress.total // BYTES_PER_EVENT)
     try:
         if strict:
             with transaction.atomic():
+                run()
+        elif bulk:
+            with bulk_load(runtime.store) as summary.bulk:
                 run()
         else:
             run()
