@@ -12,7 +12,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
-from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -21,6 +20,11 @@ from qunyun.core.timeutil import zone
 APPEAL_SALT = "qunyun.moderation.appeal"
 APPEAL_DAYS = 30
 """A case can be appealed for this many days after it was opened."""
+
+APPEAL_PATH = "/appeal/{token}/"
+"""The path of the appeal page (``moderation:appeal``; a test checks that the two agree). Written
+out rather than reversed: a worker process that only sends notices would otherwise load the
+console's whole URL configuration (views, API, templates) on its first case, 0.2–0.4 s of CPU."""
 
 
 def public_url() -> str:
@@ -44,7 +48,7 @@ def appeal_case_id(token: str) -> int | None:
 
 
 def appeal_url(case) -> str:
-    return public_url() + reverse("moderation:appeal", args=[appeal_token(case)])
+    return public_url() + APPEAL_PATH.format(token=appeal_token(case))
 
 
 def member_language(community) -> str:

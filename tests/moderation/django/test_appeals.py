@@ -118,3 +118,13 @@ def test_members_are_told_in_the_communitys_language(live_path, community):
     live_path.ingest([message(3, 7, at(7), "申诉 1 再说一次")], now=at(7))
     live_path.run(at(8))
     assert "已有一条申诉在等待管理员处理" in live_path.calls("send")[-1].text
+
+
+def test_the_appeal_link_in_notices_is_the_appeal_pages_url(muted_case):
+    """Notices write the path out (a worker need not load the URL conf); it must stay the page's."""
+    from django.urls import reverse
+
+    from qunyun.moderation.notices import appeal_url, public_url
+
+    token = appeal_token(muted_case)
+    assert appeal_url(muted_case) == public_url() + reverse("moderation:appeal", args=[token])

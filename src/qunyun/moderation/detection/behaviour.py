@@ -23,7 +23,6 @@ Defaults (:class:`BehaviourConfig`), chosen so an excited but human conversation
 
 from __future__ import annotations
 
-import itertools
 import zlib
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -69,48 +68,66 @@ def sketch(text: str) -> frozenset[int]:
     CRC-32 rather than ``hash()``: Python randomises string hashes per process, and the same
     messages must give the same findings in every worker and after every restart.
     """
+    return frozenset(_sorted_sketch(text))
+
+
+def _sorted_sketch(text: str) -> tuple[int, ...]:
+    """:func:`sketch` as a sorted tuple (what the window keeps)."""
     data = text.encode("utf-8", "surrogatepass")
     if len(text) == len(data):  # ASCII: byte 3-grams are character 3-grams
         grams = {zlib.crc32(data[i : i + 3]) for i in range(max(len(data) - 2, 1))}
     else:
         grams = {zlib.crc32(text[i : i + 3].encode("utf-8", "surrogatepass")) for i in range(max(len(text) - 2, 1))}
-    if len(grams) <= _SKETCH_SIZE:
-        return frozenset(grams)
-    return frozenset(sorted(grams)[:_SKETCH_SIZE])
+    return tuple(sorted(grams)[:_SKETCH_SIZE])
 
 
-def _bucket_keys(sk: frozenset[int]) -> list[int]:
-    return sorted(sk)[:_BUCKET_KEYS]
-
-
-def similarity(a: frozenset[int], b: frozenset[int]) -> float:
+def similarity(a: frozenset[int] | tuple[int, ...], b: frozenset[int] | tuple[int, ...]) -> float:
     """Estimated Jaccard similarity of two sketches."""
     if not a or not b:
         return 0.0
+    a, b = set(a), set(b)
     union = sorted(a | b)[:_SKETCH_SIZE]
     both = sum(1 for h in union if h in a and h in b)
     return both / len(union)
 
 
-@dataclass(slots=True)
-class _Seen:
-    at: datetime
-    member: str
-    text: str
-    sketch: frozenset[int]
+def _count_recent(times_by_key: dict, key, t: float, span: float) -> int:
+    """Add time ``t`` under ``key`` and count the times within ``span`` seconds before it."""
+    times = times_by_key.get(key)
+    if times is None:
+        times = times_by_key[key] = deque()
+    times.append(t)
+    edge = t - span
+    while times[0] < edge:
+        times.popleft()
+    return len(times)
+
+
+# A recent message in the duplicate index: ``(at, member, compact text, sketch)`` with ``at`` in
+# POSIX seconds and the sketch as a sorted tuple. Plain tuples of strings and numbers on purpose:
+# the garbage collector stops tracking such tuples after their first collection, so the
+# thousands of messages a busy window holds do not lengthen every full collection of the
+# process (they did: a fifth of moderation's cost on the live path was the collector).
+_AT, _MEMBER, _TEXT, _SKETCH = range(4)
+_Seen = tuple
 
 
 @dataclass(slots=True)
 class Window:
-    """Recent activity the behaviour detectors need; keep one per community, in memory."""
+    """Recent activity the behaviour detectors need; keep one per community, in memory.
+
+    Times are kept as POSIX seconds (floats): this runs for every live message, and float
+    comparisons cost a fraction of datetime arithmetic.
+    """
 
     config: BehaviourConfig = field(default_factory=BehaviourConfig)
-    _group_msgs: dict[str, deque[_Seen]] = field(default_factory=lambda: defaultdict(deque))
+    # per group: times of its messages within the group-flood span
+    _group_times: dict[str, deque[float]] = field(default_factory=dict)
     # per group: smallest sketch hashes → recent messages carrying them (the duplicate index)
-    _buckets: dict[str, dict[int, deque[_Seen]]] = field(default_factory=lambda: defaultdict(dict))
-    _member_times: dict[tuple[str, str], deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
-    _joins: dict[str, deque[datetime]] = field(default_factory=lambda: defaultdict(deque))
-    _joined_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    _buckets: dict[str, dict[int, tuple[_Seen, ...]]] = field(default_factory=lambda: defaultdict(dict))
+    _member_times: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
+    _joins: dict[str, deque[float]] = field(default_factory=dict)
+    _joined_at: dict[tuple[str, str], float] = field(default_factory=dict)
     _has_spoken: set[tuple[str, str]] = field(default_factory=set)
     _calls: int = 0
 
@@ -118,39 +135,34 @@ class Window:
         """Forget members and groups with no activity inside any window (bounded memory on
         long runs). Called every 10,000 observations; safe to call any time."""
         cfg = self.config
-        horizon = max(cfg.flood_member_seconds, cfg.duplicate_seconds, cfg.raid_seconds)
-        for key in [k for k, times in self._member_times.items() if not times or (now - times[-1]).total_seconds() > horizon]:
+        t = now.timestamp()
+        edge = t - max(cfg.flood_member_seconds, cfg.duplicate_seconds, cfg.raid_seconds)
+        for key in [k for k, times in self._member_times.items() if not times or times[-1] < edge]:
             del self._member_times[key]
-        for key in [k for k, at in self._joined_at.items() if (now - at).total_seconds() > cfg.new_member_seconds]:
+        newcomer_edge = t - cfg.new_member_seconds
+        for key in [k for k, at in self._joined_at.items() if at < newcomer_edge]:
             del self._joined_at[key]
-        for key in [k for k, joins in self._joins.items() if not joins or (now - joins[-1]).total_seconds() > cfg.raid_seconds]:
+        for key in [k for k, joins in self._joins.items() if not joins or joins[-1] < t - cfg.raid_seconds]:
             del self._joins[key]
-        for key in [k for k, msgs in self._group_msgs.items() if not msgs or (now - msgs[-1].at).total_seconds() > horizon]:
-            del self._group_msgs[key]
-            self._buckets.pop(key, None)
-        for buckets in self._buckets.values():
-            for value in [v for v, seen in buckets.items() if not seen or (now - seen[-1].at).total_seconds() > horizon]:
+        for key in [k for k, times in self._group_times.items() if not times or times[-1] < edge]:
+            del self._group_times[key]
+        for group in list(self._buckets):
+            buckets = self._buckets[group]
+            for value in [v for v, seen in buckets.items() if not seen or seen[-1][_AT] < edge]:
                 del buckets[value]
+            if not buckets:
+                del self._buckets[group]
         if len(self._has_spoken) > 200_000:  # only used to spot a new member's first message
             self._has_spoken.clear()
 
     def observe_join(self, *, group: str, member: str, at: datetime) -> list[Finding]:
         """Record a join; returns a raid finding when joins come in a wave."""
         cfg = self.config
-        self._joined_at[(group, member)] = at
-        joins = self._joins[group]
-        joins.append(at)
-        while joins and (at - joins[0]).total_seconds() > cfg.raid_seconds:
-            joins.popleft()
-        if len(joins) >= cfg.raid_joins:
-            return [
-                Finding(
-                    "multi_account",
-                    0.6,
-                    "behaviour.raid",
-                    f"{len(joins)} joins within {cfg.raid_seconds:g} s",
-                )
-            ]
+        t = at.timestamp()
+        self._joined_at[(group, member)] = t
+        n = _count_recent(self._joins, group, t, cfg.raid_seconds)
+        if n >= cfg.raid_joins:
+            return [Finding("multi_account", 0.6, "behaviour.raid", f"{n} joins within {cfg.raid_seconds:g} s")]
         return []
 
     def observe_message(
@@ -174,96 +186,95 @@ class Window:
         self._calls += 1
         if self._calls % 10_000 == 0:
             self.prune(at)
+        t = at.timestamp()
         out: list[Finding] = []
-        whole = (Evidence(0, len(text), text[:200], "whole message"),) if text else ()
 
         # flood, per member and per group
-        times = self._member_times[(group, member)]
-        times.append(at)
-        while times and (at - times[0]).total_seconds() > cfg.flood_member_seconds:
-            times.popleft()
-        if len(times) >= cfg.flood_member_count:
-            out.append(
-                Finding("flood", 0.9, "behaviour.flood_member", f"{len(times)} messages in {cfg.flood_member_seconds:g} s")
-            )
-        msgs = self._group_msgs[group]
-        recent_group = 0
-        for m in reversed(msgs):  # newest first: stop at the window's edge
-            if (at - m.at).total_seconds() > cfg.flood_group_seconds:
-                break
-            recent_group += 1
-        if recent_group + 1 >= cfg.flood_group_count:
+        key = (group, member)
+        n = _count_recent(self._member_times, key, t, cfg.flood_member_seconds)
+        if n >= cfg.flood_member_count:
+            out.append(Finding("flood", 0.9, "behaviour.flood_member", f"{n} messages in {cfg.flood_member_seconds:g} s"))
+        n = _count_recent(self._group_times, group, t, cfg.flood_group_seconds)
+        if n >= cfg.flood_group_count:
             out.append(Finding("flood", GROUP_FLOOD_SCORE, "behaviour.flood_group",
-                               f"{recent_group + 1} group messages in {cfg.flood_group_seconds:g} s"))
+                               f"{n} group messages in {cfg.flood_group_seconds:g} s"))
 
         # duplicates: same member repeating, several accounts posting the same thing
-        seen = None
         if len(compact) >= cfg.duplicate_min_chars:
-            sk = sketch(compact)
-            horizon = at - timedelta(seconds=cfg.duplicate_seconds)
+            sk = _sorted_sketch(compact)
+            horizon = t - cfg.duplicate_seconds
             buckets = self._buckets[group]
-            keys = _bucket_keys(sk)
+            keys = sk[:_BUCKET_KEYS]
             candidates: dict[int, _Seen] = {}
             for value in keys:
                 bucket = buckets.get(value)
-                if bucket is None:
+                if not bucket:
                     continue
-                while bucket and bucket[0].at < horizon:
-                    bucket.popleft()
+                if bucket[0][_AT] < horizon:
+                    bucket = buckets[value] = tuple(m for m in bucket if m[_AT] >= horizon)
                 # newest first, and a bounded number: when a group repeats itself a lot, the
                 # thresholds (a handful of copies) are decided by the most recent ones anyway
-                for m in itertools.islice(reversed(bucket), _CANDIDATES_PER_BUCKET):
+                for m in bucket[: -_CANDIDATES_PER_BUCKET - 1: -1]:
                     candidates[id(m)] = m
-            same_member = 0
-            accounts = {member}
-            enough_accounts, enough_repeats = cfg.coordinated_accounts, cfg.repeat_count - 1
-            for m in candidates.values():
-                if m.text == compact or similarity(sk, m.sketch) >= cfg.near_duplicate:
-                    if m.member == member:
-                        same_member += 1
-                    else:
-                        accounts.add(m.member)
-                    if same_member >= enough_repeats and len(accounts) >= enough_accounts:
-                        break
-            if same_member + 1 >= cfg.repeat_count:
-                out.append(
-                    Finding(
-                        "spam.repeated_ad",
-                        0.9 if has_bait else 0.4,
-                        "behaviour.repeat",
-                        f"posted {same_member + 1} times in {cfg.duplicate_seconds:g} s",
-                        whole,
-                    )
-                )
-            if len(accounts) >= cfg.coordinated_accounts:
-                out.append(
-                    Finding(
-                        "spam.coordinated_ad",
-                        0.9 if has_bait else 0.4,
-                        "behaviour.coordinated",
-                        f"same text from {len(accounts)} accounts in {cfg.duplicate_seconds:g} s",
-                        whole,
-                    )
-                )
-            seen = _Seen(at, member, compact, sk)
+            if candidates:
+                self._duplicates(out, candidates, sk, member=member, text=text, compact=compact, has_bait=has_bait)
+            seen = (t, member, compact, sk)
             for value in keys:
                 bucket = buckets.get(value)
-                if bucket is None:
-                    bucket = buckets[value] = deque()
-                bucket.append(seen)
-                while len(bucket) > cfg.history_per_group:
-                    bucket.popleft()
-        msgs.append(seen or _Seen(at, member, compact, frozenset()))
-        while len(msgs) > cfg.history_per_group or (msgs and (at - msgs[0].at).total_seconds() > cfg.duplicate_seconds):
-            msgs.popleft()
+                if not bucket:
+                    buckets[value] = (seen,)
+                elif len(bucket) < cfg.history_per_group:
+                    buckets[value] = bucket + (seen,)
+                else:
+                    buckets[value] = bucket[1 - cfg.history_per_group:] + (seen,)
 
         if mentions >= cfg.mention_max:
             out.append(Finding("spam", 0.7, "behaviour.mentions", f"{mentions} mentions in one message"))
 
-        key = (group, member)
         if key not in self._has_spoken:
             self._has_spoken.add(key)
             joined = self._joined_at.get(key)
-            if has_bait and joined is not None and (at - joined).total_seconds() <= cfg.new_member_seconds:
+            if has_bait and joined is not None and t - joined <= cfg.new_member_seconds:
                 out.append(Finding("spam", 0.5, "behaviour.new_member_bait", "first message of a new member carries a link or contact id"))
         return out
+
+    def _duplicates(self, out: list[Finding], candidates: dict[int, _Seen], sk: tuple[int, ...], *, member: str,
+                    text: str, compact: str, has_bait: bool) -> None:
+        """Repeated and coordinated findings from the recent messages that share a sketch key."""
+        cfg = self.config
+        same_member = 0
+        accounts = {member}
+        enough_accounts, enough_repeats = cfg.coordinated_accounts, cfg.repeat_count - 1
+        for m in candidates.values():
+            if m[_TEXT] == compact or similarity(sk, m[_SKETCH]) >= cfg.near_duplicate:
+                if m[_MEMBER] == member:
+                    same_member += 1
+                else:
+                    accounts.add(m[_MEMBER])
+                if same_member >= enough_repeats and len(accounts) >= enough_accounts:
+                    break
+        repeated = same_member + 1 >= cfg.repeat_count
+        coordinated = len(accounts) >= cfg.coordinated_accounts
+        if not (repeated or coordinated):
+            return
+        whole = (Evidence(0, len(text), text[:200], "whole message"),) if text else ()
+        if repeated:
+            out.append(
+                Finding(
+                    "spam.repeated_ad",
+                    0.9 if has_bait else 0.4,
+                    "behaviour.repeat",
+                    f"posted {same_member + 1} times in {cfg.duplicate_seconds:g} s",
+                    whole,
+                )
+            )
+        if coordinated:
+            out.append(
+                Finding(
+                    "spam.coordinated_ad",
+                    0.9 if has_bait else 0.4,
+                    "behaviour.coordinated",
+                    f"same text from {len(accounts)} accounts in {cfg.duplicate_seconds:g} s",
+                    whole,
+                )
+            )

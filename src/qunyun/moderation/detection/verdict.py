@@ -247,34 +247,45 @@ def moderate(message: Message | str, context: Context | None = None) -> Verdict:
 
 
 def _decide(findings: list[Finding], policy: Policy, damp: float = 1.0) -> Verdict:
+    if not findings:  # most messages: nothing to weigh
+        return Verdict(ALLOW, (), 0.0, Action.ALLOW, (), policy.shadow)
     by_family: dict[str, list[Finding]] = {}
     for f in findings:
-        by_family.setdefault(taxonomy.family(f.category), []).append(f)
+        fam = f.category.partition(".")[0]
+        same = by_family.get(fam)
+        if same is None:
+            by_family[fam] = [f]
+        else:
+            same.append(f)
     scores: dict[str, float] = {}
-    for fam, fs in by_family.items():
-        lead = max(fs, key=lambda f: f.score).category
-        rule_score = combine([f.score for f in fs if f.detector != "model"])
-        model_score = max((f.score for f in fs if f.detector == "model"), default=0.0)
-        scores[lead] = max(rule_score * damp, model_score)
-    action, _ = policy.action_for(scores)
-    flagged = [
-        c for c, s in sorted(scores.items(), key=lambda kv: -kv[1]) if policy.rule_for(c).decide(s) is not Action.ALLOW
-    ]
+    actions: dict[str, Action] = {}
+    action = Action.ALLOW
+    for fs in by_family.values():
+        if len(fs) == 1:
+            f = fs[0]
+            lead = f.category
+            score = f.score if f.detector == "model" else combine((f.score,)) * damp
+        else:
+            lead = max(fs, key=lambda f: f.score).category
+            rule_score = combine([f.score for f in fs if f.detector != "model"])
+            model_score = max((f.score for f in fs if f.detector == "model"), default=0.0)
+            score = max(rule_score * damp, model_score)
+        scores[lead] = score
+        act = actions[lead] = policy.rule_for(lead).decide(score)
+        if act.rank > action.rank:
+            action = act
+    top = max(scores.values())
+    if action is Action.ALLOW:
+        return Verdict(ALLOW, (), top, action, tuple(findings), policy.shadow)
+    flagged = [c for c, _s in sorted(scores.items(), key=lambda kv: -kv[1]) if actions[c] is not Action.ALLOW]
     # Also name the other categories seen in a flagged family (strongest first): the ladder
     # needs to know about aggravated ones such as spam.coordinated_ad even when a lexicon hit
     # scored higher.
     for lead in list(flagged):
-        fam = taxonomy.family(lead)
-        for f in sorted(by_family[fam], key=lambda f: -f.score):
+        for f in sorted(by_family[taxonomy.family(lead)], key=lambda f: -f.score):
             if f.category not in flagged:
                 flagged.append(f.category)
-    if action.rank >= Action.DELETE.rank:
-        verdict = BLOCK
-    elif action is Action.REVIEW:
-        verdict = REVIEW
-    else:
-        verdict = ALLOW
-    top = max(scores.values(), default=0.0)
+    verdict = BLOCK if action.rank >= Action.DELETE.rank else REVIEW if action is Action.REVIEW else ALLOW
     return Verdict(verdict, tuple(flagged), top, action, tuple(findings), policy.shadow)
 
 
