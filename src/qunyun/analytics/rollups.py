@@ -189,7 +189,24 @@ _SPARSE = "qunyun_batch_sparse"
 
 
 def _temp_tables(cursor) -> None:
-    """The per-batch work tables, created once per connection (they survive commits, not rollbacks), emptied."""
+    """The per-batch work tables, created once per connection (they survive commits, not rollbacks), emptied.
+
+    Whether they exist is one lookup in the temporary schema (three ``CREATE … IF NOT EXISTS``
+    cost several times that on every batch, a live batch of one event included).
+    """
+    names = (_ACTIVITY, _SPARSE, _DAYS)
+    if sql.is_postgres():
+        cursor.execute("SELECT COUNT(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema() AND relname IN "
+                       "(%s, %s, %s)", list(names))
+        if cursor.fetchone()[0] == len(names):
+            return  # ON COMMIT DELETE ROWS: empty at the start of every transaction
+    else:
+        cursor.execute("SELECT COUNT(*) FROM sqlite_temp_master WHERE type = 'table' AND name IN (%s, %s, %s)",
+                       list(names))
+        if cursor.fetchone()[0] == len(names):
+            for table in names:
+                cursor.execute(f"DELETE FROM {table}")
+            return
     if sql.is_postgres():
         # Emptied by every commit, so a batch never sees another batch's rows.
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_ACTIVITY} (group_id bigint, member_id bigint, day date, "
@@ -208,7 +225,7 @@ def _temp_tables(cursor) -> None:
                        "PRIMARY KEY (day, hour, group_id, member_id)) WITHOUT ROWID")
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_SPARSE} ({SPARSE_COLUMNS})")
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_DAYS} (member_id, day, messages, reactions, replies, fresh)")
-    for table in (_ACTIVITY, _SPARSE, _DAYS):
+    for table in names:
         cursor.execute(f"DELETE FROM {table}")
 
 
@@ -431,11 +448,17 @@ def _member_stats(cursor, new: NewEvents) -> None:
 def _group_sizes(cursor, new: NewEvents) -> None:
     """Current (non-bot) members of the groups whose memberships changed, counted again."""
     groups, ids = _ids(new.roster_groups)
-    cursor.execute(
-        "SELECT group_id, COUNT(*) FROM qunyun_membership "
-        f"WHERE group_id IN ({groups}) AND is_member = %s AND member_id {new.not_bot()} GROUP BY group_id",
-        [*ids, True])
+    # Counted in the (group, is_member) index alone; the few bots' memberships are taken off after
+    # (testing every member for "not a bot" read each membership row: ~0.5 ms a batch).
+    cursor.execute(f"SELECT group_id, COUNT(*) FROM qunyun_membership WHERE group_id IN ({groups}) "
+                   "AND is_member = %s GROUP BY group_id", [*ids, True])
     sizes = dict(cursor.fetchall())
+    if new.bots:
+        bots, bot_ids = _ids(new.bots)
+        cursor.execute(f"SELECT group_id, COUNT(*) FROM qunyun_membership WHERE group_id IN ({groups}) "
+                       f"AND member_id IN ({bots}) AND is_member = %s GROUP BY group_id", [*ids, *bot_ids, True])
+        for group, n in cursor.fetchall():
+            sizes[group] -= n
     rows = [(new.community_id, g, int(sizes.get(g, 0))) for g in sorted(new.roster_groups)]
     cursor.executemany(
         "INSERT INTO qunyun_group_size (community_id, group_id, members_now) VALUES (%s, %s, %s) "
