@@ -1,0 +1,53 @@
+"""One full rollup rebuild of the cached benchmark community, with the CPU time of each step.
+
+    python bench/analytics/rebuild.py --messages 1000000 --members 20000 [--engine sqlite|postgres]
+
+Reuses the database `engine.py` built (never builds one). Prints the process CPU time (for
+PostgreSQL plus its backend's, read from /proc), the wall time, the load average and the CPU
+seconds of each step of `rollups_rebuild` (the client's only, on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from engine import OUT, database_url, rebuild_timed  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--engine", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--days", type=int, default=365)
+    args = parser.parse_args()
+    url = database_url(args)
+    if args.engine == "sqlite" and not Path(url.removeprefix("sqlite:///")).exists():
+        print(f"{url}: no cached database; build it with bench/analytics/engine.py", file=sys.stderr)
+        return 2
+    os.environ["DJANGO_SETTINGS_MODULE"] = "qunyun.settings.default"
+    os.environ["QUNYUN_HOME"] = str(OUT / "home")
+    os.environ["QUNYUN_DATABASE_URL"] = url
+    from qunyun.cli.bootstrap import django_ready
+
+    django_ready()
+    from qunyun.analytics.rollups import rollups_rebuild
+    from qunyun.communities.models import Community
+
+    started = time.strftime("%H:%M:%S")
+    result = rebuild_timed(Community.objects.get(slug="big"), rollups_rebuild)
+    print(f"{args.engine} rebuild at {started}: CPU {result['rebuild_cpu_s']:.1f} s, wall {result['rebuild_s']:.1f} s, "
+          f"load average {' '.join(f'{x:.1f}' for x in result['rebuild_load_average'])}")
+    print("steps, CPU s:", json.dumps({k: round(v, 2) for k, v in result["rebuild_steps_cpu_s"].items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
