@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from qunyun.bus import outbox
+from qunyun.bus import wal
 from qunyun.communities.models import Event
 from qunyun.connections.ingest import ingest_events, ingest_submit, runtimes_forget, writer_batches
 from qunyun.connections.models import Connection
@@ -28,7 +28,7 @@ def fresh_runtimes():
 def test_deliveries_that_arrive_while_a_batch_is_written_share_the_next_transaction(community):
     ingest_events(community.pk, [message("first", 1, utcnow())])
     batches, events = writer_batches(community.pk)
-    with outbox._WRITERS:  # another writer of this process holds the turn: deliveries queue up
+    with wal._WRITERS:  # another writer of this process holds the turn: deliveries queue up
         futures = [ingest_submit(community.pk, [message(f"m{i}", i % 5, utcnow(), f"line {i}")]) for i in range(30)]
     results = [future.result(timeout=30) for future in futures]
     assert [(r.received, r.stored, r.duplicates) for r in results] == [(1, 1, 0)] * 30
@@ -54,3 +54,25 @@ def test_a_connection_is_touched_once_for_a_burst(community):
     assert first is not None
     ingest_events(community.pk, [message("b", 1, utcnow())], connection_id=conn.pk)
     assert Connection.objects.get(pk=conn.pk).last_event_at == first  # within TOUCH_EVERY_SECONDS
+
+
+def test_a_busy_writer_gathers_deliveries_and_an_idle_one_writes_at_once(community, monkeypatch):
+    import time
+
+    from qunyun.connections import ingest
+
+    monkeypatch.setattr(ingest, "COMMIT_INTERVAL_SECONDS", 0.4)
+    monkeypatch.setattr(ingest, "GATHER_MAX_SECONDS", 0.4)
+    ingest_events(community.pk, [message("first", 1, utcnow())])
+    batches, _events = writer_batches(community.pk)
+    futures = []
+    for i in range(8):  # arriving one by one, right after a transaction: they share the next one
+        futures.append(ingest_submit(community.pk, [message(f"m{i}", i % 3, utcnow(), f"line {i}")]))
+        time.sleep(0.01)
+    assert all(future.result(timeout=30).stored == 1 for future in futures)
+    assert writer_batches(community.pk)[0] - batches == 1
+    time.sleep(0.5)  # the writer idles longer than the interval: the next delivery does not wait
+    start = time.monotonic()
+    ingest_events(community.pk, [message("late", 1, utcnow())])
+    assert time.monotonic() - start < 0.3
+    assert Event.objects.filter(community=community).count() == 10

@@ -30,7 +30,7 @@ from qunyun.core.timeutil import utcnow, zone
 
 from .context import GroupInfo, HandlerContext
 from .models import OutboxItem
-from .outbox import outbox_insert, write_transaction
+from .outbox import handoff_of, outbox_insert, write_transaction
 from .store import EventStore, StoredEvent, community_info
 
 if TYPE_CHECKING:
@@ -79,7 +79,8 @@ class Runtime:
     ``mode`` is ``"live"`` (handlers run) or ``"import"`` (no handlers). ``dry_run`` forces
     decisions to be recorded only; by default it follows the community's switch and the
     ``QUNYUN_DRY_RUN`` setting. ``wake`` is called after each commit that wrote decisions (the
-    outbox worker's doorbell).
+    outbox worker's doorbell); when it belongs to a worker with a :class:`~.outbox.HandOff`, the
+    decisions due at once are passed to that worker in memory instead (see :func:`.outbox.handoff_of`).
     """
 
     def __init__(
@@ -154,8 +155,6 @@ class Runtime:
                 with write_transaction():
                     stored = self.store.store(events)
                     decisions = self._handle(stored) if self.mode == "live" and stored else 0
-                    if decisions and self.wake is not None:
-                        transaction.on_commit(self.wake)
             except BaseException:
                 self.store.forget()
                 raise
@@ -197,7 +196,17 @@ class Runtime:
             OutboxItem.objects.filter(community_id=self.community.pk, key__in=cancels,
                                       status=OutboxItem.Status.PENDING).update(
                 status=OutboxItem.Status.CANCELLED)
-        outbox_insert(items)
+        if not items:
+            return 0
+        # Decisions due now go to this process's worker in memory when it takes them (the rows
+        # written already claimed for it); the worker is woken for the others (due later, or
+        # without such a worker), which it claims from the table.
+        handoff = handoff_of(self.wake) if status == OutboxItem.Status.PENDING else None
+        handed = outbox_insert(items, handoff=handoff, now=now)
+        if handed:
+            transaction.on_commit(lambda: handoff.put(handed))
+        if len(handed) < len(items) and self.wake is not None:
+            transaction.on_commit(self.wake)
         return len(items)
 
 

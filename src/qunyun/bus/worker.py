@@ -1,4 +1,5 @@
-"""The outbox worker thread: sleeps until a decision is due or the runtime rings the bell."""
+"""The outbox worker thread: sleeps until a decision is due, the runtime rings the bell or hands
+decisions over in memory (:class:`~.outbox.HandOff`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from django.db import close_old_connections, connections
 
 from qunyun.core.timeutil import utcnow
 
-from .outbox import outbox_next_due, outbox_recover, outbox_run_due
+from .outbox import (
+    FINISH_EVERY_SECONDS, HandOff, _Finished, outbox_execute_handed, outbox_finish, outbox_next_due, outbox_recover,
+    outbox_run_due,
+)
 from .registry import adapter_get
 from .wal import WalCheckpointer
 
@@ -21,23 +25,32 @@ log = logging.getLogger(__name__)
 IDLE_RECYCLE_SECONDS = 1.0
 #: … and at least this often while busy.
 RECYCLE_EVERY_SECONDS = 60.0
+#: Claims of dead workers and hand-offs of dead processes are looked for this often (and at start).
+RECOVER_EVERY_SECONDS = 30.0
 
 
 class OutboxWorker(threading.Thread):
     """Runs :func:`outbox_run_due` whenever something may be due.
 
     :meth:`wake` is the doorbell the runtime rings after a commit that wrote decisions; without
-    it the worker still wakes at the next due time, or every ``idle_seconds``.
+    it the worker still wakes at the next due time, or every ``idle_seconds``. A runtime whose
+    ``wake`` is this worker's passes the decisions due at once through :attr:`handoff` instead:
+    they are executed without being claimed from the table, and marked done together at most
+    :data:`~.outbox.FINISH_EVERY_SECONDS` later.
     """
 
     def __init__(self, *, idle_seconds: float = 5.0, adapters=adapter_get) -> None:
         super().__init__(name="qunyun-outbox", daemon=True)
         self._bell = threading.Event()
         self._stopping = threading.Event()
+        self._pass_due = True  # a pass over the table is wanted (rung, or time)
         self.idle_seconds = idle_seconds
         self.adapters = adapters
+        self.handoff = HandOff(wake=self._bell.set)
+        self._finished = _Finished()
 
     def wake(self) -> None:
+        self._pass_due = True
         self._bell.set()
 
     def stop(self) -> None:
@@ -54,31 +67,72 @@ class OutboxWorker(threading.Thread):
             connections.close_all()  # a stopped worker leaves no connection behind
 
     def _loop(self) -> None:
-        outbox_recover()
-        recycled = time.monotonic()
+        recycled = recovered = time.monotonic()
+        outbox_recover(keep=self.handoff.token)
+        next_due = None
         while not self._stopping.is_set():
             self._bell.clear()
             # Django closes SQLite connections at every check (CONN_MAX_AGE 0) and opening one costs
             # more than a whole pass (~1.3 ms of CPU), so the connection is kept while work keeps
             # coming and recycled only before a real pause or once a minute.
             if time.monotonic() - recycled >= RECYCLE_EVERY_SECONDS:
+                self._finish()
                 close_old_connections()
                 recycled = time.monotonic()
             try:
-                report = outbox_run_due(adapters=self.adapters)
-                if report.total:  # at info only what needs a look: a busy bot passes hundreds of times a second
-                    level = logging.INFO if report.retried or report.failed else logging.DEBUG
-                    log.log(level, "outbox: %d done, %d retried, %d failed", report.done, report.retried, report.failed)
+                if time.monotonic() - recovered >= RECOVER_EVERY_SECONDS:
+                    recovered = time.monotonic()
+                    if outbox_recover(keep=self.handoff.token):
+                        self._pass_due = True
+                handed = self.handoff.take()
+                if handed:
+                    report = outbox_execute_handed(handed, handoff=self.handoff, adapters=self.adapters,
+                                                   finished=self._finished)
+                    self._log(report)
+                    if report.retried or report.internal:  # retries wait in the table; executors may enqueue
+                        self._pass_due = True
+                    if self._finished.due():
+                        self._finish()
                     continue
-                next_due = outbox_next_due()
+                if self._pass_due or (next_due is not None and next_due <= utcnow()):
+                    self._pass_due = False
+                    self._finish()
+                    report = outbox_run_due(adapters=self.adapters)
+                    if report.total:
+                        self._log(report)
+                        self._pass_due = True
+                        continue
+                    next_due = outbox_next_due()
             except Exception:
                 log.exception("outbox worker pass failed")
-                next_due = None
+                self._pass_due, next_due = True, None
                 close_old_connections()  # a broken connection is replaced before the next pass
             wait = self.idle_seconds
             if next_due is not None:
                 wait = max(0.0, min(wait, (next_due - utcnow()) / timedelta(seconds=1)))
+            if self._finished.rows:  # mark executed hand-offs done soon, several at a time
+                wait = min(wait, max(0.0, self._finished.since + FINISH_EVERY_SECONDS - time.monotonic()))
             if wait >= IDLE_RECYCLE_SECONDS:
                 close_old_connections()
                 recycled = time.monotonic()
-            self._bell.wait(wait)
+            if not self._bell.wait(wait):
+                if self._finished.due():
+                    self._finish()
+                else:
+                    self._pass_due = True  # the next due time, or the idle poll
+        self._finish()
+
+    def _finish(self) -> None:
+        """Mark the executed hand-offs done (one statement)."""
+        try:
+            outbox_finish(self._finished)
+        except Exception:
+            log.exception("outbox worker could not mark executed decisions")
+            self._finished.rows, self._finished.after = [], []  # their claims lapse: re-executed after the lease
+            close_old_connections()
+
+    @staticmethod
+    def _log(report) -> None:
+        # at info only what needs a look: a busy bot passes hundreds of times a second
+        level = logging.INFO if report.retried or report.failed else logging.DEBUG
+        log.log(level, "outbox: %d done, %d retried, %d failed", report.done, report.retried, report.failed)

@@ -1,0 +1,124 @@
+"""Decisions handed to this process's outbox worker in memory: executed once, right after the
+commit; after a crash between the commit and the execution, executed after the restart, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from qunyun.bus.adapters import FakeAdapter
+from qunyun.bus.models import OutboxItem
+from qunyun.bus.outbox import (
+    HANDOFF_LEASE, HandOff, _Finished, outbox_execute_handed, outbox_finish, outbox_recover, outbox_run_due,
+)
+from qunyun.bus.runtime import Runtime
+from qunyun.bus.worker import OutboxWorker
+from qunyun.core import events as ev
+from qunyun.core.decisions import Later, NotifyOperator, SendMessage
+from qunyun.core.timeutil import utcnow
+from tests.bus.test_live_path import wait_for
+from tests.factories import message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def answer(event, ctx):
+    yield SendMessage(chat=event.chat, text=f"re {event.event_id}", reply_to=event.event_id)
+
+
+def answer_and_remind(event, ctx):
+    yield SendMessage(chat=event.chat, text="now", reply_to=event.event_id)
+    yield Later(at=ctx.now + timedelta(hours=1), decision=SendMessage(chat=event.chat, text="later"))
+    yield NotifyOperator(chat=event.chat, text="look")
+
+
+class DeadWorker:
+    """The worker of a process that dies right after its commits: it takes hand-offs, never executes them."""
+
+    def __init__(self) -> None:
+        self.handoff = HandOff()
+
+    def __call__(self) -> None:
+        pass
+
+
+def test_decisions_due_now_go_to_the_worker_in_memory_and_are_marked_done_once(community):
+    fake = FakeAdapter()
+    worker = OutboxWorker(idle_seconds=60, adapters={"fake": fake}.get)
+    worker.start()
+    try:
+        rt = Runtime(community, handlers={ev.MessagePosted: (answer_and_remind,)}, wake=worker.wake)
+        rt.ingest([message(1, 1, utcnow(), "hello")])
+        rt.ingest([message(1, 1, utcnow(), "hello")])  # the same event again: decided once
+        wait_for(lambda: OutboxItem.objects.filter(status="done").count() == 2)
+    finally:
+        worker.stop()
+        worker.join(5)
+    assert [d.text for d, _ in fake.calls] == ["now"]
+    rows = {(row.kind, row.payload.get("text")): row for row in OutboxItem.objects.all()}
+    assert len(rows) == 3
+    now = rows[("send", "now")]
+    assert (now.status, now.claim, now.attempts) == ("done", "", 1)
+    assert rows[("notify", "look")].status == "done"  # carried out by qunyun itself, from the hand-off too
+    later = rows[("send", "later")]
+    assert (later.status, later.claim) == ("pending", "")  # due in an hour: waits in the table
+
+
+def test_a_crash_between_the_commit_and_a_hand_off_executes_after_the_restart_once(community):
+    dead = DeadWorker()
+    Runtime(community, handlers={ev.MessagePosted: (answer,)}, wake=dead).ingest(
+        [message(i, 1, utcnow(), "hi") for i in range(3)])
+    assert set(OutboxItem.objects.values_list("status", "claim")) == {("running", dead.handoff.token)}
+    fake = FakeAdapter()
+    # The restarted process: its worker does not take another process's fresh hand-offs …
+    assert outbox_run_due(adapters={"fake": fake}).total == 0
+    assert outbox_recover(now=utcnow() + HANDOFF_LEASE - timedelta(seconds=5)) == 0
+    # … nor its own, however old (they are in its memory) …
+    assert outbox_recover(now=utcnow() + HANDOFF_LEASE + timedelta(seconds=5), keep=dead.handoff.token) == 0
+    # … and takes the dead process's back once their lease is over, then executes each once.
+    assert outbox_recover(now=utcnow() + HANDOFF_LEASE + timedelta(seconds=5)) == 3
+    assert outbox_run_due(adapters={"fake": fake}).done == 3
+    assert outbox_run_due(adapters={"fake": fake}).total == 0
+    assert sorted(d.reply_to for d, _ in fake.calls) == ["0", "1", "2"]
+    assert set(OutboxItem.objects.values_list("status", flat=True)) == {"done"}
+
+
+def test_a_hand_off_whose_claim_was_taken_back_meanwhile_is_not_executed_again(community):
+    slow = DeadWorker()
+    Runtime(community, handlers={ev.MessagePosted: (answer,)}, wake=slow).ingest([message(1, 1, utcnow(), "hi")])
+    handed = slow.handoff.take()
+    assert len(handed) == 1
+    # The worker was stuck past the lease; another worker took the row back and executed it.
+    later = utcnow() + HANDOFF_LEASE + timedelta(seconds=5)
+    other = FakeAdapter()
+    assert outbox_recover(now=later) == 1
+    assert outbox_run_due(adapters={"fake": other}, now=later).done == 1
+    # The stuck worker gets to it at last: its claim is gone, so it does not execute it.
+    fake, finished = FakeAdapter(), _Finished()
+    report = outbox_execute_handed(handed, handoff=slow.handoff, adapters={"fake": fake}, finished=finished, now=later)
+    outbox_finish(finished, now=later)
+    assert report.total == 0 and fake.calls == []
+    assert len(other.calls) == 1 and OutboxItem.objects.get().status == "done"
+
+
+def test_a_hand_off_that_waited_long_renews_its_claim_and_executes(community):
+    slow = DeadWorker()
+    Runtime(community, handlers={ev.MessagePosted: (answer,)}, wake=slow).ingest([message(1, 1, utcnow(), "hi")])
+    handed = slow.handoff.take()
+    fake, finished = FakeAdapter(), _Finished()
+    now = utcnow() + HANDOFF_LEASE / 2
+    assert outbox_execute_handed(handed, handoff=slow.handoff, adapters={"fake": fake}, finished=finished,
+                                 now=now).done == 1
+    outbox_finish(finished, now=now)
+    assert len(fake.calls) == 1
+    assert OutboxItem.objects.get().status == "done"
+
+
+def test_dry_run_decisions_are_not_handed_off(community):
+    community.dry_run = True
+    community.save()
+    dead = DeadWorker()
+    Runtime(community, handlers={ev.MessagePosted: (answer,)}, wake=dead).ingest([message(1, 1, utcnow(), "hi")])
+    assert list(OutboxItem.objects.values_list("status", "claim")) == [("dry_run", "")]
+    assert len(dead.handoff) == 0
