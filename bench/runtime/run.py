@@ -225,11 +225,14 @@ def run_live(n: int, stream: Stream, community) -> tuple[float, float, int, tupl
     now = datetime.now(timezone.utc)
     events = [stream.next(now + timedelta(milliseconds=2 * i)) for i in range(n)]
     batches_before = writer_batches(community.pk)
+    threads0 = _thread_cpu()
     wall, cpu = time.perf_counter(), time.process_time()
     futures = [ingest_submit(community.pk, [event]) for event in events]  # one per call, as webhooks
     decisions = sum(f.result().decisions for f in futures)
     outbox_drained()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    if BREAKDOWN:
+        _print_threads(threads0, cpu, "share of the run's CPU")
     after = writer_batches(community.pk)
     return cpu, wall, decisions, (after[0] - batches_before[0], after[1] - batches_before[1])
 
@@ -255,8 +258,10 @@ def run_latency(rate: float, seconds: float, stream: Stream, community, fake: Ti
 
     n = int(rate * seconds)
     received: dict[str, tuple[float, float]] = {}
+    written = _writes_noted()
     futures, late = [], 0
     cpu0 = time.process_time()
+    threads0 = _thread_cpu()
     t0 = time.perf_counter()
     for i in range(n):
         due = t0 + i / rate
@@ -272,6 +277,8 @@ def run_latency(rate: float, seconds: float, stream: Stream, community, fake: Ti
         future.result()
     outbox_drained()
     busy = (time.process_time() - cpu0) / (time.perf_counter() - t0)
+    if BREAKDOWN:
+        _print_threads(threads0, time.perf_counter() - t0, "share of a core")
     platform, internal = [], []
     rows = OutboxItem.objects.filter(community=community, event__isnull=False).exclude(key__endswith="|end")
     for pk, event_key, status, executed_at, created, due_at in rows.values_list(
@@ -284,7 +291,84 @@ def run_latency(rate: float, seconds: float, stream: Stream, community, fake: Ti
             platform.append((done - perf) * 1000)
         elif status == "done" and executed_at is not None:
             internal.append((executed_at.timestamp() - wall) * 1000)
+    if BREAKDOWN:
+        _breakdown(received, written, fake, rows)
     return sorted(platform), sorted(internal), late * 1000, busy
+
+
+BREAKDOWN = False
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of each live thread of this process, by thread name (Linux /proc)."""
+    import threading
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for tid, name in names.items():
+        try:
+            fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return out
+
+
+def _print_threads(before: dict[str, float], span: float, what: str) -> None:
+    after = _thread_cpu()
+    shares = {name: (after[name] - before.get(name, 0.0)) / span for name in after}
+    print(f"    CPU by thread ({what}): " + ", ".join(
+        f"{name} {share:.0%}" for name, share in sorted(shares.items(), key=lambda kv: -kv[1]) if share >= 0.005),
+        flush=True)
+
+
+def _writes_noted() -> dict[str, tuple[float, float, int]]:
+    """With ``--breakdown``: when the writer took each event and when its transaction ended (and its size)."""
+    from qunyun.connections import ingest
+
+    noted: dict[str, tuple[float, float, int]] = {}
+    if not BREAKDOWN:
+        return noted
+    write = getattr(ingest._Writer._write, "__wrapped__", ingest._Writer._write)
+
+    def noting(self, taken):
+        start = time.perf_counter()
+        try:
+            return write(self, taken)
+        finally:
+            end = time.perf_counter()
+            size = sum(len(events) for events, *_rest in taken)
+            for events, *_rest in taken:
+                for event in events:
+                    noted[event.key] = (start, end, size)
+
+    noting.__wrapped__ = write
+    ingest._Writer._write = noting
+    return noted
+
+
+def _breakdown(received, written, fake, rows) -> None:
+    """Where the time of each platform decision went: queued before the writer took it, the writer's
+    transaction, then the outbox worker until the fake adapter ran it."""
+    queued, txn, worker, sizes = [], [], [], []
+    for pk, event_key, *_rest in rows.values_list("pk", "event__key", "status", "executed_at", "created_at", "due_at"):
+        done = fake.executed.get(f"qunyun-{pk}")
+        if event_key not in received or event_key not in written or done is None:
+            continue
+        due, _wall = received[event_key]
+        start, end, size = written[event_key]
+        queued.append((start - due) * 1000)
+        txn.append((end - start) * 1000)
+        worker.append((done - end) * 1000)
+    sizes = sorted(size for _s, _e, size in written.values())
+    for name, values in (("queued", queued), ("transaction", txn), ("worker", worker)):
+        values.sort()
+        print(f"    {name:12s} p50 {pct(values, 0.5):7.1f} ms  p90 {pct(values, 0.9):7.1f}  p99 {pct(values, 0.99):7.1f}  "
+              f"max {pct(values, 1):7.1f}", flush=True)
+    batches = len({(s, e) for s, e, _n in written.values()})
+    print(f"    writer: {batches} transactions, events per transaction p50 {pct(sizes, 0.5)} p99 {pct(sizes, 0.99)} "
+          f"(per event)", flush=True)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -307,7 +391,14 @@ def main() -> int:
                         "ads-zh-game-chat label-0 lines (about a sixth are adverts)")
     parser.add_argument("--core", type=int, help="index of the core to pin to (default: the last one; the other "
                         "benchmarks of this repository pin to the first)")
+    parser.add_argument("--commit-interval", type=lambda text: [float(v) for v in text.split(",")],
+                        help="latency: run once per value, the live writer's commit interval in ms (e.g. 0,5,10)")
+    parser.add_argument("--skip-throughput", action="store_true", help="latency only")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="latency: also the time queued, in the writer's transaction and in the outbox worker")
     args = parser.parse_args()
+    global BREAKDOWN
+    BREAKDOWN = args.breakdown
     if hasattr(os, "sched_setaffinity"):
         cores = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cores[args.core] if args.core is not None else cores[-1]})
@@ -325,7 +416,7 @@ def main() -> int:
             continue
         use_handlers(table)
         live_rates, wall_rates, bare_rates = [], [], []
-        for r in range(args.repeat):
+        for r in range(0 if args.skip_throughput else args.repeat):
             stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=r)
             cpu, wall, decisions, (batches, stored) = run_live(args.events, stream, community_new(f"live{r}-{len(label)}", stream)[0])
             # The baseline stores in transactions of the size the live writer's group commit made.
@@ -338,20 +429,27 @@ def main() -> int:
             print(f"[{label}] run {r + 1}: live {args.events / cpu:7.0f} events/s CPU ({args.events / wall:.0f} wall), "
                   f"{decisions} decisions, writer batches {batches} (mean {stored / max(batches, 1):.0f} events)"
                   f" | bare store {args.events / bare:7.0f} events/s CPU (transactions of {bare_batch})", flush=True)
-        live, bare = statistics.median(live_rates), statistics.median(bare_rates)
-        print(f"[{label}] throughput, median of {args.repeat}, one core: live path {live:.0f} events/s CPU "
-              f"({statistics.median(wall_rates):.0f} wall), bare store {bare:.0f} events/s CPU, "
-              f"ratio live/bare {live / bare:.2f}", flush=True)
-        stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=99)
-        community, _store = community_new(f"lat-{len(label)}", stream)
-        fake.executed.clear()
-        load = open("/proc/loadavg").read().split()[0]
-        platform, internal, late, busy = run_latency(args.rate, args.seconds, stream, community, fake)
-        print(f"[{label}] latency at {args.rate:.0f} events/s open-loop for {args.seconds:.0f} s (load {load}, "
-              f"sender at most {late:.1f} ms behind schedule, process CPU {busy:.0%} of a core): platform decisions ({len(platform)}) "
-              f"p50 {pct(platform, 0.5):.1f} ms, p99 {pct(platform, 0.99):.1f} ms, max {pct(platform, 1):.1f} ms; "
-              f"internal ({len(internal)}) p50 {pct(internal, 0.5):.1f} ms, p99 {pct(internal, 0.99):.1f} ms",
-              flush=True)
+        if live_rates:
+            live, bare = statistics.median(live_rates), statistics.median(bare_rates)
+            print(f"[{label}] throughput, median of {args.repeat}, one core: live path {live:.0f} events/s CPU "
+                  f"({statistics.median(wall_rates):.0f} wall), bare store {bare:.0f} events/s CPU, "
+                  f"ratio live/bare {live / bare:.2f}", flush=True)
+        from qunyun.connections import ingest
+
+        for n, interval in enumerate(args.commit_interval or [None]):
+            if interval is not None:
+                ingest.COMMIT_INTERVAL_SECONDS = interval / 1000
+            stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=99)
+            community, _store = community_new(f"lat-{len(label)}-{n}", stream)
+            fake.executed.clear()
+            load = open("/proc/loadavg").read().split()[0]
+            platform, internal, late, busy = run_latency(args.rate, args.seconds, stream, community, fake)
+            print(f"[{label}] latency at {args.rate:.0f} events/s open-loop for {args.seconds:.0f} s (load {load}, "
+                  f"commit interval {ingest.COMMIT_INTERVAL_SECONDS * 1000:g} ms, "
+                  f"sender at most {late:.1f} ms behind schedule, process CPU {busy:.0%} of a core): platform decisions ({len(platform)}) "
+                  f"p50 {pct(platform, 0.5):.1f} ms, p99 {pct(platform, 0.99):.1f} ms, max {pct(platform, 1):.1f} ms; "
+                  f"internal ({len(internal)}) p50 {pct(internal, 0.5):.1f} ms, p99 {pct(internal, 0.99):.1f} ms",
+                  flush=True)
     return 0
 
 
