@@ -231,6 +231,10 @@ def bulk_load(store) -> Iterator[bool]:
         return
     community = store.community
     cache = None
+    # No foreign-key checks while loading: every id the store writes it has just resolved in
+    # the same transaction, and the checks cost a parent lookup per key column and row (at 1M
+    # messages: 8.7 → 7.3 CPU-s of inserting). A pragma, so it changes outside a transaction only.
+    relaxed = connection.disable_constraint_checking()
     try:
         BulkLoad.objects.update_or_create(community=community,
                                           defaults={"pid": os.getpid(), "host": socket.gethostname()[:255]})
@@ -249,6 +253,8 @@ def bulk_load(store) -> Iterator[bool]:
         if cache is not None:
             with connection.cursor() as cursor:
                 cursor.execute(f"PRAGMA cache_size = {int(cache)}")
+        if relaxed:
+            connection.enable_constraint_checking()
         lock.release()
 
 

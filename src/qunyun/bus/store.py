@@ -86,6 +86,10 @@ class EventStore:
         self.keep_raw = keep_raw
         #: Off during a bulk load (:mod:`.bulk`): the rollups are rebuilt once at its end.
         self.rollups = True
+        #: On for an import, whose caller only counts what was stored (no handlers run): the
+        #: results then carry the event alone (building a StoredEvent and a MemberInfo per event
+        #: cost ~2 µs, a tenth of the store's own Python in a bulk load).
+        self.lean = False
         self.group_names: dict[str, str] = {}
         self._groups: dict[str, GroupInfo] = {}
         self._accounts: dict[str, _Account] = {}
@@ -399,6 +403,8 @@ class EventStore:
 
     def _stored(self, fresh: list[tuple], ids: Any, new_accounts: set[str]) -> list[StoredEvent]:
         """What the runtime hands to handlers: one :class:`StoredEvent` per new event (one MemberInfo per account)."""
+        if self.lean:
+            return [_Counted(item[0]) for item in fresh]
         infos: dict[str, MemberInfo] = {}
         accounts = self._accounts
         stored = []
@@ -423,6 +429,15 @@ class EventStore:
     def _apply_rollups(self, fresh: NewEvents) -> None:
         """The store's own rollups (member-day, group-day, group-hour), from the batch's new rows in SQL."""
         store_rollups_apply(fresh)
+
+
+class _Counted:
+    """A stored event as a lean store returns it: the event only (the caller counts them by type)."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, event: ev.Event) -> None:
+        self.event = event
 
 
 def _at(item: tuple[str, ev.Event]) -> datetime:

@@ -213,6 +213,7 @@ def import_run(*, community, format_name: str, paths: list[str], options: Import
         from qunyun.bus.runtime import Runtime
 
         runtime = Runtime(community, mode="import", keep_raw=options.keep_raw)
+        runtime.store.lean = True  # the import counts what was stored; no handlers need the details
         group_names = runtime.store.group_names
     ctx = ImportContext(options, report=summary.report, group_names=group_names)
     fmt.check(paths, ctx)  # every input recognised before anything is written
