@@ -17,7 +17,9 @@ qunyun's import rate over the peer's.
 * ``--baseline REV`` also reads each file (parse only) with the code of git revision ``REV``, in
   the same run, and prints the ratio (and whether the event counts agree);
 * ``--profile`` adds a breakdown of one import's CPU time by stage (the store's steps timed in
-  place);
+  place, and a bulk load's closing rollup rebuild and index creation);
+* ``--ordinary`` also imports each file the ordinary way (``--no-bulk``: indexes kept and rollups
+  per batch, the path of every import before bulk loading), in the same run, for a ratio;
 * ``--account`` also reads (parse only) a full-account export (``chats.list``, a third of its
   chats private) of the smallest size.
 
@@ -54,6 +56,8 @@ def _pin() -> None:
 
 
 def child(mode: str, path: str, home: str, batch_size: int, profile: bool, src: str) -> None:
+    """``mode`` is ``parse``, ``import`` (bulk where the command would load in bulk) or ``ordinary``
+    (an import with bulk loading off)."""
     """Run one import in this (fresh) process and print one JSON line of figures."""
     _pin()
     os.environ["QUNYUN_HOME"] = home
@@ -70,9 +74,11 @@ def child(mode: str, path: str, home: str, batch_size: int, profile: bool, src: 
     community = community_create(slug="bench", name="Bench", time_zone="Asia/Shanghai")
     options = ImportOptions(tz="Asia/Shanghai", keep_raw=False)
 
+    extra = {"bulk": False} if mode == "ordinary" else {}  # (a baseline revision may not know the option)
+
     def go():
         return import_run(community=community, format_name="telegram", paths=[path], options=options,
-                          dry_run=(mode == "parse"), batch_size=batch_size, progress=False)
+                          dry_run=(mode == "parse"), batch_size=batch_size, progress=False, **extra)
 
     before = resource.getrusage(resource.RUSAGE_SELF)
     timers = _install_timers() if profile else None
@@ -84,14 +90,14 @@ def child(mode: str, path: str, home: str, batch_size: int, profile: bool, src: 
         total_cpu = (resource.getrusage(resource.RUSAGE_SELF).ru_utime - before.ru_utime
                      + resource.getrusage(resource.RUSAGE_SELF).ru_stime - before.ru_stime)
         stages = {label: round(value, 3) for label, value in timers.items()}
-        stages["everything else: importer, runner, batching (total − store)"] = round(
-            total_cpu - timers["runtime.ingest_batch (the store, one transaction per batch)"], 3)
+        stages["everything else: importer, runner, batching (total − the above)"] = round(
+            total_cpu - sum(v for k, v in timers.items() if not k.startswith(" ")), 3)
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(json.dumps({"mode": mode, "messages": summary.parsed["message"], "events": sum(summary.parsed.values()),
                       "stored": sum(summary.stored.values()), "skipped": summary.report.skipped,
                       "seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": after.ru_maxrss / 1024,
-                      "stages": stages}))
+                      "bulk": getattr(summary, "bulk", False), "stages": stages}))
 
 
 def _install_timers() -> dict[str, float]:
@@ -126,6 +132,12 @@ def _install_timers() -> dict[str, float]:
     wrap(store.EventStore, "_apply_memberships", "    _apply_memberships")
     wrap(store.EventStore, "_apply_rollups", "    _apply_rollups (member/group day, group hour)")
     wrap(store, "rollups_apply", "    analytics rollups_apply (qunyun.analytics.rollups)")
+    try:
+        from qunyun.bus import bulk
+    except ImportError:  # a revision without bulk loading
+        return timers
+    wrap(bulk, "_rollups_rebuild", "bulk load: rollups rebuilt at the end (analytics rollups_rebuild)")
+    wrap(bulk, "indexes_restore", "bulk load: event-log indexes created at the end")
     return timers
 
 
@@ -207,6 +219,8 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--parse-only", action="store_true", help="no import into SQLite (and no peer)")
     parser.add_argument("--profile", action="store_true", help="a CPU-time breakdown of the smallest size")
+    parser.add_argument("--ordinary", action="store_true",
+                        help="also import each file with bulk loading off (the ordinary path), for a ratio")
     parser.add_argument("--account", action="store_true",
                         help="also read a full-account export (chats.list) of the smallest size, parse only")
     parser.add_argument("--baseline", metavar="REV",
@@ -233,11 +247,13 @@ def main() -> None:
             print(f"generated {size:,} messages ({os.path.getsize(path) / 2**20:,.0f} MB) "
                   f"in {time.perf_counter() - started:.1f} s", flush=True)
             runs = {"parse": []} if args.parse_only else {"parse": [], "import": []}
+            if args.ordinary and not args.parse_only:
+                runs["ordinary"] = []
             for _ in range(args.repeat):
                 for mode in runs:
                     runs[mode].append(_run_child(mode, path, args.batch_size))
                     r = runs[mode][-1]
-                    print(f"  qunyun {mode:6} {r['messages']:>9,} messages in {r['seconds']:7.1f} s wall "
+                    print(f"  qunyun {mode:8} {r['messages']:>9,} messages in {r['seconds']:7.1f} s wall "
                           f"({r['messages'] / r['seconds']:>9,.0f} msg/s), {r['cpu_seconds']:7.1f} s CPU "
                           f"({r['messages'] / r['cpu_seconds']:>9,.0f} msg/CPU-s), peak {r['peak_rss_mb']:6.0f} MB",
                           flush=True)
@@ -254,7 +270,8 @@ def main() -> None:
             entry = {mode: {"seconds": statistics.median(r["seconds"] for r in rs),
                             "cpu_seconds": statistics.median(r["cpu_seconds"] for r in rs),
                             "messages": rs[0]["messages"], "stored": rs[0]["stored"],
-                            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs)} for mode, rs in runs.items()}
+                            "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in rs),
+                            "bulk": rs[0].get("bulk", False)} for mode, rs in runs.items()}
             if not args.no_peer and not args.parse_only and peer_problem is None:
                 peer = _run_peer(path, work)
                 entry["peer"] = peer
@@ -326,6 +343,14 @@ def _report(results: dict) -> None:
             peer_text, peer_mb, ratio = "—", "—", "—"
         print(f"  {int(size):>10,} {rate:>22} {prate:>22} {(imp or parse)['peak_rss_mb']:>8.0f} {peer_text:>22} "
               f"{peer_mb:>8} {ratio:>11}")
+    for size, entry in results["sizes"].items():
+        imp, ordinary = entry.get("import"), entry.get("ordinary")
+        if imp and ordinary:
+            print(f"  {int(size):>10,} messages, the ordinary path (no bulk load) in the same run: "
+                  f"{ordinary['messages'] / ordinary['seconds']:,.0f} / "
+                  f"{ordinary['messages'] / ordinary['cpu_seconds']:,.0f} msg/s (wall / CPU), peak "
+                  f"{ordinary['peak_rss_mb']:.0f} MB; the import is {ordinary['cpu_seconds'] / imp['cpu_seconds']:.2f}× "
+                  f"as fast (CPU){'' if imp.get('bulk') else ' (it did not load in bulk)'}")
     print(f"  load average before/after: {results['load_before'][0]:.1f} / {results['load_after'][0]:.1f} "
           f"on {results['cpu']} CPUs")
 
