@@ -118,3 +118,39 @@ def test_qr_code_in_an_image_is_judged():
     assert v.verdict == "block"
     assert any(f.detector == "contacts.qr" for f in v.findings)
     assert moderate(Message(text="看图", images=(b"not an image",))).verdict == "allow"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "美·媒·曝·光·中·国·地·下·空·军·不·可·战·胜",  # every character followed by the same symbol
+        "出♥售♥各♥种♥小♥号♥资♥源♥号",
+        "请\u200b帮\u200d忙\u2060汇款到以下\u200c帐号",  # invisible characters splitting words
+        "今 \u200b天 \u200b天 \u200d气 \u200c真 \u2060好 我 们 去 玩",  # spaced out and invisible: two tricks
+    ],
+)
+def test_heavy_hiding_alone_goes_to_review(text):
+    """Nothing else found, but nobody writes like this except to get past a filter: a person looks."""
+    v = moderate(text)
+    assert v.verdict == "review" and v.categories[0] == "spam.symbol_trick", v.to_dict()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我 卡 死 了 你 们 部 落 收 人 的 消 停 会",  # spaced with spaces: emphasis, not hiding
+        "但为什么a（x，y，z）b（a，b，c）。然后a•b=xa+yb+zc呢",  # a formula changes its symbols
+        "一.一一.一^ε^^O^x_x-_^T_T^_^¬_¬→_→",  # a row of emoticons
+        "👨\u200d👩\u200d👧 好的❤\ufe0f❤\ufe0f我们周末见",  # emoji joiners and variation selectors
+        "㊗\ufe0f",
+    ],
+)
+def test_ordinary_odd_writing_is_not_heavy_hiding(text):
+    assert moderate(text).verdict == "allow", moderate(text).to_dict()
+
+
+def test_heavy_hiding_alone_is_not_measured_when_the_policy_cannot_act_on_it():
+    from qunyun.moderation.policy import Rule
+
+    strict = default_policy(extra=[("spam.symbol_trick", Rule(review_at=0.7, act_at=0.9))])
+    assert moderate("美·媒·曝·光·中·国·地·下·空·军", Context(policy=strict)).verdict == "allow"

@@ -41,6 +41,16 @@ OBFUSCATION_ALONE = 0.45
 OBFUSCATION_WITH_SPAM = 0.8
 #: A spam finding from this score on makes hiding count as hiding an advert.
 SPAMMY_FROM = 0.15
+#: Heavy hiding (:attr:`~.normalize.ObfuscationSignals.heavy`: two tricks at once, invisible
+#: characters splitting words, or a whole message spaced out with symbols) scores this much even
+#: with nothing else found — the default policy's review threshold, never its act threshold.
+#: Nobody writes like that but to get past a filter (004's 特殊符号规避审核); a person decides.
+HEAVY_HIDING_ALONE = 0.6
+#: ... when there is that much to hide (letters, digits, Chinese characters): a lone emoji with
+#: its variation selector is not hiding anything.
+HEAVY_HIDING_MIN_CHARS = 8
+#: Separators removed from a message before a symbol-spaced one is possible (8 characters, 7 gaps).
+_HEAVY_SPACING_GAPS = 7
 
 #: Text detectors read at most this many characters; a longer message is itself flooding.
 MAX_CHARS = 20_000
@@ -91,7 +101,7 @@ class Context:
     model_trust: float = 0.95
     model_veto_from: float = 0.8
 
-    _obf_alone: tuple[Policy, bool] | None = field(default=None, init=False, repr=False, compare=False)
+    _obf_alone: tuple[Policy, bool, bool] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.lexicon is None:
@@ -99,11 +109,19 @@ class Context:
 
     def obfuscation_may_flag_alone(self) -> bool:
         """Whether this policy could act on obfuscation with no other signal (remembered per policy)."""
+        return self._obfuscation_rule()[1]
+
+    def heavy_hiding_may_flag_alone(self) -> bool:
+        """Whether heavy hiding alone reaches this policy's review threshold (the default's does)."""
+        return self._obfuscation_rule()[2]
+
+    def _obfuscation_rule(self) -> tuple[Policy, bool, bool]:
         cached = self._obf_alone
         if cached is None or cached[0] is not self.policy:
             rule = self.policy.rule_for("spam.symbol_trick")
-            cached = self._obf_alone = (self.policy, rule.enabled and rule.review_at <= OBFUSCATION_ALONE)
-        return cached[1]
+            cached = self._obf_alone = (self.policy, rule.enabled and rule.review_at <= OBFUSCATION_ALONE,
+                                        rule.enabled and rule.review_at <= HEAVY_HIDING_ALONE)
+        return cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,19 +192,28 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
             break
     # Hiding needs look-alike/invisible characters or separators between characters; a
     # Chinese sentence whose only change is full-width punctuation has neither.
-    # Early exit: alone, hiding scores at most 0.45 — below review unless a policy lowered the
+    # Early exits: alone, hiding scores at most 0.45 — below review unless a policy lowered the
     # threshold — so it is measured only when something else was found or may still be
-    # (behaviour findings come later and add up with it).
-    if (
-        folded != text
-        and (spammy or ctx.window is not None or ctx.obfuscation_may_flag_alone())
-        and (len(folded) - len(c) >= 2 or has_suspect_chars(text))
-    ):
+    # (behaviour findings come later and add up with it), or when it may be heavy, which needs
+    # look-alike, full-width or invisible characters or many separators.
+    gaps = len(folded) - len(c)  # separators between characters
+    if spammy or ctx.window is not None or ctx.obfuscation_may_flag_alone():
+        measure = folded != text and (gaps >= 2 or has_suspect_chars(text))
+    else:
+        measure = False
+    # Heavy hiding needs invisible characters (folding drops them) or a message about as much
+    # separators as characters; ASCII text can only hide by spacing ids out (contacts see those).
+    heavy_possible = len(c) >= HEAVY_HIDING_MIN_CHARS and not text.isascii() and (
+        len(folded) < len(text) or (gaps >= _HEAVY_SPACING_GAPS and 2 * gaps >= len(c))
+    ) and ctx.heavy_hiding_may_flag_alone()
+    if measure or heavy_possible:
         obf = obfuscation_signals(text)
-        if obf.score >= 0.25:
+        if obf.score >= 0.25 or (heavy_possible and obf.heavy):
             ev = tuple(Evidence(s, e, text[s:e], "obfuscation") for s, e in obf.spans[:5])
-            # Hiding is only damning when there is something to hide: alone it stays below review.
+            # Hiding is damning when there is something to hide, or when it is heavy.
             strength = obf.score * (OBFUSCATION_WITH_SPAM if spammy else OBFUSCATION_ALONE)
+            if heavy_possible and obf.heavy:
+                strength = max(strength, HEAVY_HIDING_ALONE)
             findings.append(Finding("spam.symbol_trick", strength, "obfuscation", f"obfuscation {obf.score:.2f}", ev))
     water = water_finding(c)
     if water is not None:
