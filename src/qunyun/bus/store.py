@@ -86,9 +86,9 @@ class EventStore:
         self.keep_raw = keep_raw
         #: Off during a bulk load (:mod:`.bulk`): the rollups are rebuilt once at its end.
         self.rollups = True
-        #: The live writer's (:mod:`.deferred`): the rollups of a batch without joins or leaves are not
-        #: applied here but kept in :attr:`deferred` as ``(NewEvents, new ids)`` for the caller to
-        #: queue in the same transaction (a join's welcome reads the group's size from the rollups).
+        #: The live writer's (:mod:`.deferred`): a batch's rollups are not applied here but kept in
+        #: :attr:`deferred` as ``(NewEvents, new ids)`` for the caller (it queues them, or applies them
+        #: with the others waiting).
         self.defer_rollups = False
         self.deferred: list[tuple[NewEvents, Any]] = []
         #: On for an import, whose caller only counts what was stored (no handlers run): the
@@ -344,7 +344,7 @@ class EventStore:
             first_at=fresh[0][0].at, last_at=fresh[-1][0].at, bots=frozenset(self._bot_members()),
             sparse=any(item[4] for item in fresh), touched=touched, movers=movers, roster_groups=roster_groups,
         )
-        if self.defer_rollups and not movers:
+        if self.defer_rollups:
             self.deferred.append((new, fresh_ids))
             return self._stored(fresh, fresh_ids, new_accounts)
         batch_prepare(new)
