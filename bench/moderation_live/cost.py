@@ -66,6 +66,7 @@ def timed(fn, totals: dict[str, float], name: str, *, generator: bool = True):
             return list(result or ()) if generator else result
         finally:
             totals[name] += time.thread_time() - t0
+            totals["calls " + name] += 1
 
     return wrapper
 
@@ -191,7 +192,8 @@ def main() -> int:
               f"total {(m['ingest'] + m['drain']) * per:7.1f}  -> {args.events / (m['ingest'] + m['drain']):,.0f} events/CPU-s")
         for k in sorted(m, key=lambda k: -m[k]):
             if k.startswith(("handler", "execute", "  part", "gc ")):
-                count = f"  ({m['gccount ' + k[3:]]:.0f} collections)" if k.startswith("gc ") else ""
+                count = f"  ({m['gccount ' + k[3:]]:.0f} collections)" if k.startswith("gc ") else \
+                    f"  ({m['calls ' + k]:.0f} calls, {m[k] / max(m['calls ' + k], 1) * 1e6:.0f} µs each)"
                 print(f"      {k:<40} {m[k] * per:7.1f}{count}")
         sql = sorted((k for k in m if k.startswith("sql ")), key=lambda k: -m[k])
         for k in sql[:args.sql]:

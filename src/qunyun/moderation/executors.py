@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import IntegrityError
 from django.utils import translation
 
 from qunyun.bus.models import Notification, OutboxItem
@@ -22,37 +23,48 @@ from . import notices, services
 from .decisions import RecordAppeal
 from .models import Case
 
+_COMMUNITY_FIELDS = ("id", "slug", "name", "time_zone", "settings", "dry_run")
+"""What opening a case and writing its notice read of the community."""
+
 
 def case_open(item: OutboxItem, decision: Decision) -> dict[str, Any]:
-    """Create the case (and penalty) an OpenCase decision asks for, then tell the member."""
+    """Create the case (and penalty) an OpenCase decision asks for, then tell the member.
+
+    Idempotent: the row's key is the case's ``outbox_key`` (unique per community), so a second
+    run finds the case the first one made instead of opening another.
+    """
     assert isinstance(decision, OpenCase)
-    existing = Case.objects.filter(community_id=item.community_id, outbox_key=item.key).values_list(
-        "pk", "number").first()
-    if existing is not None:
-        return {"case": existing[0], "number": existing[1]}
-    community = Community.objects.get(pk=item.community_id)
     details = dict(decision.details or {})
-    # The event with its group and its author's name in one query (the notice names the member).
-    event = Event.objects.filter(pk=item.event_id).select_related("group", "member").only(
-        "id", "key", "at", "text", "message_id", "group", "member__id", "member__display_name").first() \
-        if item.event_id else None
+    # The event with its community, group and author's name in one query (the notice names the
+    # member in the community's language and time zone).
+    event = Event.objects.filter(pk=item.event_id).select_related("community", "group", "member").only(
+        "id", "key", "at", "text", "message_id", "community", "group", "member__id", "member__display_name",
+        *(f"community__{f}" for f in _COMMUNITY_FIELDS)).first() if item.event_id else None
+    community = event.community if event is not None else Community.objects.get(pk=item.community_id)
     group = event.group if event else None
     if group is None:
         group = Group.objects.filter(community=community, chat_id=decision.chat).first()
     member_id = details.get("member_pk") or (event.member_id if event else None) or Identity.objects.filter(
         community=community, account_id=decision.member).values_list("member_id", flat=True).first()
     end_item_id = None
-    if details.get("step") and not details.get("shadow") and item.event_id:
+    if details.get("until") and not details.get("shadow") and item.event_id:  # a timed penalty: its end
         end_item_id = OutboxItem.objects.filter(
             community_id=item.community_id, event_id=item.event_id, kind__in=("unmute", "unban"),
             key__endswith="|end", payload__member=decision.member).values_list("pk", flat=True).first()
-    case = services.case_open(
-        community=community, account_id=decision.member, chat=decision.chat, action=decision.action,
-        details=details, at=event.at if event else item.due_at, group=group, member_id=member_id,
-        event_id=event.pk if event else None, event_key=details.get("event_key") or (event.key if event else ""),
-        message_id=decision.message_id or "", text=event.text if event else "",
-        source=details.get("source") or Case.Source.LIVE, outbox_key=item.key, start=item.due_at,
-        end_item_id=end_item_id)
+    try:
+        case = services.case_open(
+            community=community, account_id=decision.member, chat=decision.chat, action=decision.action,
+            details=details, at=event.at if event else item.due_at, group=group, member_id=member_id,
+            event_id=event.pk if event else None, event_key=details.get("event_key") or (event.key if event else ""),
+            message_id=decision.message_id or "", text=event.text if event else "",
+            source=details.get("source") or Case.Source.LIVE, outbox_key=item.key, start=item.due_at,
+            end_item_id=end_item_id)
+    except IntegrityError:  # opened by an earlier run of this row (rolled back to its savepoint)
+        existing = Case.objects.filter(community_id=item.community_id, outbox_key=item.key).values_list(
+            "pk", "number").first()
+        if existing is None:
+            raise
+        return {"case": existing[0], "number": existing[1]}
     if event is not None and event.member_id is not None and case.member_id == event.member_id:
         case.member = event.member  # already read: no query for the notice's name
     until = datetime.fromisoformat(details["until"]) if details.get("until") else None

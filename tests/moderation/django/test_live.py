@@ -38,6 +38,25 @@ def test_a_spam_message_is_deleted_and_opens_case_number_one_with_a_warning(live
     assert live_path.calls("mute") == []
 
 
+def test_opening_a_case_twice_from_the_same_outbox_row_keeps_one_case(live_path):
+    """A row executed again (its first run's transaction committed the case, say, but the worker
+    died before it knew) finds the case its key made, on SQLite and PostgreSQL alike."""
+    from qunyun.core.codec import decision_from_dict
+    from qunyun.moderation.executors import case_open
+
+    live_path.ingest([message(1, 7, at(), SPAM)], now=at())
+    live_path.run(at(1))
+    row = OutboxItem.objects.get(kind="open_case")
+    first = Case.objects.get()
+    again = case_open(row, decision_from_dict(row.payload))
+    assert again == {"case": first.pk, "number": 1}
+    assert Case.objects.count() == 1 and Penalty.objects.count() == 1
+    # ... and the next case still gets the next number
+    live_path.ingest([message(2, 8, at(2), SPAM2)], now=at(2))
+    live_path.run(at(3))
+    assert list(Case.objects.order_by("number").values_list("number", flat=True)) == [1, 2]
+
+
 def test_the_ladder_climbs_warning_then_mute_1d_then_7d(live_path):
     live_path.ingest([message(1, 7, at(), SPAM)], now=at())
     live_path.run(at(1))
