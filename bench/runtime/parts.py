@@ -74,6 +74,44 @@ def trace(statement: str) -> None:
 BY_STATEMENT = False
 
 
+class HandOffWorker:
+    """The outbox worker's hand-off path, run in this thread: decisions executed as handed over,
+    the deferred rollups applied when told (every ``--rollup-events`` events)."""
+
+    def __init__(self, fake) -> None:
+        from qunyun.bus.outbox import HandOff, _Finished
+
+        self.handoff, self.fake, self.finished = HandOff(), fake, _Finished()
+        self.communities: set[int] = set()
+
+    def __call__(self) -> None:  # the doorbell: rows for the table pass
+        from qunyun.bus.outbox import outbox_run_due
+
+        outbox_run_due(adapters={"bench": self.fake})
+
+    def run_handed(self) -> None:
+        from qunyun.bus.deferred import KIND
+        from qunyun.bus.outbox import outbox_execute_handed, outbox_finish
+
+        handed = []
+        for item, decision in self.handoff.take():
+            if decision.kind == KIND:
+                self.communities.add(item.community_id)
+            else:
+                handed.append((item, decision))
+        if handed:
+            outbox_execute_handed(handed, handoff=self.handoff, adapters={"bench": self.fake}, finished=self.finished)
+        if self.finished.due():
+            outbox_finish(self.finished)
+
+    def rollups(self) -> None:
+        from qunyun.bus.deferred import deferred_rollups_apply
+
+        for community_id in self.communities:
+            deferred_rollups_apply(community_id)
+        self.communities.clear()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=2000)
@@ -82,6 +120,12 @@ def main() -> int:
     parser.add_argument("--show-sql", type=int, default=0, help="print the statements of this many transactions")
     parser.add_argument("--by-statement", action="store_true",
                         help="CPU per statement kind (from its start to the next statement's)")
+    parser.add_argument("--handoff", action="store_true",
+                        help="as under `qunyun serve`: decisions handed to the worker, rollups deferred")
+    parser.add_argument("--rollup-events", type=int, default=250,
+                        help="with --handoff: the deferred rollups are applied every this many events")
+    parser.add_argument("--no-rollups", action="store_true",
+                        help="experiment: leave the rollups out of the measured transactions")
     parser.add_argument("--warm", type=int, default=1000, help="events through the path before measuring")
     parser.add_argument("--groups", type=int, default=500)
     parser.add_argument("--members", type=int, default=10000)
@@ -113,6 +157,15 @@ def main() -> int:
         runtime.ingest_batch([stream.next(now + timedelta(milliseconds=2 * i)) for i in range(start, min(args.warm, start + 100))])
         outbox.outbox_run_due(adapters={"bench": fake})
 
+    worker = None
+    if args.handoff:  # as with the outbox worker of `qunyun serve`: hand-offs, deferred rollups
+        worker = HandOffWorker(fake)
+        runtime.wake = worker
+    rollup_every = max(1, round(args.rollup_events / args.batch))
+    if args.no_rollups:  # an experiment: the transaction without the rollups (they would run elsewhere)
+        store_module.batch_prepare = lambda new: None
+        store_module.rollups_apply = lambda **kwargs: None
+        store_module.EventStore._apply_rollups = lambda self, new: None
     S = store_module.EventStore
     for name in ("_store", "group", "_check_identity_version", "_resolve_accounts", "_track_names", "_reply_authors",
                  "_rows", "_insert", "_apply_memberships", "_apply_rollups", "_stored"):
@@ -169,7 +222,12 @@ def main() -> int:
         show = transactions < args.show_sql
         step("ingest", f"transaction {transactions + 1}: {[type(e).__name__ for e in batch]}", show,
              lambda: runtime.ingest_batch(batch))
-        step("worker", "worker pass", show, lambda: outbox.outbox_run_due(adapters={"bench": fake}))
+        if worker is None:
+            step("worker", "worker pass", show, lambda: outbox.outbox_run_due(adapters={"bench": fake}))
+        else:
+            step("worker", "worker: hand-offs", show, lambda: worker.run_handed())
+            if (transactions + 1) % rollup_every == 0:
+                step("worker", "worker: deferred rollups", show, lambda: worker.rollups())
         transactions += 1
     total_ingest, total_worker = cpu["ingest"], cpu["worker"]
     ingest_sql, worker_sql = statements["ingest"], statements["worker"]

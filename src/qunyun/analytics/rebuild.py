@@ -89,6 +89,8 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
         recreate: list[str] = []
         for table in ROLLUP_TABLES:
             recreate.extend(_clear(cursor, table, cid))
+        from qunyun.bus.deferred import deferred_rollups_discard  # the live writer's waiting rollups:
+        deferred_rollups_discard(cursor, cid)  # counted by this rebuild (their events are in the log)
         clock.stop("delete")
         cursor.execute("SELECT MIN(at), MAX(at) FROM qunyun_event WHERE community_id = %s", [cid])
         first, last = cursor.fetchone()

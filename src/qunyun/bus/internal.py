@@ -13,6 +13,7 @@ from typing import Any
 from qunyun.core.decisions import Decision, NotifyOperator
 from qunyun.moderation import executors as moderation
 
+from .deferred import ApplyRollups, rollups_execute
 from .models import Notification, OutboxItem
 
 
@@ -28,6 +29,7 @@ INTERNAL_EXECUTORS: dict[str, Callable[[OutboxItem, Decision], dict[str, Any]]] 
     NotifyOperator.kind: notify_operator,
     "open_case": moderation.case_open,
     "appeal_record": moderation.appeal_record,
+    ApplyRollups.kind: rollups_execute,
 }
 
 AFTER_EXECUTED: dict[str, tuple[Callable[..., None], ...]] = {

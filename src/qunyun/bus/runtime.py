@@ -28,6 +28,7 @@ from qunyun.core import events as ev
 from qunyun.core.decisions import CancelLater, Decision, Later, Mute, Ban, Unmute, Unban
 from qunyun.core.timeutil import utcnow, zone
 
+from . import deferred
 from .context import GroupInfo, HandlerContext
 from .models import OutboxItem
 from .outbox import handoff_of, outbox_insert, write_transaction
@@ -151,13 +152,22 @@ class Runtime:
         """Store one batch and write its decisions, atomically."""
         result = IngestResult(received=len(events))
         with self._lock:
+            # Live, with this process's worker taking hand-offs: the rollups follow a moment later
+            # (see .deferred); otherwise (imports, tests, no worker here) in this transaction.
+            handoff = handoff_of(self.wake) if self.mode == "live" and deferred.DEFER_ROLLUPS else None
+            self.store.defer_rollups = handoff is not None
             try:
                 with write_transaction():
                     stored = self.store.store(events)
+                    for new, _ids in self.store.deferred:
+                        if new.movers:  # joins or leaves: the handlers read the groups' sizes now
+                            deferred.group_sizes_now(new)
                     decisions = self._handle(stored) if self.mode == "live" and stored else 0
             except BaseException:
                 self.store.forget()
                 raise
+            finally:
+                self.store.deferred.clear()
         result.stored = len(stored)
         result.duplicates = result.received - result.stored
         result.decisions = decisions
@@ -196,18 +206,22 @@ class Runtime:
             OutboxItem.objects.filter(community_id=self.community.pk, key__in=cancels,
                                       status=OutboxItem.Status.PENDING).update(
                 status=OutboxItem.Status.CANCELLED)
+        decisions = len(items)
+        for new, ids in self.store.deferred:  # the rollups, for the worker (never a dry run: they are ours)
+            key, rollups = deferred.rollups_row(self.community.pk, new, ids)
+            items.append((self.community.pk, key, rollups, OutboxItem.Status.PENDING, now, None))
         if not items:
             return 0
         # Decisions due now go to this process's worker in memory when it takes them (the rows
         # written already claimed for it); the worker is woken for the others (due later, or
         # without such a worker), which it claims from the table.
-        handoff = handoff_of(self.wake) if status == OutboxItem.Status.PENDING else None
+        handoff = handoff_of(self.wake)  # (it takes only pending rows: never a dry run's)
         handed = outbox_insert(items, handoff=handoff, now=now)
         if handed:
             transaction.on_commit(lambda: handoff.put(handed))
         if len(handed) < len(items) and self.wake is not None:
             transaction.on_commit(self.wake)
-        return len(items)
+        return decisions
 
 
 def _expand(output: Decision | Later, base_key: str, now: datetime):

@@ -16,6 +16,8 @@ from .outbox import (
     FINISH_EVERY_SECONDS, HandOff, _Finished, outbox_execute_handed, outbox_finish, outbox_next_due, outbox_recover,
     outbox_run_due,
 )
+from .deferred import KIND as ROLLUPS
+from .deferred import ROLLUP_EVERY_SECONDS, deferred_rollups_apply
 from .registry import adapter_get
 from .wal import WalCheckpointer
 
@@ -48,6 +50,7 @@ class OutboxWorker(threading.Thread):
         self.adapters = adapters
         self.handoff = HandOff(wake=self._bell.set)
         self._finished = _Finished()
+        self._rollups: dict[int, float] = {}  # communities with rollups waiting (see .deferred), since when
 
     def wake(self) -> None:
         self._pass_due = True
@@ -84,15 +87,17 @@ class OutboxWorker(threading.Thread):
                     recovered = time.monotonic()
                     if outbox_recover(keep=self.handoff.token):
                         self._pass_due = True
-                handed = self.handoff.take()
+                handed = self._take_handed()
                 if handed:
                     report = outbox_execute_handed(handed, handoff=self.handoff, adapters=self.adapters,
                                                    finished=self._finished)
                     self._log(report)
                     if report.retried or report.internal:  # retries wait in the table; executors may enqueue
                         self._pass_due = True
-                    if self._finished.due():
-                        self._finish()
+                self._apply_rollups(due_only=True)
+                if self._finished.due():
+                    self._finish()
+                if handed:
                     continue
                 if self._pass_due or (next_due is not None and next_due <= utcnow()):
                     self._pass_due = False
@@ -107,20 +112,47 @@ class OutboxWorker(threading.Thread):
                 log.exception("outbox worker pass failed")
                 self._pass_due, next_due = True, None
                 close_old_connections()  # a broken connection is replaced before the next pass
-            wait = self.idle_seconds
+            wait, poll = self.idle_seconds, True
             if next_due is not None:
                 wait = max(0.0, min(wait, (next_due - utcnow()) / timedelta(seconds=1)))
-            if self._finished.rows:  # mark executed hand-offs done soon, several at a time
-                wait = min(wait, max(0.0, self._finished.since + FINISH_EVERY_SECONDS - time.monotonic()))
+            # Soon, several at a time: marking executed hand-offs done, applying the rollups held.
+            timers = [since + ROLLUP_EVERY_SECONDS for since in self._rollups.values()]
+            if self._finished.rows:
+                timers.append(self._finished.since + FINISH_EVERY_SECONDS)
+            if timers and min(timers) - time.monotonic() < wait:
+                wait, poll = max(0.0, min(timers) - time.monotonic()), False
             if wait >= IDLE_RECYCLE_SECONDS:
                 close_old_connections()
                 recycled = time.monotonic()
-            if not self._bell.wait(wait):
-                if self._finished.due():
-                    self._finish()
-                else:
-                    self._pass_due = True  # the next due time, or the idle poll
+            if not self._bell.wait(wait) and poll:
+                self._pass_due = True  # the next due time, or the idle poll
+        self._apply_rollups()
         self._finish()
+
+    def _take_handed(self) -> list:
+        """The hand-offs to execute now; a rollup among them only notes that its community has
+        rollups waiting, applied all together a moment later (see :mod:`.deferred`)."""
+        handed = []
+        for item, decision in self.handoff.take():
+            if decision.kind == ROLLUPS:
+                self._rollups.setdefault(item.community_id, time.monotonic())
+            else:
+                handed.append((item, decision))
+        return handed
+
+    def _apply_rollups(self, *, due_only: bool = False) -> None:
+        """Apply the waiting rollups of the communities noted (those waiting long enough, with
+        ``due_only``); on failure their rows stay and are taken back after the lease."""
+        now = time.monotonic()
+        for community_id, since in list(self._rollups.items()):
+            if due_only and now - since < ROLLUP_EVERY_SECONDS:
+                continue
+            del self._rollups[community_id]
+            try:
+                deferred_rollups_apply(community_id)
+            except Exception:
+                log.exception("outbox worker could not apply the waiting rollups of community %s", community_id)
+                close_old_connections()
 
     def _finish(self) -> None:
         """Mark the executed hand-offs done (one statement)."""

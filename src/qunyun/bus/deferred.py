@@ -1,0 +1,150 @@
+"""Rollups off the live transaction: applied a moment later, several batches together, once.
+
+A live transaction of five events spent over half of its CPU on the rollups (1.45 of 3.6 ms,
+``bench/runtime/parts.py``), a fixed cost per transaction that decided the latency at 500
+events/s. In the live writer, where this process's outbox worker takes hand-offs, the store keeps
+the description of each batch without joins or leaves (:attr:`.store.EventStore.deferred`); the
+runtime writes it as an outbox row of kind ``rollups`` (:class:`ApplyRollups`) in the same
+transaction as the events. Up to :data:`ROLLUP_EVERY_SECONDS` later the worker applies all the
+rows of the community together (:func:`deferred_rollups_apply`:
+:func:`~qunyun.analytics.rollups.batch_prepare`,
+:func:`~qunyun.analytics.rollups.store_rollups_apply` and
+:func:`~qunyun.analytics.rollups.rollups_apply` on the union of their new events, which those
+functions count as they count any batching), deleting the rows in the transaction that applies
+them. Group sizes, which a join's welcome reads, are counted again at once for a batch with joins
+or leaves (:func:`group_sizes_now`: a count, not an increment, so doing it twice changes nothing).
+Each event is counted once: a crash before the application leaves the rows, taken back and
+applied after the restart; a rebuild drops them (:func:`deferred_rollups_discard`), having
+counted their events.
+
+The figures lag the live log by up to :data:`ROLLUP_EVERY_SECONDS` (plus the worker's delay).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from django.db import connection
+
+from qunyun.analytics import rollups as _rollups
+from qunyun.analytics.rollups import NewEvents, batch_prepare, rollups_apply, store_rollups_apply
+from qunyun.core.decisions import DECISION_TYPES, Decision
+
+from .models import OutboxItem
+from .wal import write_transaction
+
+#: The worker applies the rollups it holds once the oldest has waited this long.
+ROLLUP_EVERY_SECONDS = 0.5
+#: The live writer defers rollups (switch for measurements and for trouble).
+DEFER_ROLLUPS = True
+KIND = "rollups"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyRollups(Decision):
+    """Add one stored batch to the rollups: ``batch`` is :class:`NewEvents` as JSON, with the new ids."""
+
+    kind: ClassVar[str] = KIND
+    on_platform: ClassVar[bool] = False
+
+    batch: dict[str, Any] | None = None
+
+    def __hash__(self) -> int:  # batch is a dict: its ids identify it
+        return hash((self.chat, tuple(map(tuple, (self.batch or {}).get("ids", ())))))
+
+
+DECISION_TYPES.setdefault(ApplyRollups.kind, ApplyRollups)
+
+
+def group_sizes_now(new: NewEvents) -> None:
+    """Count the current members of the batch's groups again, in the caller's transaction."""
+    with connection.cursor() as cursor:
+        _rollups._group_sizes(cursor, new)  # analytics' own recount (absolute: repeating it is harmless)
+
+
+def _runs(ids) -> list[list[int]]:
+    """Ascending ids as ``[first, last]`` runs of consecutive ones (a batch's ids are mostly one run)."""
+    runs: list[list[int]] = []
+    for i in sorted(ids):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return runs
+
+
+def _batch_of(new: NewEvents, ids) -> dict[str, Any]:
+    return {"ids": _runs(ids), "time_zone": new.time_zone, "first_at": new.first_at.isoformat(),
+            "last_at": new.last_at.isoformat(), "bots": sorted(new.bots), "sparse": new.sparse,
+            "touched": sorted(new.touched), "movers": sorted(new.movers), "roster_groups": sorted(new.roster_groups)}
+
+
+def rollups_row(community_id: int, new: NewEvents, ids) -> tuple[str, ApplyRollups]:
+    """The outbox key and decision that stand for one batch's rollups."""
+    batch = _batch_of(new, ids)
+    runs = batch["ids"]
+    return (f"{KIND}:{runs[0][0]}-{runs[-1][1]}:{len(runs)}",
+            ApplyRollups(chat=f"qunyun:{community_id}", reason="rollups", batch=batch))
+
+
+def deferred_rollups_apply(community_id: int, extra: list[tuple[NewEvents, object]] = ()) -> int:
+    """Apply every rollup of the community still waiting (with ``extra`` batches, not written as
+    rows), deleting their rows, in one transaction (the caller's, if it is in one). Returns the
+    batches applied.
+
+    All of them at once, never some: a rollup reads the log around its batch (who was active in an
+    hour) and takes every event there but its own as counted already, which holds only when no
+    stored event waits outside the application.
+    """
+    table = connection.ops.quote_name(OutboxItem._meta.db_table)
+    batches = [_batch_of(new, ids) for new, ids in extra]
+    with write_transaction(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE community_id = %s AND kind = %s AND status IN (%s, %s) "
+                       "RETURNING payload", [community_id, KIND, OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING])
+        for (payload,) in cursor.fetchall():
+            payload = json.loads(payload) if isinstance(payload, str) else payload
+            batches.append(payload["batch"])
+        if batches:
+            _apply(community_id, batches)
+    return len(batches)
+
+
+def _apply(community_id: int, batches: list[dict]) -> None:
+    """One application of the rollups for the union of ``batches`` (all new events of one community)."""
+    ids = sorted({i for batch in batches for first, last in batch["ids"] for i in range(first, last + 1)})
+    if connection.vendor == "postgresql":
+        where, params = "e.id = ANY(%s)", [ids]
+    else:
+        where, params = "e.id IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]
+
+    def union(name: str) -> frozenset[int]:
+        return frozenset(v for batch in batches for v in batch[name])
+
+    new = NewEvents(
+        community_id=community_id, time_zone=batches[-1]["time_zone"], where=where, params=params,
+        first_at=min(datetime.fromisoformat(b["first_at"]) for b in batches),
+        last_at=max(datetime.fromisoformat(b["last_at"]) for b in batches),
+        bots=union("bots"), sparse=any(b["sparse"] for b in batches), touched=union("touched"),
+        movers=union("movers"), roster_groups=union("roster_groups"))
+    batch_prepare(new)
+    store_rollups_apply(new)
+    rollups_apply(store=None, fresh=new)
+
+
+def rollups_execute(item: OutboxItem, decision: Decision) -> dict[str, Any]:
+    """The internal executor of a ``rollups`` row claimed from the table (after a restart): applies
+    its community's waiting rollups, this row's among them (or none, if another took it first)."""
+    assert isinstance(decision, ApplyRollups)
+    return {"applied": deferred_rollups_apply(item.community_id)}
+
+
+def deferred_rollups_discard(cursor, community_id: int) -> int:
+    """Drop the community's rollups still waiting (for a rebuild that recounts their events), in
+    the caller's transaction; a worker holding one then skips it. Returns the rows dropped."""
+    table = connection.ops.quote_name(OutboxItem._meta.db_table)
+    cursor.execute(f"DELETE FROM {table} WHERE community_id = %s AND kind = %s AND status IN (%s, %s)",
+                   [community_id, KIND, OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING])
+    return cursor.rowcount
