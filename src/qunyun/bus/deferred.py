@@ -37,7 +37,7 @@ from .models import OutboxItem
 from .wal import write_transaction
 
 #: The worker applies the rollups it holds once the oldest has waited this long.
-ROLLUP_EVERY_SECONDS = 0.5
+ROLLUP_EVERY_SECONDS = 0.25
 #: The live writer defers rollups (switch for measurements and for trouble).
 DEFER_ROLLUPS = True
 KIND = "rollups"
