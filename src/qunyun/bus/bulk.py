@@ -19,8 +19,9 @@ rollup rows spread over tables larger than the page cache. A *bulk load* instead
 A crash or a kill between 1 and 4 leaves whole batches (a re-run skips them as duplicates),
 maybe no indexes and stale rollups, and the marker. Every command's start
 (:func:`qunyun.cli.bootstrap.migrate_if_needed`) calls :func:`bulk_repair`, which creates any
-index of the models that is missing and rebuilds the rollups of marked communities, unless a
-live process still holds the bulk lock (an import under way finishes its own work).
+index the event table's model declares and the database lacks, and rebuilds the rollups of
+marked communities, unless a live process still holds the bulk lock (an import under way
+finishes its own work).
 
 Only SQLite loads in bulk (the product's embedded default, and where the index upkeep is the
 cost); PostgreSQL imports take the ordinary path. See docs/import.md "Large imports".
@@ -70,7 +71,8 @@ class BulkLock:
     """An exclusive ``flock`` on ``<database>.bulk-lock``: held by a bulk load while it runs.
 
     The kernel releases it when the process ends however it ends, so a lock that can be taken
-    means no bulk load is under way (on this machine: SQLite databases are local files).
+    means no bulk load is under way. (An SQLite database is a local file: every process that
+    writes to it runs on this machine and sees the same lock. The empty lock file stays.)
     """
 
     def __init__(self, path: str) -> None:
@@ -89,6 +91,7 @@ class BulkLock:
         return True
 
     def release(self) -> None:
+        """Let the lock go (a no-op when it is not held)."""
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
