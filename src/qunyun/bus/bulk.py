@@ -110,9 +110,15 @@ def bulk_wanted(community, estimated_events: int, *, threshold: int = BULK_MIN_E
 
 
 def indexes_missing(model: type[models.Model]) -> list[models.Index]:
-    """The indexes ``model`` declares that its table lacks (by name)."""
+    """The indexes ``model`` declares that its table lacks (by name; one catalogue query)."""
+    table = model._meta.db_table
     with connection.cursor() as cursor:
-        present = connection.introspection.get_constraints(cursor, model._meta.db_table)
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s", [table])
+        else:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND schemaname = current_schema()",
+                           [table])
+        present = {name for (name,) in cursor.fetchall()}
     return [index for index in model._meta.indexes if index.name not in present]
 
 
@@ -191,9 +197,11 @@ def bulk_repair() -> list[str]:
 
     from .models import BulkLoad
 
-    tables = connection.introspection.table_names()
-    if BulkLoad._meta.db_table not in tables or Event._meta.db_table not in tables:
-        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN (%s, %s)",
+                       [BulkLoad._meta.db_table, Event._meta.db_table])
+        if cursor.fetchone()[0] < 2:  # a database not migrated this far yet
+            return []
     marked = list(BulkLoad.objects.values_list("community_id", flat=True))
     if not marked and not indexes_missing(Event):
         return []
