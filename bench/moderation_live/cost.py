@@ -28,6 +28,7 @@ import gc
 import importlib.util
 import os
 import pstats
+import re
 import statistics
 import sys
 import tempfile
@@ -114,6 +115,7 @@ def one_run(label: str, table, args, seed: int, profile: cProfile.Profile | None
             totals[f"gc gen{info['generation']}"] += time.thread_time() - gc_started[0]
             totals[f"gccount gen{info['generation']}"] += 1
 
+    gc.collect()  # the warm-up's garbage is not the measured stream's to collect
     gc.callbacks.append(gc_timer)
     sql_timer = None
     phase = ["ingest"]
@@ -125,7 +127,8 @@ def one_run(label: str, table, args, seed: int, profile: cProfile.Profile | None
             try:
                 return execute(sql, params, many, context)
             finally:
-                key = f"sql {phase[0]:<6} " + " ".join(sql.split())[:100]
+                shape = re.sub(r'(SAVEPOINT) "\w+"', r"\1 …", " ".join(sql.split()))
+                key = f"sql {phase[0]:<6} " + shape[:100]
                 totals[key] += time.thread_time() - t0
                 totals["sqlcount " + key[4:]] += 1e-6 * 1.0  # a count, printed apart
 

@@ -66,7 +66,8 @@ def moderate_message(event: ev.Event, ctx) -> Iterator[Decision]:
                                at=event.at, mentions=len(event.mentions)), context)
     if (ctx.community.settings.get("guard") or {}).get("enabled"):
         live.share_verdict(ctx.community.id, event.key, verdict)  # the guard judges this message too
-    yield from _group_flood_notice(event, ctx, verdict, window)
+    if verdict.findings and not verdict.shadow:  # most messages have no finding at all
+        yield from _group_flood_notice(event, ctx, verdict, window)
     if verdict.action is Action.ALLOW:
         return
     yield from _enforce_message(event, ctx, verdict, config)

@@ -116,13 +116,13 @@ def forget(community_id: int | None = None) -> None:
 
 def config_for(community_id: int, *, theme_text: str = "") -> Config:
     """The community's config, reloaded when its stamp changed (checked every POLICY_TTL s)."""
-    from .selectors import policy_stamp
-
-    state = state_of(community_id)
+    state = _states.get(community_id) or state_of(community_id)
     now = time.monotonic()
     config = state.config
     if config is not None and now - state.checked_at < POLICY_TTL:
         return config
+    from .selectors import policy_stamp
+
     stamp = policy_stamp(community_id=community_id)
     if config is None or config.stamp != stamp:
         config = load_config(community_id, theme_text=theme_text, stamp=stamp)

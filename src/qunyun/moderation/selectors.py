@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
+from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 
 from qunyun.bus.models import OutboxItem
@@ -102,6 +104,35 @@ def recent_activity(*, community_id: int, before: datetime, messages_since: date
     return rows
 
 
+def _prior_sql() -> tuple[str, str]:
+    """The two statements of :func:`prior_penalties` (table names from the models)."""
+    penalty, case = Penalty._meta.db_table, Case._meta.db_table
+    outbox, event = OutboxItem._meta.db_table, Event._meta.db_table
+    recorded = (f"SELECT c.event_key, p.step, p.start, p.category, p.overturned_at FROM {penalty} p "
+                f"JOIN {case} c ON c.id = p.case_id "
+                "WHERE p.community_id = %s AND p.member_id = %s AND p.shadow = %s")
+    # The outbox rows of the member's recent events: a sliced subquery keeps the event index
+    # (member, time) as the way in, never the outbox's status index, which may hold a backlog
+    # when the worker is down; status and kind are checked on those few rows only.
+    waiting = (f"SELECT o.status, o.payload, o.due_at FROM {outbox} o WHERE o.event_id IN "
+               f"(SELECT e.id FROM {event} e WHERE e.member_id = %s AND e.at >= %s ORDER BY e.at DESC LIMIT 500) "
+               "AND o.kind = 'open_case'")
+    return recorded, waiting
+
+
+_PRIOR_SQL: tuple[str, str] | None = None
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _aware(value: Any) -> datetime | None:
+    """A datetime read by a raw query: SQLite gives naive UTC (or text), PostgreSQL aware."""
+    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
 def prior_penalties(*, community_id: int, member_id: int, shadow: bool = False,
                     since: datetime | None = None) -> tuple[list[tuple[str, PriorPenalty]], set[str]]:
     """A member's earlier penalties that count on the ladder, as ``(event key, penalty)``, and
@@ -109,33 +140,33 @@ def prior_penalties(*, community_id: int, member_id: int, shadow: bool = False,
 
     Counted: recorded penalties that were not overturned, plus penalties decided but not yet
     recorded (OpenCase decisions still waiting in the outbox, for messages since ``since``).
+    Runs for every message the policy penalizes, so it is two plain SQL statements (the ORM
+    spent several times the database's time building them).
     """
+    global _PRIOR_SQL
+    if _PRIOR_SQL is None:
+        _PRIOR_SQL = _prior_sql()
+    recorded_sql, waiting_sql = _PRIOR_SQL
     out: list[tuple[str, PriorPenalty]] = []
     recorded: set[str] = set()
-    for key, step, start, category, overturned in Penalty.objects.filter(
-            community_id=community_id, member_id=member_id, shadow=shadow).values_list(
-            "case__event_key", "step", "start", "category", "overturned_at"):
-        recorded.add(key)
-        if overturned is None:
-            out.append((key, PriorPenalty(step=Step(step), at=start, category=category or None)))
-    # Found through the member's recent events (indexed by member and time, then the outbox's
-    # event index), never by scanning the outbox: it may hold a backlog when the worker is down.
-    # (Status and kind are checked here, not in SQL, so that the planner cannot prefer the
-    # status index and walk the whole backlog.)
-    events = Event.objects.filter(member_id=member_id)
-    if since is not None:
-        events = events.filter(at__gte=since)
-    # One query: the outbox rows of the member's recent events (a sliced subquery keeps the
-    # event index as the way in; the payload is decoded only for rows still waiting).
-    ids = events.order_by("-at").values("id")[:500]
-    rows = OutboxItem.objects.filter(event_id__in=ids, kind="open_case").values_list("status", "payload", "due_at")
+    ops = connection.ops
+    with connection.cursor() as cursor:
+        cursor.execute(recorded_sql, [community_id, member_id, shadow])
+        for key, step, start, category, overturned in cursor.fetchall():
+            recorded.add(key)
+            if overturned is None:
+                out.append((key, PriorPenalty(step=Step(step), at=_aware(start), category=category or None)))
+        cursor.execute(waiting_sql, [member_id, ops.adapt_datetimefield_value(since or _EPOCH)])
+        rows = cursor.fetchall()
     for status, payload, due in rows:
         if status not in (OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING):
             continue
+        if isinstance(payload, (str, bytes)):
+            payload = json.loads(payload)
         details = payload.get("details") or {}
         if details.get("step") and bool(details.get("shadow")) == shadow:
             out.append((details.get("event_key") or "", PriorPenalty(
-                step=Step(details["step"]), at=due, category=details.get("rule"))))
+                step=Step(details["step"]), at=_aware(due), category=details.get("rule"))))
     return out, recorded
 
 

@@ -77,6 +77,25 @@ def test_two_offences_in_one_batch_still_climb_the_ladder(live_path):
     assert list(Case.objects.order_by("number").values_list("step", flat=True)) == ["warning", "mute_1d"]
 
 
+def test_a_penalty_still_waiting_in_the_outbox_counts_after_a_restart(live_path):
+    """The first case is decided but not yet opened when the process restarts: the ladder finds
+    it in the outbox (not in memory, which the restart lost) and climbs."""
+    from qunyun.moderation import live
+
+    live_path.ingest([message(1, 7, at(), SPAM)], now=at())
+    live.forget()  # a new process
+    live_path.ingest([message(2, 7, at(1), SPAM2)], now=at(1))
+    live_path.run(at(2))
+    assert list(Case.objects.order_by("number").values_list("step", flat=True)) == ["warning", "mute_1d"]
+    assert live_path.calls("mute")[0].until == at(1) + timedelta(days=1)
+    # Recorded now, and a recorded penalty that was overturned stops counting.
+    Penalty.objects.filter(step="mute_1d").update(overturned_at=at(3))
+    live.forget()
+    live_path.ingest([message(3, 7, at(4), SPAM)], now=at(4))
+    live_path.run(at(5))
+    assert Case.objects.get(number=3).step == "mute_1d"
+
+
 def test_the_end_of_a_mute_fires_on_time_and_marks_the_penalty_lifted(live_path):
     live_path.ingest([message(1, 7, at(), SPAM)], now=at())
     live_path.ingest([message(2, 7, at(5), SPAM2)], now=at(5))

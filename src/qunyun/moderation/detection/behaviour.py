@@ -103,6 +103,22 @@ def _count_recent(times_by_key: dict, key, t: float, span: float) -> int:
     return len(times)
 
 
+def _count_recent_member(times_by_key: dict, key, t: float, span: float) -> int:
+    """:func:`_count_recent` for members: a member writes a few lines in a flood span, and a
+    tuple of times (which the collector stops tracking) costs the process less than one more
+    deque for each of thousands of members."""
+    times = times_by_key.get(key)
+    if times is None:
+        times = (t,)
+    else:
+        edge = t - span
+        if times[0] < edge:
+            times = tuple(x for x in times if x >= edge)
+        times += (t,)
+    times_by_key[key] = times
+    return len(times)
+
+
 # A recent message in the duplicate index: ``(at, member, compact text, sketch)`` with ``at`` in
 # POSIX seconds and the sketch as a sorted tuple. Plain tuples of strings and numbers on purpose:
 # the garbage collector stops tracking such tuples after their first collection, so the
@@ -125,7 +141,7 @@ class Window:
     _group_times: dict[str, deque[float]] = field(default_factory=dict)
     # per group: smallest sketch hashes → recent messages carrying them (the duplicate index)
     _buckets: dict[str, dict[int, tuple[_Seen, ...]]] = field(default_factory=lambda: defaultdict(dict))
-    _member_times: dict[tuple[str, str], deque[float]] = field(default_factory=dict)
+    _member_times: dict[tuple[str, str], tuple[float, ...]] = field(default_factory=dict)
     _joins: dict[str, deque[float]] = field(default_factory=dict)
     _joined_at: dict[tuple[str, str], float] = field(default_factory=dict)
     _has_spoken: set[tuple[str, str]] = field(default_factory=set)
@@ -191,7 +207,7 @@ class Window:
 
         # flood, per member and per group
         key = (group, member)
-        n = _count_recent(self._member_times, key, t, cfg.flood_member_seconds)
+        n = _count_recent_member(self._member_times, key, t, cfg.flood_member_seconds)
         if n >= cfg.flood_member_count:
             out.append(Finding("flood", 0.9, "behaviour.flood_member", f"{n} messages in {cfg.flood_member_seconds:g} s"))
         n = _count_recent(self._group_times, group, t, cfg.flood_group_seconds)
