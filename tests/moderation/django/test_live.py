@@ -235,3 +235,33 @@ def test_a_busy_group_opens_no_cases_and_tells_the_operators_once(live_path):
     live_path.run(at(0.4))
     assert Case.objects.count() == 0
     assert Notification.objects.filter(reason="moderation:flood_group").count() == 1
+
+
+def test_a_broken_community_lexicon_does_not_stop_moderation(live_path, community, tmp_path, caplog):
+    """A list file edited into bad UTF-8: the starter lists still judge, the log names file and line."""
+    good = tmp_path / "spam.txt"
+    good.write_text("茶叶团购\n", encoding="utf-8")
+    live_path.ingest([message(1, 7, at(), "茶叶团购 私聊我 加我微信 wx5566778")], now=at())
+    live_path.run(at(1))
+    assert Case.objects.count() == 1
+    bad = tmp_path / "vulgar.txt"
+    bad.write_bytes("好词\n".encode() + b"\xff\xfe\n")
+    policy_save(community=community, policy=default_policy(), lexicons=[str(good), str(bad)])
+    with caplog.at_level("WARNING", logger="qunyun.moderation.live"):
+        live_path.ingest([message(2, 8, at(2), SPAM)], now=at(2))
+    live_path.run(at(3))
+    assert Case.objects.count() == 2
+    assert any("vulgar.txt:2" in r.getMessage() for r in caplog.records)
+
+
+def test_empty_huge_and_binary_messages_on_the_live_path_get_a_verdict(live_path, caplog):
+    """Bad input reaches the live handler as it comes: nothing fails, the ad among it is caught."""
+    odd = [message(1, 7, at(), ""), message(2, 8, at(0.1), "加" * 300_000),
+           message(3, 9, at(0.2), "\x00\x01\x02" * 1000 + " 加我微信 wx12345678 低价出售游戏币")]
+    with caplog.at_level("ERROR"):
+        live_path.ingest(odd, now=at(0.5))
+    live_path.run(at(1))
+    assert not [r for r in caplog.records if "failed" in r.getMessage()]
+    cases = {c.event.message_id: c for c in Case.objects.select_related("event")}
+    assert "3" in cases and cases["3"].action.startswith("delete")
+    assert "1" not in cases
