@@ -130,3 +130,15 @@ def test_a_failed_batch_writes_nothing_and_a_retry_stores_it(community, monkeypa
     monkeypatch.setattr(runtime.store, "_apply_rollups", original)
     assert runtime.ingest([message(1, 1, at()), message(2, 2, at(1))]).stored == 2
     assert GroupDay.objects.get().messages == 2
+
+
+def test_a_text_with_a_lone_surrogate_is_stored_with_a_question_mark_and_its_batch_with_it(community):
+    """A live payload may carry half an emoji ("\\ud83c" in its JSON): UTF-8 cannot hold it."""
+    runtime = Runtime(community, mode="live", handlers={})
+    result = runtime.ingest([message(1, 1, at(), "fine"), message(2, 2, at(1), "tea \ud83c!"),
+                             message(3, 1, at(2), "also fine")])
+    assert (result.stored, result.duplicates) == (3, 0)
+    texts = dict(Event.objects.filter(community=community).values_list("message_id", "text"))
+    assert texts == {"1": "fine", "2": "tea ?!", "3": "also fine"}
+    assert GroupDay.objects.get().messages == 3  # the rollups saw every row once
+    assert runtime.ingest([message(2, 2, at(1), "tea \ud83c!")]).stored == 0  # still idempotent

@@ -160,6 +160,17 @@ def sqlite_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
 
 
+def rows_encodable(rows: list[tuple]) -> list[tuple]:
+    """``rows`` with every lone UTF-16 surrogate in their text turned into ``?``.
+
+    Python strings may hold them (a live payload's ``"\\ud83c"`` escape, an emoji cut in half);
+    UTF-8, which both databases store, cannot, so the driver refuses the whole batch. The store
+    calls this only when that happens; the ``?`` is what ijson makes of them in an import.
+    """
+    return [tuple(value.encode("utf-8", "replace").decode("utf-8") if value.__class__ is str else value
+                  for value in row) for row in rows]
+
+
 def _message_data(event: ev.MessagePosted, data: dict[str, Any] | None) -> dict[str, Any]:
     """The ``data`` of a message that is in a thread, forwarded or edited."""
     data = dict(data or {})

@@ -34,7 +34,7 @@ from qunyun.core.timeutil import zone
 from .context import CommunityInfo, GroupInfo, MemberInfo
 from .dbapi import raw_cursor, raw_sql
 from .memberships import memberships_apply
-from .rows import EVENT_COLUMNS, event_rows, sqlite_datetime
+from .rows import EVENT_COLUMNS, event_rows, rows_encodable, sqlite_datetime
 
 __all__ = ["EVENT_COLUMNS", "EventStore", "StoredEvent", "community_info", "dumps_event"]
 
@@ -381,8 +381,15 @@ class EventStore:
                 cursor.execute("SELECT MAX(id) FROM qunyun_event")
                 before = cursor.fetchone()[0] or 0
                 changes = raw.total_changes
-                cursor.executemany(f"INSERT INTO qunyun_event ({columns}) VALUES ({', '.join(['?'] * len(EVENT_COLUMNS))}) "
-                                   "ON CONFLICT DO NOTHING", rows)
+                statement = (f"INSERT INTO qunyun_event ({columns}) VALUES ({', '.join(['?'] * len(EVENT_COLUMNS))}) "
+                             "ON CONFLICT DO NOTHING")
+                try:
+                    cursor.executemany(statement, rows)
+                except UnicodeEncodeError:
+                    # Again, cleaned: the rows before the bad one are in and now skip as stored
+                    # (same transaction, ids still in row order).
+                    rows = rows_encodable(rows)
+                    cursor.executemany(statement, rows)
                 added = raw.total_changes - changes
                 if not added:
                     return None, "", []
@@ -397,11 +404,12 @@ class EventStore:
             inserted = {}
             for start in range(0, len(rows), _ROWS_PER_INSERT):
                 chunk = rows[start:start + _ROWS_PER_INSERT]
-                cursor.execute(
-                    f"INSERT INTO qunyun_event ({columns}) VALUES {', '.join([one] * len(chunk))} "
-                    "ON CONFLICT DO NOTHING RETURNING key, id",
-                    [value for row in chunk for value in row],
-                )
+                statement = (f"INSERT INTO qunyun_event ({columns}) VALUES {', '.join([one] * len(chunk))} "
+                             "ON CONFLICT DO NOTHING RETURNING key, id")
+                try:
+                    cursor.execute(statement, [value for row in chunk for value in row])
+                except UnicodeEncodeError:  # raised while adapting the parameters: nothing was sent
+                    cursor.execute(statement, [value for row in rows_encodable(chunk) for value in row])
                 inserted.update(cursor.fetchall())
         finally:
             cursor.close()
