@@ -36,7 +36,9 @@ class MemberDay(models.Model):
             # only this index, never the table.
             models.Index(fields=["community", "day", "member", "messages", "reactions", "replies"],
                          name="member_day_community_cover"),
-            models.Index(fields=["member", "day"], name="member_day_member_day"),
+            # Covering too: a member's days with their messages and replies (a core member's
+            # window, last message day, the funnel's first message) without reading the table.
+            models.Index(fields=["member", "day", "messages", "replies"], name="member_day_member_cover"),
         ]
 
 

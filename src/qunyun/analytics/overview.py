@@ -57,9 +57,14 @@ def _window(scope: Scope, days_back: int) -> dict[int, list[int]]:
     return sources.member_window(scope, scope.end - timedelta(days=days_back - 1), scope.end)
 
 
+def _week_day_counts(scope: Scope) -> dict[int, int]:
+    """``{active days: members}`` over the last 7 days (no member list is needed for them)."""
+    return sources.window_day_counts(scope, scope.end - timedelta(days=6), scope.end)
+
+
 def active_days_distribution(scope: Scope) -> dict[str, dict[str, int]]:
     """For the last 7 and 30 days to the as-of date: members by number of active days."""
-    dist7 = Counter(v[0] for v in _window(scope, 7).values())
+    dist7 = _week_day_counts(scope)
     dist30 = Counter(v[0] for v in _window(scope, 30).values())
     return {
         "last_7_days": {str(n): dist7.get(n, 0) for n in range(1, 8)},
@@ -76,7 +81,7 @@ def stickiness(scope: Scope) -> dict:
     return {
         "as_of": end.isoformat(),
         "dau": dau_by_day.get(end, (0, 0))[0],
-        "wau": len(_window(scope, 7)),
+        "wau": sum(_week_day_counts(scope).values()),
         "mau": mau,
         "average_dau_30": round(average_dau, 2),
         "dau_mau": _ratio(average_dau, mau),

@@ -51,7 +51,7 @@ def goals_get(scope: Scope) -> list[dict]:
             sources.day_totals(scope, week, scope.end)
         figures = CommunityFigures(
             today=scope.end, members_now=members_now_count(scope.community),
-            weekly_active=len(sources.member_window(scope, week, scope.end)),
+            weekly_active=sum(sources.window_day_counts(scope, week, scope.end).values()),
             messages_7d=sum(row[0] for day, row in totals.items() if week <= day <= scope.end))
     out = []
     for p in goals_progress(scope.community, today=scope.end, figures=figures):

@@ -9,7 +9,7 @@ Rollups already leave bots and system lines out; event-log reads exclude them ex
 from .activity import (  # noqa: F401
     core_members, daily_active, day_totals, distinct_members, first_active_of, hour_cells,
     last_message_days, member_days_of, member_periods, member_window, messages_of, new_member_days,
-    period_active_clipped, posted_since, top_members,
+    period_active_clipped, posted_since, top_members, window_day_counts,
 )
 from .base import _Days, _d, _query, complete_to_end, data_end, memo, scope_filter  # noqa: F401
 from .cohorts import (  # noqa: F401

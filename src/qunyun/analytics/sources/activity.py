@@ -85,26 +85,36 @@ def member_window(scope: Scope, first: date, last: date) -> dict[int, list[int]]
     with its active days), the days before and after them from the member-day rows: a quarter
     of the rows a 30-day range has in member-days. With a group filter, member-days only.
     """
+    statement, params = _window_sql(scope, first, last)
+    return {m: [int(d), int(n), int(r), int(x)] for m, d, n, r, x in _query(statement, params)}
+
+
+@_memoized
+def window_day_counts(scope: Scope, first: date, last: date) -> dict[int, int]:
+    """``{active days: members}`` between two days: :func:`member_window` counted in the database
+    (a week's distribution and its active members, without a row per member to read)."""
+    statement, params = _window_sql(scope, first, last)
+    return {int(d): int(n) for d, n in _query(f"SELECT d, COUNT(*) FROM ({statement}) w GROUP BY d", params)}
+
+
+def _window_sql(scope: Scope, first: date, last: date) -> tuple[str, list]:
+    """The SQL of :func:`member_window`: ``(m, d, n, r, x)`` per member, and its parameters."""
     monday = first + timedelta(days=-first.weekday() % 7)  # the first Monday from ``first`` on
     last_monday = last - timedelta(days=(last.weekday() + 1) % 7 + 6)  # the last week ending by ``last``
     if scope.group_ids or monday > last_monday:
-        statement, params = _day_window_sql(scope, first, last)
-        rows = _query(statement, params)
-    else:
-        parts, params = [], []
-        for a, b in ((first, monday - timedelta(days=1)), (last_monday + timedelta(days=7), last)):
-            if a <= b:
-                statement, day_params = _day_window_sql(scope, a, b)
-                parts.append(statement)
-                params.extend(day_params)
-        join, _where, jp = scope_filter(scope, "p")
-        parts.append(f"SELECT p.member_id AS m, p.active_days AS d, p.messages AS n, p.replies AS r, p.reactions AS x "
-                     "FROM qunyun_member_week p"
-                     f"{join} WHERE p.community_id = %s AND p.week BETWEEN %s AND %s")
-        params.extend([*jp, scope.cid, _d(monday), _d(last_monday)])
-        rows = _query("SELECT m, SUM(d), SUM(n), SUM(r), SUM(x) FROM (" + " UNION ALL ".join(parts)
-                      + ") u GROUP BY m", params)
-    return {m: [int(d), int(n), int(r), int(x)] for m, d, n, r, x in rows}
+        return _day_window_sql(scope, first, last)
+    parts, params = [], []
+    for a, b in ((first, monday - timedelta(days=1)), (last_monday + timedelta(days=7), last)):
+        if a <= b:
+            statement, day_params = _day_window_sql(scope, a, b)
+            parts.append(statement)
+            params.extend(day_params)
+    join, _where, jp = scope_filter(scope, "p")
+    parts.append(f"SELECT p.member_id AS m, p.active_days AS d, p.messages AS n, p.replies AS r, p.reactions AS x "
+                 f"FROM qunyun_member_week p{join} WHERE p.community_id = %s AND p.week BETWEEN %s AND %s")
+    params.extend([*jp, scope.cid, _d(monday), _d(last_monday)])
+    return ("SELECT m, SUM(d) AS d, SUM(n) AS n, SUM(r) AS r, SUM(x) AS x FROM (" + " UNION ALL ".join(parts)
+            + ") u GROUP BY m"), params
 
 
 def _day_window_sql(scope: Scope, first: date, last: date) -> tuple[str, list]:
