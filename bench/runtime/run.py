@@ -393,6 +393,7 @@ def main() -> int:
                         "benchmarks of this repository pin to the first)")
     parser.add_argument("--commit-interval", type=lambda text: [float(v) for v in text.split(",")],
                         help="latency: run once per value, the live writer's commit interval in ms (e.g. 0,5,10)")
+    parser.add_argument("--rollup-every", type=float, help="seconds between the worker's deferred rollups")
     parser.add_argument("--skip-throughput", action="store_true", help="latency only")
     parser.add_argument("--breakdown", action="store_true",
                         help="latency: also the time queued, in the writer's transaction and in the outbox worker")
@@ -403,6 +404,10 @@ def main() -> int:
         cores = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cores[args.core] if args.core is not None else cores[-1]})
     setup(tempfile.mkdtemp(prefix="qunyun-bench-runtime-"))
+    if args.rollup_every is not None:
+        from qunyun.bus import deferred
+
+        deferred.ROLLUP_EVERY_SECONDS = args.rollup_every
 
     from qunyun.bus.registry import adapter_register
     from qunyun.server import start_background

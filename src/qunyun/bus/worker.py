@@ -16,8 +16,9 @@ from .outbox import (
     FINISH_EVERY_SECONDS, HandOff, _Finished, outbox_execute_handed, outbox_finish, outbox_next_due, outbox_recover,
     outbox_run_due,
 )
+from . import deferred
 from .deferred import KIND as ROLLUPS
-from .deferred import ROLLUP_EVERY_SECONDS, deferred_rollups_apply
+from .deferred import deferred_rollups_apply
 from .registry import adapter_get
 from .wal import WalCheckpointer
 
@@ -116,7 +117,7 @@ class OutboxWorker(threading.Thread):
             if next_due is not None:
                 wait = max(0.0, min(wait, (next_due - utcnow()) / timedelta(seconds=1)))
             # Soon, several at a time: marking executed hand-offs done, applying the rollups held.
-            timers = [since + ROLLUP_EVERY_SECONDS for since in self._rollups.values()]
+            timers = [since + deferred.ROLLUP_EVERY_SECONDS for since in self._rollups.values()]
             if self._finished.rows:
                 timers.append(self._finished.since + FINISH_EVERY_SECONDS)
             if timers and min(timers) - time.monotonic() < wait:
@@ -145,7 +146,7 @@ class OutboxWorker(threading.Thread):
         ``due_only``); on failure their rows stay and are taken back after the lease."""
         now = time.monotonic()
         for community_id, since in list(self._rollups.items()):
-            if due_only and now - since < ROLLUP_EVERY_SECONDS:
+            if due_only and now - since < deferred.ROLLUP_EVERY_SECONDS:
                 continue
             del self._rollups[community_id]
             try:
