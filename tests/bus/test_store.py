@@ -142,3 +142,13 @@ def test_a_text_with_a_lone_surrogate_is_stored_with_a_question_mark_and_its_bat
     assert texts == {"1": "fine", "2": "tea ?!", "3": "also fine"}
     assert GroupDay.objects.get().messages == 3  # the rollups saw every row once
     assert runtime.ingest([message(2, 2, at(1), "tea \ud83c!")]).stored == 0  # still idempotent
+
+
+def test_a_text_with_nul_characters_is_stored_on_both_databases(community):
+    """PostgreSQL's text cannot hold NUL; the store drops them there (SQLite keeps the text as it came)."""
+    from django.db import connection
+
+    result = Runtime(community, mode="live", handlers={}).ingest([message(1, 1, at(), "a\x00b\x01 add me")])
+    assert result.stored == 1
+    text = Event.objects.get(community=community).text
+    assert text == ("a\x00b\x01 add me" if connection.vendor == "sqlite" else "ab\x01 add me")

@@ -171,6 +171,13 @@ def rows_encodable(rows: list[tuple]) -> list[tuple]:
                   for value in row) for row in rows]
 
 
+def rows_without_nul(rows: list[tuple]) -> list[tuple]:
+    """``rows`` without NUL characters in their text: PostgreSQL's text cannot hold them (SQLite's can)."""
+    if not any("\x00" in value for row in rows for value in row if value.__class__ is str):
+        return rows
+    return [tuple(value.replace("\x00", "") if value.__class__ is str else value for value in row) for row in rows]
+
+
 def _message_data(event: ev.MessagePosted, data: dict[str, Any] | None) -> dict[str, Any]:
     """The ``data`` of a message that is in a thread, forwarded or edited."""
     data = dict(data or {})

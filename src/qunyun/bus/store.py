@@ -34,7 +34,7 @@ from qunyun.core.timeutil import zone
 from .context import CommunityInfo, GroupInfo, MemberInfo
 from .dbapi import raw_cursor, raw_sql
 from .memberships import memberships_apply
-from .rows import EVENT_COLUMNS, event_rows, rows_encodable, sqlite_datetime
+from .rows import EVENT_COLUMNS, event_rows, rows_encodable, rows_without_nul, sqlite_datetime
 
 __all__ = ["EVENT_COLUMNS", "EventStore", "StoredEvent", "community_info", "dumps_event"]
 
@@ -402,6 +402,7 @@ class EventStore:
                 return [inserted.get(row[3]) for row in rows], "e.id > %s", [before]
             one = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
             inserted = {}
+            rows = rows_without_nul(rows)  # (a live message may carry them; PostgreSQL refuses them)
             for start in range(0, len(rows), _ROWS_PER_INSERT):
                 chunk = rows[start:start + _ROWS_PER_INSERT]
                 statement = (f"INSERT INTO qunyun_event ({columns}) VALUES {', '.join([one] * len(chunk))} "
