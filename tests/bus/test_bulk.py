@@ -289,3 +289,15 @@ def test_ctrl_c_during_a_bulk_import_finishes_indexes_and_rollups_before_exiting
     stored = _scalar(home, "SELECT COUNT(*) FROM qunyun_event WHERE type = 'message'")
     assert 0 < stored
     _check_complete(home, stored)
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_bar_says_when_a_bulk_load_builds_its_indexes_and_rollups(tmp_path, capsys):
+    community = community_create(slug="tea", name="Tea", time_zone="UTC")
+    path = tmp_path / "result.json"
+    write_export(path, 200)
+    summary = import_run(community=community, format_name="telegram", paths=[str(path)],
+                         options=ImportOptions(tz="UTC"), progress=True, bulk=True)
+    assert summary.bulk and "loaded in bulk" in "\n".join(summary.lines())
+    assert "building indexes and rollups" in capsys.readouterr().err

@@ -34,7 +34,7 @@ import logging
 import os
 import socket
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from django.db import connection, models, transaction
 
@@ -230,13 +230,14 @@ def bulk_repair() -> list[str]:
 
 
 @contextmanager
-def bulk_load(store) -> Iterator[bool]:
+def bulk_load(store, *, finishing: Callable[[], None] | None = None) -> Iterator[bool]:
     """Load into ``store``'s community in bulk for the ``with`` block; yields False if it cannot.
 
     It cannot when another bulk load holds the lock (the import then takes the ordinary path).
     On leaving the block — normally, by an exception or Ctrl-C — the rollups are rebuilt, the
     indexes created and the marker removed; if that itself fails the marker stays and the next
-    command's :func:`bulk_repair` finishes it.
+    command's :func:`bulk_repair` finishes it. ``finishing`` is called as that work starts (a
+    progress bar says so: at millions of events it takes a while).
     """
     from .models import BulkLoad
 
@@ -264,6 +265,8 @@ def bulk_load(store) -> Iterator[bool]:
             yield True
         finally:
             store.rollups = True
+            if finishing is not None:
+                finishing()
             _finish(community)
     finally:
         if cache is not None:

@@ -228,7 +228,7 @@ def import_run(*, community, format_name: str, paths: list[str], options: Import
                 for _event in events:
                     pass
             else:
-                _store(runtime, events, summary, ctx, strict=strict, batch_size=batch_size, bulk=bulk)
+                _store(runtime, events, summary, ctx, strict=strict, batch_size=batch_size, bulk=bulk, bar=bar)
     except StrictFailure as failure:
         summary.failure = failure
         summary.stored.clear()
@@ -264,7 +264,7 @@ def _few_collections(young: int = 100_000):
 
 
 def _store(runtime, events: Iterable[ev.Event | list[ev.Event]], summary: ImportSummary, ctx: ImportContext, *,
-           strict: bool, batch_size: int, bulk: bool | None = None) -> None:
+           strict: bool, batch_size: int, bulk: bool | None = None, bar=None) -> None:
     from django.db import transaction
 
     from qunyun.bus.bulk import BYTES_PER_EVENT, bulk_load, bulk_wanted
@@ -294,7 +294,11 @@ def _store(runtime, events: Iterable[ev.Event | list[ev.Event]], summary: Import
             with transaction.atomic():
                 run()
         elif bulk:
-            with bulk_load(runtime.store) as summary.bulk:
+            def finishing() -> None:
+                if bar is not None:
+                    bar.set_description_str("building indexes and rollups", refresh=True)
+
+            with bulk_load(runtime.store, finishing=finishing) as summary.bulk:
                 run()
         else:
             run()
