@@ -51,6 +51,8 @@ HEAVY_HIDING_ALONE = 0.6
 HEAVY_HIDING_MIN_CHARS = 8
 #: Separators removed from a message before a symbol-spaced one is possible (8 characters, 7 gaps).
 _HEAVY_SPACING_GAPS = 7
+#: Characters folding must drop (invisible ones) before heavy hiding by invisible characters is possible.
+_HEAVY_INVISIBLE = 3
 
 #: Text detectors read at most this many characters; a longer message is itself flooding.
 MAX_CHARS = 20_000
@@ -197,22 +199,21 @@ def text_findings(text: str, ctx: Context) -> tuple[list[Finding], bool, str]:
     # (behaviour findings come later and add up with it), or when it may be heavy, which needs
     # look-alike, full-width or invisible characters or many separators.
     gaps = len(folded) - len(c)  # separators between characters
-    if spammy or ctx.window is not None or ctx.obfuscation_may_flag_alone():
-        measure = folded != text and (gaps >= 2 or has_suspect_chars(text))
-    else:
-        measure = False
-    # Heavy hiding needs invisible characters (folding drops them) or a message about as much
-    # separators as characters; ASCII text can only hide by spacing ids out (contacts see those).
-    heavy_possible = len(c) >= HEAVY_HIDING_MIN_CHARS and not text.isascii() and (
-        len(folded) < len(text) or (gaps >= _HEAVY_SPACING_GAPS and 2 * gaps >= len(c))
-    ) and ctx.heavy_hiding_may_flag_alone()
+    measure = folded != text and (spammy or ctx.window is not None or ctx.obfuscation_may_flag_alone()) and (
+        gaps >= 2 or has_suspect_chars(text))
+    # Heavy hiding needs invisible characters (folding drops them; an emoji's variation selector
+    # or two is not enough) or about as many separators as characters; ASCII text can only hide
+    # by spacing ids out, which the contact detectors read.
+    heavy_possible = len(c) >= HEAVY_HIDING_MIN_CHARS and (
+        len(text) - len(folded) >= _HEAVY_INVISIBLE or (gaps >= _HEAVY_SPACING_GAPS and 2 * gaps >= len(c))
+    ) and not text.isascii() and ctx.heavy_hiding_may_flag_alone()
     if measure or heavy_possible:
-        obf = obfuscation_signals(text)
-        if obf.score >= 0.25 or (heavy_possible and obf.heavy):
+        obf = obfuscation_signals(text, heavy=heavy_possible)
+        if obf.score >= 0.25 or obf.heavy:
             ev = tuple(Evidence(s, e, text[s:e], "obfuscation") for s, e in obf.spans[:5])
             # Hiding is damning when there is something to hide, or when it is heavy.
             strength = obf.score * (OBFUSCATION_WITH_SPAM if spammy else OBFUSCATION_ALONE)
-            if heavy_possible and obf.heavy:
+            if obf.heavy:
                 strength = max(strength, HEAVY_HIDING_ALONE)
             findings.append(Finding("spam.symbol_trick", strength, "obfuscation", f"obfuscation {obf.score:.2f}", ev))
     water = water_finding(c)
