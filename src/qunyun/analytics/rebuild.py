@@ -114,12 +114,13 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
                    activity_events_select(f"e.community_id = %s AND e.member_id {not_bot}", spans),
                    [*activity_params(), cid], columns=ACTIVITY_KEY + counts)
         clock.stop("scan")
-        # The same per group and day (in member-day's key order, so it is written out without a
-        # sort), and per member and day over all groups (what "active on a day" means for the
-        # community), each folded from the one before.
+        # The same per group and day, and per member and day over all groups (what "active on a
+        # day" means for the community), each folded from the one before. Day first: rows arrive
+        # in day order, so each lands next to the last (keyed by group first, the upserts jumped
+        # between every group's part of the table: 29 s instead of ~1.4 s × 10 at 10M).
         clock.start()
-        _aggregate(cursor, "qunyun_tmp_member_day", ("group_id", "day", "member_id"), counts,
-                   f"SELECT group_id, day, member_id, {', '.join(counts)} FROM qunyun_tmp_activity", [])
+        _aggregate(cursor, "qunyun_tmp_member_day", ("day", "group_id", "member_id"), counts,
+                   f"SELECT day, group_id, member_id, {', '.join(counts)} FROM qunyun_tmp_activity", [])
         _aggregate(cursor, "qunyun_tmp_day", ("day", "member_id"), ("messages", "reactions", "replies"),
                    "SELECT day, member_id, messages, reactions, replies FROM qunyun_tmp_member_day", [])
         clock.stop("fold_days")
@@ -146,7 +147,7 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
             "joins, leaves) SELECT %s, group_id, day, SUM(messages), SUM(reactions), SUM(active), SUM(joins), "
             "SUM(leaves) FROM ("
             "SELECT group_id, day, SUM(messages) AS messages, SUM(reactions) AS reactions, COUNT(*) AS active, "
-            "0 AS joins, 0 AS leaves FROM qunyun_tmp_member_day GROUP BY group_id, day "
+            "0 AS joins, 0 AS leaves FROM qunyun_tmp_member_day GROUP BY day, group_id "
             "UNION ALL SELECT group_id, day, 0, 0, 0, CASE WHEN type = 'join' THEN 1 ELSE 0 END, "
             "CASE WHEN type = 'leave' THEN 1 ELSE 0 END FROM qunyun_tmp_sparse "
             f"WHERE type IN ('join', 'leave') AND member_id {not_bot}"
@@ -156,7 +157,7 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
             "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted) "
             "SELECT %s, group_id, day, SUM(water), SUM(links), SUM(deleted) FROM ("
             "SELECT group_id, day, SUM(water) AS water, SUM(links) AS links, 0 AS deleted "
-            "FROM qunyun_tmp_member_day GROUP BY group_id, day HAVING SUM(water) > 0 OR SUM(links) > 0 "
+            "FROM qunyun_tmp_member_day GROUP BY day, group_id HAVING SUM(water) > 0 OR SUM(links) > 0 "
             "UNION ALL SELECT group_id, day, 0, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'delete'"
             ") u GROUP BY group_id, day"
         ), [cid])
