@@ -130,3 +130,10 @@ def test_dry_run_decisions_are_not_handed_off(community):
     Runtime(community, handlers={ev.MessagePosted: (answer,)}, wake=dead).ingest([message(1, 1, utcnow(), "hi")])
     assert list(decisions().values_list("status", "claim")) == [("dry_run", "")]
     assert all(decision.kind == KIND for _item, decision in dead.handoff.take())  # the rollups only
+
+
+def test_a_worker_that_is_not_running_takes_no_hand_offs(community):
+    worker = OutboxWorker(idle_seconds=60, adapters={"fake": FakeAdapter()}.get)  # never started (or stopped)
+    Runtime(community, handlers={ev.MessagePosted: (answer,)}, wake=worker.wake).ingest([message(1, 1, utcnow())])
+    assert list(OutboxItem.objects.values_list("kind", "status", "claim")) == [("send", "pending", "")]
+    assert worker.handoff.take() == []

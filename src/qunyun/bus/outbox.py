@@ -99,6 +99,7 @@ class HandOff:
     def __init__(self, wake: Callable[[], None] | None = None) -> None:
         self.token = _HANDOFF_PREFIX + uuid.uuid4().hex
         self._wake = wake
+        self.active = wake is None  # a worker's hand-off takes decisions only while its loop runs
         self._items: deque[tuple[OutboxItem, object]] = deque()
         self._lock = threading.Lock()
 
@@ -125,7 +126,7 @@ def handoff_of(wake) -> HandOff | None:
     callable or of the object it is bound to), or None: then decisions wait ``pending``."""
     owner = getattr(wake, "__self__", wake)
     handoff = getattr(owner, "handoff", None)
-    return handoff if isinstance(handoff, HandOff) else None
+    return handoff if isinstance(handoff, HandOff) and handoff.active else None
 
 
 #: Finished rows are marked in one statement per pass, or sooner once the oldest waited this long

@@ -73,6 +73,7 @@ class OutboxWorker(threading.Thread):
     def _loop(self) -> None:
         recycled = recovered = time.monotonic()
         outbox_recover(keep=self.handoff.token)
+        self.handoff.active = True
         next_due = None
         while not self._stopping.is_set():
             self._bell.clear()
@@ -127,6 +128,13 @@ class OutboxWorker(threading.Thread):
                 recycled = time.monotonic()
             if not self._bell.wait(wait) and poll:
                 self._pass_due = True  # the next due time, or the idle poll
+        self.handoff.active = False  # what was handed over until now is carried out before leaving
+        try:
+            handed = self._take_handed()
+            if handed:
+                outbox_execute_handed(handed, handoff=self.handoff, adapters=self.adapters, finished=self._finished)
+        except Exception:
+            log.exception("outbox worker could not carry out its last hand-offs (taken back after the lease)")
         self._apply_rollups()
         self._finish()
 
