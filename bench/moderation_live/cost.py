@@ -1,6 +1,7 @@
 """What live moderation costs per message, part by part, on the runtime benchmark's stream.
 
-    .venv/bin/python bench/moderation_live/cost.py [--events 4000] [--batch 1] [--repeat 3] [--profile]
+    .venv/bin/python bench/moderation_live/cost.py [--events 4000] [--batch 5] [--repeat 3]
+        [--parts] [--sql N] [--profile ingest|drain]
 
 Same stream, community and warm-up as ``bench/runtime/run.py`` (ordinary game-community chat,
 1.5 % real ads, 2 % joins, 500 groups, 10,000 members who have all spoken once), but driven in
@@ -9,14 +10,16 @@ this one thread so every part can be timed by CPU time:
 * ``ingest``: ``Runtime.ingest_batch`` with ``--batch`` events per transaction (store, handlers,
   outbox rows), with the product's handler table and again without moderation and the guard;
 * each handler's own CPU (``time.thread_time`` around the call, the decisions it yields
-  included);
+  included), and with ``--parts`` the pieces of the moderation handler and of opening a case;
 * ``drain``: the outbox worker's pass (``outbox_run_due`` against a fake adapter) over the
-  decisions the events caused, by decision kind — cases, deletions, mutes, notices.
+  decisions the events caused, by decision kind — cases, deletions, mutes, notices;
+* the garbage collector's time per generation, ``--sql N`` the N costliest statement shapes.
 
-Moderation's live cost per message = (ingest + drain with the product table) − (the same without
-moderation), divided by the number of events; the handler lines say where it goes. The process is
-pinned to one core (the first: the runtime benchmark pins to the last). Medians of ``--repeat``
-runs, each on a fresh community (state in memory is per community).
+Moderation's part per event is the sum of its handler and executor lines. The difference of
+whole runs (product − without moderation) is printed too, but on a shared machine the store's
+own CPU moves more than that between runs. The process is pinned to one core (the first: the
+runtime benchmark pins to the last). Medians of ``--repeat`` runs, each on a fresh community
+(state in memory is per community), interleaved with the runs without moderation.
 """
 
 from __future__ import annotations
@@ -84,6 +87,11 @@ def time_parts(totals: dict[str, float]) -> list:
              (handlers, "_prior", handlers._prior), (verdict, "_decide", verdict._decide)]
     for owner, attr, fn in saved:
         setattr(owner, attr, timed(fn, totals, f"  part {attr}", generator=False))
+    from qunyun.moderation import services
+
+    saved += [(services, "case_open", services.case_open), (services, "case_notify_member", services.case_notify_member)]
+    for owner, attr, fn in saved[-2:]:
+        setattr(owner, attr, timed(fn, totals, f"  part {attr} (of open_case)", generator=False))
     handlers._enforce_message, enforce = timed(handlers._enforce_message, totals, "  part _enforce_message"), \
         handlers._enforce_message
     return [*saved, (handlers, "_enforce_message", enforce)]
@@ -206,7 +214,9 @@ def main() -> int:
     diff = (p["ingest"] + p["drain"] - w["ingest"] - w["drain"]) * per
     own = sum(v for k, v in p.items() if k.startswith("handler") and any(
         k.endswith(n) for n in ("moderate_message", "moderate_join", "moderate_edit", "guard_message"))) * per
-    print(f"  moderation's live cost: {diff:.1f} µs/event (product − without); its handlers alone {own:.1f} µs/event")
+    executed = sum(v for k, v in p.items() if k in ("execute open_case", "execute appeal_record", "execute notify")) * per
+    print(f"  moderation's part: {own + executed:.1f} µs/event (its handlers {own:.1f}, cases and notices "
+          f"{executed:.1f}); whole runs, product − without: {diff:.1f} µs/event")
     if profile is not None:
         stats = pstats.Stats(profile).sort_stats("cumulative")
         stats.print_stats(60)
