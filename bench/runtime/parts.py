@@ -14,8 +14,10 @@ the wrappers cost a little themselves.
 from __future__ import annotations
 
 import argparse
+import atexit
 import functools
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -132,7 +134,9 @@ def main() -> int:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]})
-    bench.setup(tempfile.mkdtemp(prefix="qunyun-bench-parts-"))
+    home = tempfile.mkdtemp(prefix="qunyun-bench-parts-")
+    atexit.register(shutil.rmtree, home, True)
+    bench.setup(home)
 
     from django.db import connection
 

@@ -34,8 +34,10 @@ Both run with the product's handler table and again without the moderation app's
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -403,7 +405,9 @@ def main() -> int:
     if hasattr(os, "sched_setaffinity"):
         cores = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cores[args.core] if args.core is not None else cores[-1]})
-    setup(tempfile.mkdtemp(prefix="qunyun-bench-runtime-"))
+    home = tempfile.mkdtemp(prefix="qunyun-bench-runtime-")
+    atexit.register(shutil.rmtree, home, True)  # the databases (tens of MB a run) go with the process
+    setup(home)
     if args.rollup_every is not None:
         from qunyun.bus import deferred
 
