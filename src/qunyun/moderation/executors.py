@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import translation
 
 from qunyun.bus.models import Notification, OutboxItem
 from qunyun.bus.outbox import outbox_enqueue
-from qunyun.communities.models import Community, Event, Group, Identity
+from qunyun.communities.models import Community, Event, Group, Identity, Member
 from qunyun.core.decisions import Decision, OpenCase, SendMessage
 
 from . import notices, services
@@ -25,6 +25,54 @@ from .models import Case
 
 _COMMUNITY_FIELDS = ("id", "slug", "name", "time_zone", "settings", "dry_run")
 """What opening a case and writing its notice read of the community."""
+
+_EVENT_FIELDS = ("id", "key", "at", "text", "message_id", "community_id", "group_id", "member_id")
+_EVENT_SQL: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
+
+
+def _in_model_order(model, names) -> tuple[str, ...]:
+    """``names`` in the order of the model's columns (what ``Model.from_db`` expects)."""
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+
+
+def _event_with_community(event_id: int) -> Event | None:
+    """The event a case is about, with its community and its author's name: one plain SQL
+    statement (the ORM spent about a millisecond of CPU building the joined query, per case).
+
+    The event and the community come back as model instances holding only these fields; the
+    author as a member holding its id and name (the notice's); the group stays an id.
+    """
+    global _EVENT_SQL
+    if _EVENT_SQL is None:
+        e, c, m = Event._meta.db_table, Community._meta.db_table, Member._meta.db_table
+        event_fields = _in_model_order(Event, _EVENT_FIELDS)
+        community_fields = _in_model_order(Community, _COMMUNITY_FIELDS)
+        _EVENT_SQL = (f"SELECT {', '.join('e.' + f for f in event_fields)}, m.display_name, "
+                      f"{', '.join('c.' + f for f in community_fields)} FROM {e} e "
+                      f"JOIN {c} c ON c.id = e.community_id LEFT JOIN {m} m ON m.id = e.member_id WHERE e.id = %s",
+                      event_fields, community_fields)
+    sql, event_fields, community_fields = _EVENT_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [event_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n = len(event_fields)
+    event_values = dict(zip(event_fields, row[:n]))
+    convert = getattr(connection.ops, "convert_datetimefield_value", None)  # SQLite: text or naive
+    if convert is not None:
+        event_values["at"] = convert(event_values["at"], None, connection)
+    event = Event.from_db(connection.alias, event_fields, list(event_values.values()))
+    community_values = dict(zip(community_fields, row[n + 1:]))
+    community_values["settings"] = Community._meta.get_field("settings").from_db_value(
+        community_values["settings"], None, connection)
+    community_values["dry_run"] = bool(community_values["dry_run"])
+    event.community = Community.from_db(connection.alias, community_fields, list(community_values.values()))
+    if event.member_id is not None:
+        member_fields = _in_model_order(Member, ("id", "display_name"))
+        member_values = {"id": event.member_id, "display_name": row[n]}
+        event.member = Member.from_db(connection.alias, member_fields, [member_values[f] for f in member_fields])
+    return event
 
 
 def case_open(item: OutboxItem, decision: Decision) -> dict[str, Any]:
@@ -35,14 +83,13 @@ def case_open(item: OutboxItem, decision: Decision) -> dict[str, Any]:
     """
     assert isinstance(decision, OpenCase)
     details = dict(decision.details or {})
-    # The event with its community, group and author's name in one query (the notice names the
-    # member in the community's language and time zone).
-    event = Event.objects.filter(pk=item.event_id).select_related("community", "group", "member").only(
-        "id", "key", "at", "text", "message_id", "community", "group", "member__id", "member__display_name",
-        *(f"community__{f}" for f in _COMMUNITY_FIELDS)).first() if item.event_id else None
+    # The event with its community and author's name in one query (the notice names the member
+    # in the community's language and time zone).
+    event = _event_with_community(item.event_id) if item.event_id else None
     community = event.community if event is not None else Community.objects.get(pk=item.community_id)
-    group = event.group if event else None
-    if group is None:
+    if event is not None and event.group_id is not None:
+        group = Group(id=event.group_id, community_id=community.pk)  # only its id goes into the case
+    else:
         group = Group.objects.filter(community=community, chat_id=decision.chat).first()
     member_id = details.get("member_pk") or (event.member_id if event else None) or Identity.objects.filter(
         community=community, account_id=decision.member).values_list("member_id", flat=True).first()
