@@ -76,3 +76,28 @@ def test_a_busy_writer_gathers_deliveries_and_an_idle_one_writes_at_once(communi
     ingest_events(community.pk, [message("late", 1, utcnow())])
     assert time.monotonic() - start < 0.3
     assert Event.objects.filter(community=community).count() == 10
+
+
+def test_settling_the_heap_frees_waiting_garbage_and_takes_live_objects_out_of_full_collections():
+    import gc
+    import weakref
+
+    from qunyun.connections.ingest import heap_settle
+
+    class Node:
+        pass
+
+    garbage = Node()
+    garbage.me = garbage  # a cycle: only the cyclic collector frees it
+    dead = weakref.ref(garbage)
+    del garbage
+    kept = [Node() for _ in range(100)]
+    frozen_before = gc.get_freeze_count()
+    try:
+        heap_settle()
+        assert dead() is None  # collected first, not frozen forever
+        assert gc.get_freeze_count() >= frozen_before + len(kept)
+        walked = {id(obj) for obj in gc.get_objects(generation=2)}
+        assert not any(id(obj) in walked for obj in kept)  # no longer walked by a full collection
+    finally:
+        gc.unfreeze()
