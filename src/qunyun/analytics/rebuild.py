@@ -23,11 +23,14 @@ from .rollups import (
 
 log = logging.getLogger(__name__)
 
-def rollups_rebuild(community, *, cpu: dict[str, float] | None = None) -> dict[str, float]:
+def rollups_rebuild(community, *, cpu: dict[str, float] | None = None,
+                    cache_kib: int | None = None) -> dict[str, float]:
     """Recompute every rollup of ``community`` from its event log, in one transaction.
 
     Returns the seconds each step took (for benchmarks and ``qunyun analytics rebuild``); the
-    process CPU seconds of each step go into ``cpu`` when it is given.
+    process CPU seconds of each step go into ``cpu`` when it is given. ``cache_kib`` sets
+    SQLite's page cache for the rebuild (default :data:`REBUILD_CACHE_KIB`; a bulk import asks
+    for less, to keep its memory flat).
     """
     cid = community.pk
     timings: dict[str, float] = {}
@@ -37,7 +40,7 @@ def rollups_rebuild(community, *, cpu: dict[str, float] | None = None) -> dict[s
     # that exist, so nothing is lost by not checking them.
     relaxed = connection.vendor == "sqlite" and not connection.in_atomic_block and \
         connection.disable_constraint_checking()
-    cache = _sqlite_sort_memory()
+    cache = _sqlite_sort_memory(REBUILD_CACHE_KIB if cache_kib is None else cache_kib)
     try:
         return _rebuild(community, cid, clock)
     finally:
@@ -54,14 +57,14 @@ def rollups_rebuild(community, *, cpu: dict[str, float] | None = None) -> dict[s
 REBUILD_CACHE_KIB = 2 * 1024 * 1024
 
 
-def _sqlite_sort_memory() -> int | None:
-    """SQLite: a large page cache for the rebuild; returns the setting to restore (None elsewhere)."""
+def _sqlite_sort_memory(cache_kib: int) -> int | None:
+    """SQLite: the rebuild's page cache (``cache_kib``); returns the setting to restore (None elsewhere)."""
     if connection.vendor != "sqlite":
         return None
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         before = cursor.fetchone()[0]
-        cursor.execute(f"PRAGMA cache_size = -{REBUILD_CACHE_KIB}")
+        cursor.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
     return before
 
 

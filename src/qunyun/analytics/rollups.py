@@ -322,7 +322,7 @@ def rollups_apply(*, store: Any, fresh: NewEvents) -> None:
         if new.activity_rows or new.touched or new.sparse:
             _member_stats(cursor, new)
         if new.roster_groups:
-            _group_sizes(cursor, new)
+            group_sizes_count(cursor, new)
         if new.sparse:
             cursor.execute(
                 "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites) "
@@ -445,8 +445,9 @@ def _member_stats(cursor, new: NewEvents) -> None:
             [True, *touched_ids, False, *mover_ids])
 
 
-def _group_sizes(cursor, new: NewEvents) -> None:
-    """Current (non-bot) members of the groups whose memberships changed, counted again."""
+def group_sizes_count(cursor, new: NewEvents) -> None:
+    """Current (non-bot) members of the groups whose memberships changed, counted again (absolute:
+    counting twice changes nothing, so the live path may run it at once and again later)."""
     groups, ids = _ids(new.roster_groups)
     # Counted in the (group, is_member) index alone; the few bots' memberships are taken off after
     # (testing every member for "not a bot" read each membership row: ~0.5 ms a batch).

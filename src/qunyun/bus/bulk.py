@@ -160,19 +160,11 @@ def _rollups_rebuild(community) -> None:
     """
     from qunyun.analytics.rollups import rollups_rebuild  # (first: it imports .rebuild at its end)
 
-    from qunyun.analytics import rebuild
-
     if connection.vendor != "sqlite":
         rollups_rebuild(community)
         return
-    cache = getattr(rebuild, "REBUILD_CACHE_KIB", None)
-    rebuild.REBUILD_CACHE_KIB = BULK_CACHE_KIB  # its documented tunable, for this call only
-    try:
-        with _temp_files():
-            rollups_rebuild(community)
-    finally:
-        if cache is not None:
-            rebuild.REBUILD_CACHE_KIB = cache
+    with _temp_files():
+        rollups_rebuild(community, cache_kib=BULK_CACHE_KIB)
 
 
 @contextmanager

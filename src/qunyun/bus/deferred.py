@@ -29,8 +29,7 @@ from typing import Any, ClassVar
 
 from django.db import connection
 
-from qunyun.analytics import rollups as _rollups
-from qunyun.analytics.rollups import NewEvents, batch_prepare, rollups_apply, store_rollups_apply
+from qunyun.analytics.rollups import NewEvents, batch_prepare, group_sizes_count, rollups_apply, store_rollups_apply
 from qunyun.core.decisions import DECISION_TYPES, Decision
 
 from .models import OutboxItem
@@ -62,7 +61,7 @@ DECISION_TYPES.setdefault(ApplyRollups.kind, ApplyRollups)
 def group_sizes_now(new: NewEvents) -> None:
     """Count the current members of the batch's groups again, in the caller's transaction."""
     with connection.cursor() as cursor:
-        _rollups._group_sizes(cursor, new)  # analytics' own recount (absolute: repeating it is harmless)
+        group_sizes_count(cursor, new)
 
 
 def _runs(ids) -> list[list[int]]:
