@@ -14,6 +14,8 @@ the message a second time. Settings live in the community's ``settings["guard"]`
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -37,13 +39,19 @@ def guard_settings(community_settings: dict) -> dict:
     return settings
 
 
+@functools.lru_cache(maxsize=8)
+def _moderation_handles(handlers: tuple) -> bool:
+    """Whether moderation's message handler is in a handler table's tuple (asked per message; the
+    table is fixed once loaded, so the answer is kept per tuple)."""
+    return any(f"{h.__module__}.{h.__qualname__}" == "qunyun.moderation.handlers.moderate_message" for h in handlers)
+
+
 def _moderation_runs(event: ev.MessagePosted, ctx) -> bool:
     """Whether the moderation app's handler runs for this community (then it has judged the
     message before the guard, and deletes what its verdict blocks: not deleted twice)."""
     from qunyun.bus.handlers import EVENT_HANDLERS
 
-    names = {f"{h.__module__}.{h.__qualname__}" for h in EVENT_HANDLERS.get(ev.MessagePosted, ())}
-    if "qunyun.moderation.handlers.moderate_message" not in names:
+    if not _moderation_handles(EVENT_HANDLERS.get(ev.MessagePosted, ())):
         return False
     try:
         from qunyun.moderation import live

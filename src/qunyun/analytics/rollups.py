@@ -177,6 +177,8 @@ class NewEvents:
     movers: frozenset[int] = frozenset()  # those of them who joined or left
     roster_groups: frozenset[int] = frozenset()  # groups of the touched memberships
     activity_rows: int = field(default=0)  # not 0 when the batch has activity (set by batch_prepare)
+    #: The zone's UTC offsets around the batch (set by batch_prepare; the hour probes reuse them).
+    spans: list[OffsetSpan] = field(default_factory=list)
 
     def not_bot(self) -> str:
         """``NOT IN (…)`` of the community's bot members (ids are positive: ``-1`` stands for none)."""
@@ -234,7 +236,10 @@ def batch_prepare(new: NewEvents) -> None:
     columns = ", ".join(ACTIVITY_KEY + ACTIVITY_COUNTS)
     with connection.cursor() as cursor:
         _temp_tables(cursor)
-        spans = offset_spans(new.time_zone, new.first_at, new.last_at)
+        # Two days either side: the hour probes (_first_in_hour) read the log around the batch's
+        # local days; offsets over a wider range give the same hours for the batch's own rows.
+        spans = new.spans = offset_spans(new.time_zone, new.first_at - timedelta(days=2),
+                                         new.last_at + timedelta(days=2))
         where = f"{new.where} AND e.member_id {new.not_bot()}"
         if sql.is_postgres():
             statement = f"INSERT INTO {_ACTIVITY} ({columns}) {activity_select(where, spans)}"
@@ -363,8 +368,10 @@ def _first_in_hour(new: NewEvents, *, by_group: bool) -> tuple[str, list[Any]]:
     Read from the log: the member's events around that day (the member-time index), less the
     batch's own rows. Nothing else keeps who was active in which hour (one row per member and
     hour would be about one row per event; see docs/metrics.md "Hour × weekday heatmap").
+    It takes every logged event outside this application as counted already: no stored event may
+    be waiting for its rollups meanwhile (see :func:`qunyun.bus.deferred.deferred_rollups_apply`).
     """
-    spans = offset_spans(new.time_zone, new.first_at - timedelta(days=2), new.last_at + timedelta(days=2))
+    spans = new.spans
     # A local day lies within the UTC days before and after it, whatever the zone's offset.
     window = ("e.at >= a.day - 1 AND e.at < a.day + 2" if sql.is_postgres()
               else "e.at >= date(a.day, '-1 day') AND e.at < date(a.day, '+2 days')")

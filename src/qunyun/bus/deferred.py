@@ -3,7 +3,7 @@
 A live transaction of five events spent over half of its CPU on the rollups (1.45 of 3.6 ms,
 ``bench/runtime/parts.py``), a fixed cost per transaction that decided the latency at 500
 events/s. In the live writer, where this process's outbox worker takes hand-offs, the store keeps
-the description of each batch without joins or leaves (:attr:`.store.EventStore.deferred`); the
+the description of each batch (:attr:`.store.EventStore.deferred`); the
 runtime writes it as an outbox row of kind ``rollups`` (:class:`ApplyRollups`) in the same
 transaction as the events. Up to :data:`ROLLUP_EVERY_SECONDS` later the worker applies all the
 rows of the community together (:func:`deferred_rollups_apply`:

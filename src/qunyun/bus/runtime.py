@@ -154,15 +154,15 @@ class Runtime:
         with self._lock:
             # Live, with this process's worker taking hand-offs: the rollups follow a moment later
             # (see .deferred); otherwise (imports, tests, no worker here) in this transaction.
-            handoff = handoff_of(self.wake) if self.mode == "live" and deferred.DEFER_ROLLUPS else None
-            self.store.defer_rollups = handoff is not None
+            handoff = handoff_of(self.wake) if self.mode == "live" else None
+            self.store.defer_rollups = handoff is not None and deferred.DEFER_ROLLUPS
             try:
                 with write_transaction():
                     stored = self.store.store(events)
                     for new, _ids in self.store.deferred:
                         if new.movers:  # joins or leaves: the handlers read the groups' sizes now
                             deferred.group_sizes_now(new)
-                    decisions = self._handle(stored) if self.mode == "live" and stored else 0
+                    decisions = self._handle(stored, handoff) if self.mode == "live" and stored else 0
             except BaseException:
                 self.store.forget()
                 raise
@@ -177,7 +177,8 @@ class Runtime:
 
     # ----------------------------------------------------------------- handlers → outbox
 
-    def _handle(self, stored: list[StoredEvent]) -> int:
+    def _handle(self, stored: list[StoredEvent], handoff) -> int:
+        """Run the handlers; ``handoff`` is this process's worker's hand-off (or None), looked up once per batch."""
         now = self.clock()
         items: list[tuple] = []
         cancels: list[str] = []
@@ -215,7 +216,7 @@ class Runtime:
         # Decisions due now go to this process's worker in memory when it takes them (the rows
         # written already claimed for it); the worker is woken for the others (due later, or
         # without such a worker), which it claims from the table.
-        handoff = handoff_of(self.wake)  # (it takes only pending rows: never a dry run's)
+        # (the hand-off takes only pending rows: never a dry run's)
         handed = outbox_insert(items, handoff=handoff, now=now)
         if handed:
             transaction.on_commit(lambda: handoff.put(handed))

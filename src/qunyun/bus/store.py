@@ -15,7 +15,6 @@ fastest way (see :meth:`EventStore._insert`).
 
 from __future__ import annotations
 
-import gc
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from django.db import connection, models
 from qunyun.analytics.rollups import NewEvents, batch_prepare, rollups_apply, store_rollups_apply
 from qunyun.communities.models import Channel, Community, Group, Identity, IdentityName, Member
 from qunyun.core import events as ev
+from qunyun.core.collector import collector_paused
 from qunyun.core.codec import event_to_dict
 from qunyun.core.ids import platform_of
 from qunyun.core.timeutil import zone
@@ -300,14 +300,8 @@ class EventStore:
         trigger walks every object of the process (a sixth of an import's time otherwise).
         Nothing here makes reference cycles.
         """
-        paused = gc.isenabled()
-        if paused:
-            gc.disable()
-        try:
+        with collector_paused():
             return self._store(events)
-        finally:
-            if paused:
-                gc.enable()
 
     def _store(self, events: list[ev.Event]) -> list[StoredEvent]:
         unique: dict[str, ev.Event] = {}

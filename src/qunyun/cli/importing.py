@@ -34,11 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fail without writing anything if any record would be skipped")
     p.add_argument("--keep-raw", action="store_true",
                    help="keep each record's original payload in the event log (larger database)")
-    # 10,000 events a transaction: measured ~10% less CPU than 5,000 on a 100k-message import (the
-    # store's per-batch work spreads over more rows). 50,000 saved ~10% again but took 50 MB more
-    # and holds SQLite's write lock five times as long per transaction (a live bot writing to the
-    # same database waits that long), so bigger batches stay an explicit choice.
-    p.add_argument("--batch-size", type=int, default=10_000, metavar="N", help=argparse.SUPPRESS)
+    # Default: qunyun.platforms.runner.BATCH_SIZE (why that many is written there).
+    p.add_argument("--batch-size", type=int, default=None, metavar="N", help=argparse.SUPPRESS)
     # Default: a large import into SQLite loads in bulk (docs/import.md "Large imports"); the
     # switch forces it either way (tests, and measuring one path against the other).
     p.add_argument("--bulk", action=argparse.BooleanOptionalAction, default=None, help=argparse.SUPPRESS)
@@ -68,7 +65,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     django_ready()
     from qunyun.core.timeutil import InvalidTimeZone, zone
     from qunyun.platforms.importing import FormatMismatch, ImportOptions, InputProblem
-    from qunyun.platforms.runner import import_run
+    from qunyun.platforms.runner import BATCH_SIZE, import_run
 
     from .communities import get_community
 
@@ -78,13 +75,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         zone(tz)
     except InvalidTimeZone as exc:
         raise UserError(str(exc), exit_code=2) from exc
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise UserError("--batch-size must be at least 1", exit_code=2)
     options = ImportOptions(tz=tz, group=args.group, day=args.date, bots=frozenset(args.bot),
                             keep_raw=args.keep_raw)
     try:
         summary = import_run(community=community, format_name=args.format, paths=args.paths, options=options,
-                             dry_run=args.dry_run, strict=args.strict, batch_size=args.batch_size,
+                             dry_run=args.dry_run, strict=args.strict,
+                             batch_size=BATCH_SIZE if args.batch_size is None else args.batch_size,
                              progress=args.progress, bulk=args.bulk)
     except (FormatMismatch, InputProblem) as exc:
         raise UserError(str(exc), exit_code=2) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -11,6 +10,8 @@ from functools import wraps
 from typing import Any, Iterable
 
 from django.db import connection
+
+from qunyun.core.collector import collector_paused
 
 from ..scope import Scope
 
@@ -29,19 +30,14 @@ def memo() -> Iterator[None]:
         yield
         return
     # The cyclic garbage collector is paused meanwhile (as the event store does per batch): the
-    # reads allocate hundreds of thousands of short-lived rows that reference counting frees, and
-    # each collection they would trigger walks every object of the process (~9 % of a 10M
-    # dashboard). Nothing here makes reference cycles.
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
+    # reads allocate hundreds of thousands of short-lived rows (collections were ~9 % of a 10M
+    # dashboard).
     token = _memo.set({})
     try:
-        yield
+        with collector_paused():
+            yield
     finally:
         _memo.reset(token)
-        if paused:
-            gc.enable()
 
 
 def _memoized(fn):
