@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from qunyun.core import events as ev
 from qunyun.core.decisions import Decision, NotifyOperator
+from qunyun.guard import guard_settings
 
 from . import enforce, live
 from .decisions import RecordAppeal
@@ -64,7 +65,7 @@ def moderate_message(event: ev.Event, ctx) -> Iterator[Decision]:
     context = config.context_for(event.chat, window)
     verdict = moderate(Message(text=event.text or "", member=live.member_key(ctx.member.id), group=event.chat,
                                at=event.at, mentions=len(event.mentions)), context)
-    if (ctx.community.settings.get("guard") or {}).get("enabled"):
+    if guard_settings(ctx.community.settings)["enabled"]:
         live.share_verdict(ctx.community.id, event.key, verdict)  # the guard judges this message too
     if verdict.findings and not verdict.shadow:  # most messages have no finding at all
         yield from _group_flood_notice(event, ctx, verdict, window)

@@ -242,7 +242,7 @@ class Window:
                 elif len(bucket) < cfg.history_per_group:
                     buckets[value] = bucket + (seen,)
                 else:
-                    buckets[value] = bucket[1 - cfg.history_per_group:] + (seen,)
+                    buckets[value] = bucket[len(bucket) - cfg.history_per_group + 1:] + (seen,)
 
         if mentions >= cfg.mention_max:
             out.append(Finding("spam", 0.7, "behaviour.mentions", f"{mentions} mentions in one message"))

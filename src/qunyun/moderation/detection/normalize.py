@@ -408,10 +408,10 @@ def obfuscation_signals(text: str, *, heavy: bool = True) -> ObfuscationSignals:
         spaced = sum(len(_WORD_CHAR_RE.findall(text, s, e)) for s, e in spans)
         score += 0.6 * min(1.0, spaced / 10)
     score = min(score, 1.0)
-    heavy = heavy and score >= 1.0 or heavy and (
+    heavy = heavy and (score >= 1.0 or (
         invisible >= HEAVY_INVISIBLE_IN_WORDS
         and len(_INVISIBLE_IN_WORD_RE.findall(text)) >= HEAVY_INVISIBLE_IN_WORDS) or (
-        bool(spans) and any(_hides_words(m.group()) for m in _SYMBOL_SPACED_RE.finditer(text)))
+        bool(spans) and any(_hides_words(m.group()) for m in _SYMBOL_SPACED_RE.finditer(text))))
     return ObfuscationSignals(
         folded_chars=decorative + fullwidth,
         invisible_chars=invisible,
