@@ -22,31 +22,29 @@ from qunyun.core.decisions import Decision, OpenCase, SendMessage
 from . import notices, services
 from .decisions import RecordAppeal
 from .models import Case
+from .rawrows import in_model_order, model_from_row
 
 _COMMUNITY_FIELDS = ("id", "slug", "name", "time_zone", "settings", "dry_run")
 """What opening a case and writing its notice read of the community."""
 
 _EVENT_FIELDS = ("id", "key", "at", "text", "message_id", "community_id", "group_id", "member_id")
 _EVENT_SQL: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None
-
-
-def _in_model_order(model, names) -> tuple[str, ...]:
-    """``names`` in the order of the model's columns (what ``Model.from_db`` expects)."""
-    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+_MEMBER_FIELDS = ("id", "display_name")  # in model order
 
 
 def _event_with_community(event_id: int) -> Event | None:
     """The event a case is about, with its community and its author's name: one plain SQL
     statement (the ORM spent about a millisecond of CPU building the joined query, per case).
 
-    The event and the community come back as model instances holding only these fields; the
-    author as a member holding its id and name (the notice's); the group stays an id.
+    The event and the community come back as model instances holding only these fields, each
+    value converted as the ORM would (:func:`~.rawrows.model_from_row`); the author as a member
+    holding its id and name (the notice's); the group stays an id.
     """
     global _EVENT_SQL
     if _EVENT_SQL is None:
         e, c, m = Event._meta.db_table, Community._meta.db_table, Member._meta.db_table
-        event_fields = _in_model_order(Event, _EVENT_FIELDS)
-        community_fields = _in_model_order(Community, _COMMUNITY_FIELDS)
+        event_fields = in_model_order(Event, _EVENT_FIELDS)
+        community_fields = in_model_order(Community, _COMMUNITY_FIELDS)
         _EVENT_SQL = (f"SELECT {', '.join('e.' + f for f in event_fields)}, m.display_name, "
                       f"{', '.join('c.' + f for f in community_fields)} FROM {e} e "
                       f"JOIN {c} c ON c.id = e.community_id LEFT JOIN {m} m ON m.id = e.member_id WHERE e.id = %s",
@@ -58,20 +56,10 @@ def _event_with_community(event_id: int) -> Event | None:
     if row is None:
         return None
     n = len(event_fields)
-    event_values = dict(zip(event_fields, row[:n]))
-    convert = getattr(connection.ops, "convert_datetimefield_value", None)  # SQLite: text or naive
-    if convert is not None:
-        event_values["at"] = convert(event_values["at"], None, connection)
-    event = Event.from_db(connection.alias, event_fields, list(event_values.values()))
-    community_values = dict(zip(community_fields, row[n + 1:]))
-    community_values["settings"] = Community._meta.get_field("settings").from_db_value(
-        community_values["settings"], None, connection)
-    community_values["dry_run"] = bool(community_values["dry_run"])
-    event.community = Community.from_db(connection.alias, community_fields, list(community_values.values()))
+    event = model_from_row(Event, event_fields, row[:n])
+    event.community = model_from_row(Community, community_fields, row[n + 1:])
     if event.member_id is not None:
-        member_fields = _in_model_order(Member, ("id", "display_name"))
-        member_values = {"id": event.member_id, "display_name": row[n]}
-        event.member = Member.from_db(connection.alias, member_fields, [member_values[f] for f in member_fields])
+        event.member = model_from_row(Member, _MEMBER_FIELDS, (event.member_id, row[n]))
     return event
 
 

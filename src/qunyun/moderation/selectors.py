@@ -18,6 +18,7 @@ from qunyun.communities.models import Event, Group, Membership
 from .ladder import Ladder, PriorPenalty, Step
 from .models import Appeal, Case, CommunityPolicy, GroupPolicy, Penalty
 from .policy import Policy, PolicyOverride, default_policy
+from .rawrows import aware
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +125,6 @@ _PRIOR_SQL: tuple[str, str] | None = None
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def _aware(value: Any) -> datetime | None:
-    """A datetime read by a raw query: SQLite gives naive UTC (or text), PostgreSQL aware."""
-    if value is None or isinstance(value, datetime) and value.tzinfo is not None:
-        return value
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
-
-
 def prior_penalties(*, community_id: int, member_id: int, shadow: bool = False,
                     since: datetime | None = None) -> tuple[list[tuple[str, PriorPenalty]], set[str]]:
     """A member's earlier penalties that count on the ladder, as ``(event key, penalty)``, and
@@ -155,7 +147,7 @@ def prior_penalties(*, community_id: int, member_id: int, shadow: bool = False,
         for key, step, start, category, overturned in cursor.fetchall():
             recorded.add(key)
             if overturned is None:
-                out.append((key, PriorPenalty(step=Step(step), at=_aware(start), category=category or None)))
+                out.append((key, PriorPenalty(step=Step(step), at=aware(start), category=category or None)))
         cursor.execute(waiting_sql, [member_id, ops.adapt_datetimefield_value(since or _EPOCH)])
         rows = cursor.fetchall()
     for status, payload, due in rows:
@@ -166,7 +158,7 @@ def prior_penalties(*, community_id: int, member_id: int, shadow: bool = False,
         details = payload.get("details") or {}
         if details.get("step") and bool(details.get("shadow")) == shadow:
             out.append((details.get("event_key") or "", PriorPenalty(
-                step=Step(details["step"]), at=_aware(due), category=details.get("rule"))))
+                step=Step(details["step"]), at=aware(due), category=details.get("rule"))))
     return out, recorded
 
 

@@ -75,7 +75,7 @@ def group_override_save(*, group, override: PolicyOverride | None) -> GroupPolic
 # ----------------------------------------------------------------- cases and penalties
 
 
-_NEXT_NUMBER = "UPDATE qunyun_moderation_case_counter SET last = last + 1 WHERE community_id = %s RETURNING last"
+_NEXT_NUMBER = f"UPDATE {CaseCounter._meta.db_table} SET last = last + 1 WHERE community_id = %s RETURNING last"
 
 
 def _next_number(community_id: int) -> int:

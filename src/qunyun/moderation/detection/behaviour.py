@@ -85,10 +85,15 @@ def similarity(a: frozenset[int] | tuple[int, ...], b: frozenset[int] | tuple[in
     """Estimated Jaccard similarity of two sketches."""
     if not a or not b:
         return 0.0
-    a, b = set(a), set(b)
-    union = sorted(a | b)[:_SKETCH_SIZE]
-    both = sum(1 for h in union if h in a and h in b)
-    return both / len(union)
+    return _similarity_to(set(a), b)
+
+
+def _similarity_to(a: set[int] | frozenset[int], b: frozenset[int] | tuple[int, ...]) -> float:
+    """:func:`similarity` with the first sketch already a set (a message is compared with many
+    recent ones, so its set is built once, not once per candidate)."""
+    union = sorted(a.union(b))[:_SKETCH_SIZE]
+    shared = a.intersection(b)
+    return sum(1 for h in union if h in shared) / len(union)
 
 
 def _count_recent(times_by_key: dict, key, t: float, span: float) -> int:
@@ -261,8 +266,9 @@ class Window:
         same_member = 0
         accounts = {member}
         enough_accounts, enough_repeats = cfg.coordinated_accounts, cfg.repeat_count - 1
+        mine = set(sk)
         for m in candidates.values():
-            if m[_TEXT] == compact or similarity(sk, m[_SKETCH]) >= cfg.near_duplicate:
+            if m[_TEXT] == compact or m[_SKETCH] and _similarity_to(mine, m[_SKETCH]) >= cfg.near_duplicate:
                 if m[_MEMBER] == member:
                     same_member += 1
                 else:

@@ -166,14 +166,7 @@ class Lexicon:
         terms; evidence (one span per term) is mapped to original offsets on demand.
         """
         text = norm.compact
-        ac = self._ac
-        if ac is None:
-            if not self._keys:
-                return []
-            ac = self.build()._ac
-        if not text:
-            return []
-        matches = ac.find_matches_as_indexes(text, overlapping=True)  # type: ignore[union-attr]
+        matches = self._matches(text)
         if not matches:
             return []
         info, keys = self._info, self._keys
