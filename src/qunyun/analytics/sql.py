@@ -24,6 +24,21 @@ def epoch_seconds(column: str) -> str:
     return f"CAST(strftime('%%s', {column}) AS INTEGER)"
 
 
+def int_sum(expression: str) -> str:
+    """``SUM(expression)`` as an integer on both engines.
+
+    PostgreSQL sums integers into a bigint, and a bigint into a numeric: a sum of sums (a member's
+    window from their per-day or per-week sums) would add arbitrary-precision numbers and hand
+    Python ``Decimal`` values. A member's counts over a window fit an integer by far.
+    """
+    return f"CAST(SUM({expression}) AS INTEGER)" if is_postgres() else f"SUM({expression})"
+
+
+def int_count() -> str:
+    """``COUNT(*)`` as an integer (see :func:`int_sum`: an integer sums into a bigint, not a numeric)."""
+    return "CAST(COUNT(*) AS INTEGER)" if is_postgres() else "COUNT(*)"
+
+
 def week_of(column: str) -> str:
     """The Monday of the week of a date column."""
     if is_postgres():

@@ -113,8 +113,9 @@ def _window_sql(scope: Scope, first: date, last: date) -> tuple[str, list]:
     parts.append(f"SELECT p.member_id AS m, p.active_days AS d, p.messages AS n, p.replies AS r, p.reactions AS x "
                  f"FROM qunyun_member_week p{join} WHERE p.community_id = %s AND p.week BETWEEN %s AND %s")
     params.extend([*jp, scope.cid, _d(monday), _d(last_monday)])
-    return ("SELECT m, SUM(d) AS d, SUM(n) AS n, SUM(r) AS r, SUM(x) AS x FROM (" + " UNION ALL ".join(parts)
-            + ") u GROUP BY m"), params
+    s = sql.int_sum
+    return (f"SELECT m, {s('d')} AS d, {s('n')} AS n, {s('r')} AS r, {s('x')} AS x FROM ("
+            + " UNION ALL ".join(parts) + ") u GROUP BY m"), params
 
 
 def _day_window_sql(scope: Scope, first: date, last: date) -> tuple[str, list]:
@@ -126,15 +127,16 @@ def _day_window_sql(scope: Scope, first: date, last: date) -> tuple[str, list]:
                 "SUM(md.reactions) AS x "
                 f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} "
                 "GROUP BY md.member_id"), params
+    s, count = sql.int_sum, sql.int_count()
     if not scope.group_ids and _single_group(scope):
-        return (f"SELECT md.member_id AS m, COUNT(*) AS d, SUM(md.messages) AS n, SUM(md.replies) AS r, "
-                "SUM(md.reactions) AS x "
+        return (f"SELECT md.member_id AS m, {count} AS d, {s('md.messages')} AS n, {s('md.replies')} AS r, "
+                f"{s('md.reactions')} AS x "
                 f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} "
                 "GROUP BY md.member_id"), params
     # one row per member and day first (several groups), then per member: two hash aggregates
-    return ("SELECT member_id AS m, COUNT(*) AS d, SUM(messages) AS n, SUM(replies) AS r, SUM(reactions) AS x FROM ("
-            f"SELECT md.member_id, md.day, SUM(md.messages) AS messages, SUM(md.replies) AS replies, "
-            f"SUM(md.reactions) AS reactions FROM qunyun_member_day md{join} WHERE md.community_id = %s "
+    return (f"SELECT member_id AS m, {count} AS d, {s('messages')} AS n, {s('replies')} AS r, {s('reactions')} AS x "
+            f"FROM (SELECT md.member_id, md.day, {s('md.messages')} AS messages, {s('md.replies')} AS replies, "
+            f"{s('md.reactions')} AS reactions FROM qunyun_member_day md{join} WHERE md.community_id = %s "
             f"AND md.day BETWEEN %s AND %s{where} GROUP BY md.member_id, md.day) x GROUP BY member_id"), params
 
 
