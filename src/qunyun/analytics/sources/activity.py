@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from .. import sql
 from ..periods import period_end, period_start
 from ..scope import Scope
-from .base import _Days, _d, _memoized, _params, _query, _single_group, complete_to_end, scope_filter
+from .base import _Days, _d, _id_sets, _memoized, _params, _query, _single_group, complete_to_end, scope_filter
 from .people import first_days, names
 
 
@@ -133,11 +133,13 @@ def _day_window_sql(scope: Scope, first: date, last: date) -> tuple[str, list]:
                 f"{s('md.reactions')} AS x "
                 f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} "
                 "GROUP BY md.member_id"), params
-    # one row per member and day first (several groups), then per member: two hash aggregates
+    # One row per member and day first (several groups), then per member. Grouped by day, then
+    # member: the order of the (community, day, member, …) index, so the rows of a member-day
+    # are adjacent and the first step streams (no hash table of every member-day).
     return (f"SELECT member_id AS m, {count} AS d, {s('messages')} AS n, {s('replies')} AS r, {s('reactions')} AS x "
             f"FROM (SELECT md.member_id, md.day, {s('md.messages')} AS messages, {s('md.replies')} AS replies, "
             f"{s('md.reactions')} AS reactions FROM qunyun_member_day md{join} WHERE md.community_id = %s "
-            f"AND md.day BETWEEN %s AND %s{where} GROUP BY md.member_id, md.day) x GROUP BY member_id"), params
+            f"AND md.day BETWEEN %s AND %s{where} GROUP BY md.day, md.member_id) x GROUP BY member_id"), params
 
 
 def member_periods(scope: Scope, period: str, first: date, last: date) -> list[tuple[int, date, int, int]]:
@@ -278,13 +280,12 @@ def last_message_days(scope: Scope, member_ids: list[int], last: date) -> dict[i
     days = _Days()
     out: dict[int, date] = {}
     where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
-    for start in range(0, len(member_ids), 500):
-        chunk = member_ids[start:start + 500]
+    for among, ids in _id_sets("member_id", member_ids):
         for m, day in _query(
             # By member (the members are the community's): the (member, day) index, not a scan of all days.
             f"SELECT member_id, MAX(day) FROM qunyun_member_day WHERE messages > 0 "
-            f"AND day <= %s AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} GROUP BY member_id",
-            [_d(last), *chunk, *scope.group_ids],
+            f"AND day <= %s AND {among}{where} GROUP BY member_id",
+            [_d(last), *ids, *scope.group_ids],
         ):
             out[m] = days(day)
     return out
@@ -313,12 +314,11 @@ def messages_of(scope: Scope, member_ids: list[int], first: date, last: date) ->
     """Messages of the given members between two days (scope's groups)."""
     out: dict[int, int] = {}
     where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
-    for start in range(0, len(member_ids), 500):
-        chunk = member_ids[start:start + 500]
+    for among, ids in _id_sets("member_id", member_ids):
         out.update((m, int(n)) for m, n in _query(
             f"SELECT member_id, SUM(messages) FROM qunyun_member_day WHERE community_id = %s AND day BETWEEN %s AND %s "
-            f"AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} GROUP BY member_id",
-            [scope.cid, _d(first), _d(last), *chunk, *scope.group_ids]))
+            f"AND {among}{where} GROUP BY member_id",
+            [scope.cid, _d(first), _d(last), *ids, *scope.group_ids]))
     return out
 
 
@@ -372,12 +372,11 @@ def core_members(scope: Scope, first: date, last: date, t, *, silent_since: date
             f"SELECT s.member_id FROM qunyun_member_stats s{sjoin} WHERE s.community_id = %s "
             "AND s.last_message_day BETWEEN %s AND %s", [*sjp, scope.cid, _d(first), _d(silent_since - timedelta(days=1))])]
         out: list[int] = []
-        for start in range(0, len(candidates), 500):
-            chunk = candidates[start:start + 500]
+        for among, ids in _id_sets("md.member_id", candidates):
             out.extend(r[0] for r in _query(
-                f"SELECT md.member_id FROM qunyun_member_day md WHERE md.member_id IN ({', '.join(['%s'] * len(chunk))}) "
+                f"SELECT md.member_id FROM qunyun_member_day md WHERE {among} "
                 f"AND md.day BETWEEN %s AND %s GROUP BY md.member_id " + having.format(days="COUNT(DISTINCT md.day)"),
-                [*chunk, _d(first), _d(last), *limits]))
+                [*ids, _d(first), _d(last), *limits]))
         return sorted(out)
     join, where, jp = scope_filter(scope, "md")
     return [r[0] for r in _query(
@@ -390,16 +389,14 @@ def posted_since(scope: Scope, member_ids: list[int], first: date) -> set[int]:
     """Which of the members posted from ``first`` to the scope's end (scope's groups)."""
     out: set[int] = set()
     if not scope.group_ids and complete_to_end(scope):
-        for start in range(0, len(member_ids), 500):
-            chunk = member_ids[start:start + 500]
+        for among, ids in _id_sets("member_id", member_ids):
             out.update(r[0] for r in _query(
-                f"SELECT member_id FROM qunyun_member_stats WHERE member_id IN ({', '.join(['%s'] * len(chunk))}) "
-                "AND last_message_day >= %s", [*chunk, _d(first)]))
+                f"SELECT member_id FROM qunyun_member_stats WHERE {among} AND last_message_day >= %s",
+                [*ids, _d(first)]))
         return out
     where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
-    for start in range(0, len(member_ids), 500):
-        chunk = member_ids[start:start + 500]
+    for among, ids in _id_sets("member_id", member_ids):
         out.update(r[0] for r in _query(
-            f"SELECT DISTINCT member_id FROM qunyun_member_day WHERE member_id IN ({', '.join(['%s'] * len(chunk))}) "
-            f"AND day BETWEEN %s AND %s AND messages > 0{where}", [*chunk, _d(first), _d(scope.end), *scope.group_ids]))
+            f"SELECT DISTINCT member_id FROM qunyun_member_day WHERE {among} "
+            f"AND day BETWEEN %s AND %s AND messages > 0{where}", [*ids, _d(first), _d(scope.end), *scope.group_ids]))
     return out

@@ -81,6 +81,24 @@ def _query(statement: str, params: Iterable[Any]) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _id_sets(column: str, ids: Iterable[int]) -> Iterator[tuple[str, list[Any]]]:
+    """``(condition, params)`` restricting ``column`` to ``ids``, one per statement to run.
+
+    PostgreSQL takes the whole list as one array parameter (``= ANY``): one statement, and the
+    driver does not rewrite a query with hundreds of placeholders (it caches only short ones, and
+    splitting a long one cost ~2 ms per statement). SQLite gets ``IN (…)`` lists of 500.
+    """
+    ids = list(ids)
+    if not ids:
+        return
+    if connection.vendor == "postgresql":
+        yield f"{column} = ANY(%s)", [ids]
+        return
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        yield f"{column} IN ({', '.join(['%s'] * len(chunk))})", chunk
+
+
 def scope_filter(scope: Scope, alias: str, *, member_column: str = "member_id") -> tuple[str, str, list[Any]]:
     """``(join, where, params)`` restricting rows of ``alias`` to the scope's groups and channel."""
     join, where, params = "", "", []

@@ -9,7 +9,7 @@ from django.db import connection
 
 from .. import sql
 from ..scope import Scope
-from .base import _Days, _as_datetime, _d, _memoized, _params, _query, scope_filter
+from .base import _Days, _as_datetime, _d, _id_sets, _memoized, _params, _query, scope_filter
 
 
 @_memoized
@@ -59,12 +59,11 @@ def members_joined_before(scope: Scope, member_ids: list[int], before: date) -> 
     """Which of ``member_ids`` have a join (in the scope's groups) before ``before``."""
     found: set[int] = set()
     where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
-    for start in range(0, len(member_ids), 500):
-        chunk = member_ids[start:start + 500]
+    for among, ids in _id_sets("member_id", member_ids):
         rows = _query(
             f"SELECT DISTINCT member_id FROM qunyun_event WHERE community_id = %s AND type = 'join' AND day < %s "
-            f"AND member_id IN ({', '.join(['%s'] * len(chunk))}){where}",
-            [scope.cid, _d(before), *chunk, *scope.group_ids])
+            f"AND {among}{where}",
+            [scope.cid, _d(before), *ids, *scope.group_ids])
         found.update(r[0] for r in rows)
     return found
 
@@ -74,13 +73,11 @@ def activity_of(scope: Scope, member_ids: list[int], first: date, last: date) ->
     days = _Days()
     out = []
     where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
-    for start in range(0, len(member_ids), 500):
-        chunk = member_ids[start:start + 500]
+    for among, ids in _id_sets("member_id", member_ids):
         rows = _query(
             f"SELECT member_id, day, SUM(messages) FROM qunyun_member_day WHERE community_id = %s "
-            f"AND day BETWEEN %s AND %s AND member_id IN ({', '.join(['%s'] * len(chunk))}){where} "
-            "GROUP BY member_id, day",
-            [scope.cid, _d(first), _d(last), *chunk, *scope.group_ids])
+            f"AND day BETWEEN %s AND %s AND {among}{where} GROUP BY member_id, day",
+            [scope.cid, _d(first), _d(last), *ids, *scope.group_ids])
         out.extend((m, days(day), int(n)) for m, day, n in rows)
     return out
 

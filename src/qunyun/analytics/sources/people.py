@@ -7,7 +7,7 @@ from typing import Iterable
 
 
 from ..scope import Scope
-from .base import _Days, _d, _memoized, _params, _query, complete_to_end, scope_filter
+from .base import _Days, _d, _id_sets, _memoized, _params, _query, complete_to_end, scope_filter
 
 
 @_memoized
@@ -131,13 +131,9 @@ def current_posters(scope: Scope, first: date, last: date) -> int:
 
 def names(member_ids: Iterable[int]) -> dict[int, str]:
     """Display names of members (``#id`` when a member has none)."""
-    ids = list(set(member_ids))
     out: dict[int, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for pk, name in _query(
-            f"SELECT id, display_name FROM qunyun_member WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk
-        ):
+    for among, ids in _id_sets("id", set(member_ids)):
+        for pk, name in _query(f"SELECT id, display_name FROM qunyun_member WHERE {among}", ids):
             out[pk] = name or f"#{pk}"
     return out
 
@@ -179,8 +175,6 @@ def channels_for(scope: Scope, member_ids: list[int]) -> dict[int, int]:
     if len(member_ids) > 20_000:
         return channels_of(scope)
     out: dict[int, int] = {}
-    for start in range(0, len(member_ids), 500):
-        chunk = member_ids[start:start + 500]
-        out.update(_query(f"SELECT id, channel_id FROM qunyun_member WHERE id IN ({', '.join(['%s'] * len(chunk))}) "
-                          "AND channel_id IS NOT NULL", chunk))
+    for among, ids in _id_sets("id", member_ids):
+        out.update(_query(f"SELECT id, channel_id FROM qunyun_member WHERE {among} AND channel_id IS NOT NULL", ids))
     return out
