@@ -366,11 +366,14 @@ def main() -> int:
 
 
 def server_cpu() -> float:
-    """CPU seconds used so far by the database work: this process, plus the PostgreSQL backend
-    serving its connection (same machine, read from /proc) when the engine is PostgreSQL."""
+    """CPU seconds used so far by the database work: this process and the processes it waited
+    for, plus the PostgreSQL backend serving its connection (same machine, read from /proc) when
+    the engine is PostgreSQL."""
     from django.db import connection
 
     used = time.process_time()
+    finished = os.times()  # worker processes this one started and waited for (a parallel rebuild's)
+    used += finished.children_user + finished.children_system
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")

@@ -81,3 +81,37 @@ def test_random_batches_out_of_order_and_repeated_give_the_rebuilt_rollups(seed)
     assert snapshot(community) == incremental
     rollups_rebuild(community)
     assert snapshot(community) == incremental
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_rebuild_read_by_worker_processes_gives_the_incremental_rollups(workers):
+    """The log cut into ranges of days read by worker processes (as for a large log): the same rows,
+    including weeks and months that span a cut, and the workers' CPU seconds are reported."""
+    community = community_create(slug=f"parts{workers}", name="Parts", time_zone="Europe/Berlin")
+    runtime = Runtime(community, mode="import")
+    runtime.ingest(random_history(7), batch_size=50)
+    incremental = snapshot(community)
+    cpu: dict[str, float] = {}
+    steps = rollups_rebuild(community, cpu=cpu, workers=workers)
+    assert "workers" in steps and cpu["workers_cpu"] > 0
+    assert snapshot(community) == incremental
+    rollups_rebuild(community, workers=1)
+    assert snapshot(community) == incremental
+
+
+def test_a_failed_worker_leaves_the_rollups_as_they_were(monkeypatch):
+    community = community_create(slug="partsfail", name="Parts", time_zone="Europe/Berlin")
+    Runtime(community, mode="import").ingest(random_history(8), batch_size=50)
+    before = snapshot(community)
+    from qunyun.analytics import rebuild_parts
+
+    real = rebuild_parts.part_steps
+
+    def broken(cid, spans, days, *, final):
+        steps = real(cid, spans, days, final=final)
+        return steps if final else [("scan", [("SELECT * FROM no_such_table", [])])]
+
+    monkeypatch.setattr(rebuild_parts, "part_steps", broken)
+    with pytest.raises(RuntimeError, match="no such table"):
+        rollups_rebuild(community, workers=2)
+    assert snapshot(community) == before

@@ -14,25 +14,26 @@ from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 
-from . import sql
+from . import rebuild_parts, rebuild_worker, sql
 from .periods import offset_spans
-from .rollups import (
-    ACTIVITY_COUNTS, ACTIVITY_KEY, ROLLUP_TABLES, activity_events_select, activity_params, reply_edges_select,
-    sparse_select,
-)
+from .rollups import ROLLUP_TABLES
 
 log = logging.getLogger(__name__)
 
 def rollups_rebuild(community, *, cpu: dict[str, float] | None = None,
-                    cache_kib: int | None = None) -> dict[str, float]:
+                    cache_kib: int | None = None, workers: int | None = None) -> dict[str, float]:
     """Recompute every rollup of ``community`` from its event log, in one transaction.
 
     Returns the seconds each step took (for benchmarks and ``qunyun analytics rebuild``); the
-    process CPU seconds of each step go into ``cpu`` when it is given. ``cache_kib`` sets
-    SQLite's page cache for the rebuild (default :data:`REBUILD_CACHE_KIB`; a bulk import asks
-    for less, to keep its memory flat).
+    process CPU seconds of each step go into ``cpu`` when it is given (a worker's are in
+    ``workers_cpu``). ``cache_kib`` sets SQLite's page cache for the rebuild and its workers
+    (default :data:`REBUILD_CACHE_KIB`; a bulk import asks for less, to keep its memory flat).
+    ``workers``: how many processes read the log on SQLite (default: 2 for a log of
+    :data:`~.rebuild_parts.PARALLEL_MIN_EVENTS` or more on two cores or more; see
+    :func:`~.rebuild_parts.workers_count`).
     """
     cid = community.pk
+    workers = rebuild_parts.workers_count(workers)
     timings: dict[str, float] = {}
     clock = _Clock(timings, {} if cpu is None else cpu)
     # SQLite empties a table in one step only with foreign-key enforcement off (it is a pragma,
@@ -42,7 +43,7 @@ def rollups_rebuild(community, *, cpu: dict[str, float] | None = None,
         connection.disable_constraint_checking()
     cache = _sqlite_sort_memory(REBUILD_CACHE_KIB if cache_kib is None else cache_kib)
     try:
-        return _rebuild(community, cid, clock)
+        return _rebuild(community, cid, clock, workers)
     finally:
         if relaxed:
             connection.enable_constraint_checking()
@@ -68,7 +69,17 @@ def _sqlite_sort_memory(cache_kib: int) -> int | None:
     return before
 
 
-def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
+def _rebuild(community, cid: int, clock: _Clock, workers: int) -> dict[str, float]:
+    attached: list[str] = []  # workers' files, read inside the transaction: detached after it
+    try:
+        return _rebuild_in(community, cid, clock, workers, attached)
+    finally:
+        with connection.cursor() as cursor:
+            for alias in attached:
+                cursor.execute(f"DETACH DATABASE {alias}")
+
+
+def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list[str]) -> dict[str, float]:
     timings = clock.wall
 
     def step(name: str, statement: str, params: list[Any]) -> None:
@@ -82,6 +93,9 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
             # Big sorts and index builds in memory, for this transaction only.
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            # Derived rows: a crash loses nothing a new rebuild cannot compute again, so the
+            # commit need not wait for the write-ahead log to reach the disk.
+            cursor.execute("SET LOCAL synchronous_commit = off")
             # Rows derived from rows that exist need no foreign-key checks (one per row and key
             # otherwise). Only a superuser may switch them off; without the right we keep them.
             try:
@@ -103,47 +117,35 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
         spans = offset_spans(community.time_zone, first, last)
         for table in TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        # Bots are few: a small table to leave them out, rather than a member lookup per event.
-        cursor.execute("CREATE TEMP TABLE qunyun_tmp_bots AS SELECT id FROM qunyun_member "
-                       "WHERE community_id = %s AND is_bot = %s", [cid, True])
         not_bot = "NOT IN (SELECT id FROM qunyun_tmp_bots)"
-        counts = ACTIVITY_COUNTS
-        # Pass 1 over the log: activity at the finest grain every rollup needs (local day and
-        # hour, group, member), with the incremental path's per-event SQL. Keyed by time first:
-        # the log is stored roughly in time order, so SQLite adds each event next to the
-        # previous one instead of sorting millions of rows.
-        clock.start()
-        _aggregate(cursor, "qunyun_tmp_activity", ("day", "hour", "group_id", "member_id"), counts,
-                   activity_events_select(f"e.community_id = %s AND e.member_id {not_bot}", spans),
-                   [*activity_params(), cid], columns=ACTIVITY_KEY + counts)
-        clock.stop("scan")
-        # The same per group and day, and per member and day over all groups (what "active on a
-        # day" means for the community), each folded from the one before. Day first: rows arrive
-        # in day order, so each lands next to the last (keyed by group first, the upserts jumped
-        # between every group's part of the table: 29 s instead of ~1.4 s × 10 at 10M).
-        clock.start()
-        _aggregate(cursor, "qunyun_tmp_member_day", ("day", "group_id", "member_id"), counts,
-                   f"SELECT day, group_id, member_id, {', '.join(counts)} FROM qunyun_tmp_activity", [])
-        _aggregate(cursor, "qunyun_tmp_day", ("day", "member_id"), ("messages", "reactions", "replies"),
-                   "SELECT day, member_id, messages, reactions, replies FROM qunyun_tmp_member_day", [])
-        clock.stop("fold_days")
-        # Pass 2: the few events the other rollups need (joins, leaves, payments, deletions, replies, mentions).
-        step("scan_sparse", f"CREATE TEMP TABLE qunyun_tmp_sparse AS {sparse_select('e.community_id = %s')}", [cid])
+        # The passes over the log, one part of its days per process: this one takes the earliest
+        # days and writes its hour and edge rows itself; each worker process reads the later days
+        # of the same log (WAL: readers run beside this writer) into a file this one then reads.
+        ranges = rebuild_parts.day_ranges(cursor, cid, workers) if workers != 1 else [(None, None)]
+        helpers = [rebuild_worker.start(connection.settings_dict["NAME"],
+                                        rebuild_parts.part_steps(cid, spans, days, final=False),
+                                        rebuild_parts.PART_TABLES, cache_kib=rebuild_parts.cache_kib(cursor),
+                                        temp_store=rebuild_parts.temp_store(cursor))
+                   for days in ranges[1:]]
+        try:
+            for name, statements in rebuild_parts.part_steps(cid, spans, ranges[0], final=True):
+                with clock(name):
+                    for statement, params in statements:
+                        cursor.execute(statement, params)
+            with clock("workers"):  # (the wait; the workers' own CPU seconds: workers_cpu)
+                clock.cpu["workers_cpu"] = sum(helper.wait() for helper in helpers)
+            with clock("merge"):
+                for helper in helpers:
+                    attached.append(f"qunyun_part{len(attached) + 1}")
+                    rebuild_parts.part_merge(cursor, cid, helper.out, attached[-1])
+        finally:
+            for helper in helpers:
+                helper.close()
+        cursor.execute("DROP TABLE IF EXISTS qunyun_tmp_activity")
         step("member_day", (
             "INSERT INTO qunyun_member_day (community_id, group_id, member_id, day, messages, reactions, "
             "replies, mentions) SELECT %s, group_id, member_id, day, messages, reactions, replies, mentions "
             "FROM qunyun_tmp_member_day ORDER BY group_id, day, member_id"
-        ), [cid])
-        # Hours: the activity table has one row per member, group and hour, so a group-hour's
-        # rows are its active members; across groups a member is counted once.
-        step("group_hour", (
-            "INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages, active_members) "
-            "SELECT %s, group_id, day, hour, SUM(messages), COUNT(*) FROM qunyun_tmp_activity "
-            "GROUP BY day, hour, group_id"
-        ), [cid])
-        step("community_hour", (
-            "INSERT INTO qunyun_community_hour (community_id, day, hour, messages, active_members) "
-            "SELECT %s, day, hour, SUM(messages), COUNT(DISTINCT member_id) FROM qunyun_tmp_activity GROUP BY day, hour"
         ), [cid])
         step("group_day", (
             "INSERT INTO qunyun_group_day (community_id, group_id, day, messages, reactions, active_members, "
@@ -225,10 +227,6 @@ def _rebuild(community, cid: int, clock: _Clock) -> dict[str, float]:
             f"AND actor_id IS NOT NULL AND actor_id <> member_id AND member_id {not_bot}"
             ") u GROUP BY member_id, day"
         ), [cid])
-        step("reply_edge_day", (
-            "INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, replies, mentions) "
-            f"SELECT %s, r.* FROM ({reply_edges_select('qunyun_tmp_sparse', not_bot)}) r"
-        ), [cid])
         for table in TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         with clock("indexes"):
@@ -269,39 +267,10 @@ class _Clock:
 
 def _aggregate(cursor, table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: str, params: list[Any],
                combine: tuple[str, ...] | None = None, columns: tuple[str, ...] | None = None) -> None:
-    """A temporary table of ``rows`` folded by ``keys``.
-
-    ``rows`` gives ``columns`` in that order (``keys`` then ``values`` unless told); ``combine``
-    says how values fold (``sum``, ``min``, ``max``; all ``sum`` by default).
-    PostgreSQL hashes the rows (``GROUP BY``). SQLite only sorts to group, which costs most of
-    a rebuild at millions of rows; so there every row is upserted into a table keyed by
-    ``keys`` instead, and rows that arrive near their neighbours in key order (the log is in
-    time order, keys start with the day) cost little more than an append.
-    """
-    combine = combine or ("sum",) * len(values)
-    named = columns or keys + values
-    if sql.is_postgres():
-        folded = ", ".join(f"{how.upper()}({column}) AS {column}" for how, column in zip(combine, values))
-        cursor.execute(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(keys)}, {folded} FROM ("
-                       f"{_named(rows, named)}) x GROUP BY {', '.join(keys)}", params)
-        return
-    merge = {
-        "sum": "{c} = {c} + excluded.{c}",
-        # A NULL never wins; it is replaced by any value (SQLite's min() and max() would keep it).
-        "min": "{c} = CASE WHEN {c} IS NULL OR excluded.{c} < {c} THEN excluded.{c} ELSE {c} END",
-        "max": "{c} = CASE WHEN {c} IS NULL OR excluded.{c} > {c} THEN excluded.{c} ELSE {c} END",
-    }
-    cursor.execute(f"CREATE TEMP TABLE {table} ({', '.join(keys + values)}, PRIMARY KEY ({', '.join(keys)})) "
-                   "WITHOUT ROWID")
-    updates = ", ".join(merge[how].format(c=column) for how, column in zip(combine, values))
-    # "WHERE true" keeps SQLite from reading ON CONFLICT as part of a join in ``rows``.
-    cursor.execute(f"INSERT INTO {table} ({', '.join(named)}) SELECT * FROM ({rows}) WHERE true "
-                   f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}", params)
-
-
-def _named(rows: str, columns: tuple[str, ...]) -> str:
-    """``rows`` with its columns named (PostgreSQL needs names to group a subquery by)."""
-    return f"SELECT * FROM ({rows}) r ({', '.join(columns)})"
+    """A temporary table of ``rows`` folded by ``keys`` (:func:`~.rebuild_parts.aggregate_sql`, run)."""
+    for statement, statement_params in rebuild_parts.aggregate_sql(table, keys, values, rows, params, combine,
+                                                                   columns):
+        cursor.execute(statement, statement_params)
 
 
 def _clear(cursor, table: str, cid: int) -> list[str]:
