@@ -264,6 +264,7 @@ def run_latency(rate: float, seconds: float, stream: Stream, community, fake: Ti
     futures, late = [], 0
     cpu0 = time.process_time()
     threads0 = _thread_cpu()
+    gclog = GcLog().__enter__()
     t0 = time.perf_counter()
     for i in range(n):
         due = t0 + i / rate
@@ -279,6 +280,8 @@ def run_latency(rate: float, seconds: float, stream: Stream, community, fake: Ti
         future.result()
     outbox_drained()
     busy = (time.process_time() - cpu0) / (time.perf_counter() - t0)
+    gclog.__exit__()
+    gclog.report()
     if BREAKDOWN:
         _print_threads(threads0, time.perf_counter() - t0, "share of a core")
     platform, internal = [], []
@@ -299,6 +302,47 @@ def run_latency(rate: float, seconds: float, stream: Stream, community, fake: Ti
 
 
 BREAKDOWN = False
+GC_LOG = False
+
+
+class GcLog:
+    """With ``--gc-log``: every collection's duration (wall) by generation, during a latency run."""
+
+    def __init__(self) -> None:
+        self.spans: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._start = 0.0
+
+    def __enter__(self) -> "GcLog":
+        import gc
+
+        if GC_LOG:
+            gc.callbacks.append(self._note)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import gc
+
+        if self._note in gc.callbacks:
+            gc.callbacks.remove(self._note)
+
+    def _note(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.spans[info["generation"]].append((time.perf_counter() - self._start) * 1000)
+
+    def report(self) -> None:
+        if not GC_LOG:
+            return
+        from qunyun.connections.heap import POLICY
+
+        parts = []
+        for generation, spans in self.spans.items():
+            spans.sort()
+            parts.append(f"gen{generation} {len(spans)} (p50 {pct(spans, 0.5):.2f} ms, max {pct(spans, 1):.1f} ms, "
+                         f"{sum(1 for s in spans if s >= 2)} over 2 ms, {sum(spans):.0f} ms in all)")
+        print(f"    collections: {'; '.join(parts)}; policy: {POLICY.refreezes} re-freezes, {POLICY.sweeps} sweeps, "
+              f"frozen {__import__('gc').get_freeze_count()}", flush=True)
 
 
 def _thread_cpu() -> dict[str, float]:
@@ -325,22 +369,63 @@ def _print_threads(before: dict[str, float], span: float, what: str) -> None:
         flush=True)
 
 
+WRITER_CPU: list[tuple[float, float]] = []  # with --breakdown: (thread CPU, wall) of each transaction, ms
+
+
+LOCK_WAITS: dict[str, list[float]] = {}  # with --breakdown: waits for the SQLite writers' turn, ms, by thread
+ROLLUPS: list[tuple[float, float]] = []  # with --breakdown: the worker's deferred rollups, (thread CPU, wall) ms
+
+
+def _note_lock_waits_and_rollups() -> None:
+    """Time every wait for the SQLite writers' turn (``bus.wal``) and every application of the
+    deferred rollups by the worker (which holds that turn meanwhile)."""
+    import threading
+
+    from qunyun.bus import wal, worker
+
+    LOCK_WAITS.clear()
+    ROLLUPS.clear()
+    lock = wal._WRITERS
+    if not hasattr(lock, "_bench_acquire"):
+        lock._bench_acquire = lock.acquire
+
+        def acquire():
+            start = time.perf_counter()
+            lock._bench_acquire()
+            LOCK_WAITS.setdefault(threading.current_thread().name.rstrip("0123456789-"), []).append(
+                (time.perf_counter() - start) * 1000)
+        lock.acquire = acquire
+    if not hasattr(worker, "_bench_rollups"):
+        worker._bench_rollups = worker.deferred_rollups_apply
+
+        def rollups(community_id):
+            start, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return worker._bench_rollups(community_id)
+            finally:
+                ROLLUPS.append(((time.thread_time() - cpu) * 1000, (time.perf_counter() - start) * 1000))
+        worker.deferred_rollups_apply = rollups
+
+
 def _writes_noted() -> dict[str, tuple[float, float, int]]:
     """With ``--breakdown``: when the writer took each event and when its transaction ended (and its size)."""
     from qunyun.connections import ingest
 
     noted: dict[str, tuple[float, float, int]] = {}
+    WRITER_CPU.clear()
     if not BREAKDOWN:
         return noted
+    _note_lock_waits_and_rollups()
     write = getattr(ingest._Writer._write, "__wrapped__", ingest._Writer._write)
 
     def noting(self, taken):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         try:
             return write(self, taken)
         finally:
             end = time.perf_counter()
             size = sum(len(events) for events, *_rest in taken)
+            WRITER_CPU.append(((time.thread_time() - cpu) * 1000, (end - start) * 1000))
             for events, *_rest in taken:
                 for event in events:
                     noted[event.key] = (start, end, size)
@@ -369,8 +454,40 @@ def _breakdown(received, written, fake, rows) -> None:
         print(f"    {name:12s} p50 {pct(values, 0.5):7.1f} ms  p90 {pct(values, 0.9):7.1f}  p99 {pct(values, 0.99):7.1f}  "
               f"max {pct(values, 1):7.1f}", flush=True)
     batches = len({(s, e) for s, e, _n in written.values()})
+    for name, waits in sorted(LOCK_WAITS.items()):
+        waits.sort()
+        print(f"    waits for the writers' turn, {name}: {len(waits)}, p50 {pct(waits, 0.5):.2f} ms, "
+              f"p99 {pct(waits, 0.99):.1f} ms, max {pct(waits, 1):.1f} ms, {sum(waits):.0f} ms in all", flush=True)
+    cpu, wall = sorted(c for c, _w in ROLLUPS), sorted(w for _c, w in ROLLUPS)
+    print(f"    deferred rollups: {len(ROLLUPS)} applications, thread CPU p50 {pct(cpu, 0.5):.1f} ms max "
+          f"{pct(cpu, 1):.1f} ms, wall p50 {pct(wall, 0.5):.1f} ms max {pct(wall, 1):.1f} ms", flush=True)
+    cpu, wall = sorted(c for c, _w in WRITER_CPU), sorted(w for _c, w in WRITER_CPU)
+    print(f"    writer's transactions: thread CPU p50 {pct(cpu, 0.5):.2f} ms, wall p50 {pct(wall, 0.5):.2f} ms; "
+          f"in all {sum(cpu):.0f} ms CPU in {sum(wall):.0f} ms wall", flush=True)
     print(f"    writer: {batches} transactions, events per transaction p50 {pct(sizes, 0.5)} p99 {pct(sizes, 0.99)} "
           f"(per event)", flush=True)
+
+
+def heap_side(args, on: bool, *, starting: bool = False) -> None:
+    """The live server's heap policy on or off (off: as in session 3, the heap frozen once when the
+    first writer starts, nothing after, CPython's 5 ms switch interval). Turned on between runs, it
+    first re-freezes at once (outside the measurement), as it would within its first second."""
+    import gc
+
+    from qunyun.connections import heap
+
+    policy = heap.POLICY
+    if on:
+        policy.refreeze_every = heap.REFREEZE_EVERY_SECONDS if args.refreeze_every is None else args.refreeze_every
+        policy.switch_interval = heap.SWITCH_INTERVAL_SECONDS if args.switch_interval is None else args.switch_interval / 1000
+    else:
+        policy.refreeze_every, policy.switch_interval = 0, None
+    if starting:
+        return  # the first live writer starts the policy
+    sys.setswitchinterval(policy.switch_interval or 0.005)
+    if on and policy.refreeze_every:
+        gc.collect()
+        gc.freeze()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -399,9 +516,18 @@ def main() -> int:
     parser.add_argument("--skip-throughput", action="store_true", help="latency only")
     parser.add_argument("--breakdown", action="store_true",
                         help="latency: also the time queued, in the writer's transaction and in the outbox worker")
+    parser.add_argument("--heap-policy", choices=["on", "off", "ab"], default="on",
+                        help="the live server's collector policy and switch interval (qunyun.connections.heap): "
+                        "on (as served), off (as in session 3: the heap frozen once at start, 5 ms switch interval), "
+                        "or ab: each latency run done --ab-rounds times per side in one process, off/on alternating")
+    parser.add_argument("--ab-rounds", type=int, default=2, help="with --heap-policy ab: latency runs per side")
+    parser.add_argument("--refreeze-every", type=float, help="heap policy on: seconds between re-freezes (0: none)")
+    parser.add_argument("--switch-interval", type=float, help="heap policy on: the GIL switch interval in ms")
+    parser.add_argument("--gc-log", action="store_true", help="latency: every collection's duration by generation")
     args = parser.parse_args()
-    global BREAKDOWN
-    BREAKDOWN = args.breakdown
+    global BREAKDOWN, GC_LOG
+    BREAKDOWN, GC_LOG = args.breakdown, args.gc_log
+    heap_side(args, args.heap_policy != "off", starting=True)
     if hasattr(os, "sched_setaffinity"):
         cores = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, {cores[args.core] if args.core is not None else cores[-1]})
@@ -445,20 +571,34 @@ def main() -> int:
                   f"ratio live/bare {live / bare:.2f}", flush=True)
         from qunyun.connections import ingest
 
-        for n, interval in enumerate(args.commit_interval or [None]):
+        runs = [(interval, None) for interval in args.commit_interval or [None]]
+        if args.heap_policy == "ab":  # ABBA order: neither side always runs first
+            sides = [side for r in range(args.ab_rounds) for side in ((False, True) if r % 2 == 0 else (True, False))]
+            runs = [(interval, side) for interval, _ in runs for side in sides]
+        for n, (interval, side) in enumerate(runs):
             if interval is not None:
                 ingest.COMMIT_INTERVAL_SECONDS = interval / 1000
+            if side is not None:
+                heap_side(args, side)
             stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=99)
             community, _store = community_new(f"lat-{len(label)}-{n}", stream)
             fake.executed.clear()
             load = open("/proc/loadavg").read().split()[0]
             platform, internal, late, busy = run_latency(args.rate, args.seconds, stream, community, fake)
-            print(f"[{label}] latency at {args.rate:.0f} events/s open-loop for {args.seconds:.0f} s (load {load}, "
+            policy = "" if side is None and args.heap_policy == "on" else f"heap policy {'on' if side or (side is None and args.heap_policy == 'on') else 'off'}, "
+            print(f"[{label}] latency at {args.rate:.0f} events/s open-loop for {args.seconds:.0f} s ({policy}load {load}, "
                   f"commit interval {ingest.COMMIT_INTERVAL_SECONDS * 1000:g} ms, "
                   f"sender at most {late:.1f} ms behind schedule, process CPU {busy:.0%} of a core): platform decisions ({len(platform)}) "
                   f"p50 {pct(platform, 0.5):.1f} ms, p99 {pct(platform, 0.99):.1f} ms, max {pct(platform, 1):.1f} ms; "
                   f"internal ({len(internal)}) p50 {pct(internal, 0.5):.1f} ms, p99 {pct(internal, 0.99):.1f} ms",
                   flush=True)
+    if GC_LOG:  # what the re-freezes left frozen that has died since: one sweep, after the measurements
+        from qunyun.connections.heap import POLICY
+
+        cpu, wall = time.process_time(), time.perf_counter()
+        freed = POLICY.sweep()
+        print(f"heap sweep at the end: {freed} dead objects freed from the frozen heap "
+              f"({(time.perf_counter() - wall) * 1000:.0f} ms, {(time.process_time() - cpu) * 1000:.0f} ms CPU)", flush=True)
     return 0
 
 

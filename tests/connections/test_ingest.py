@@ -3,6 +3,8 @@ caller still learns what became of its own events."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.db import connection
 
@@ -78,26 +80,22 @@ def test_a_busy_writer_gathers_deliveries_and_an_idle_one_writes_at_once(communi
     assert Event.objects.filter(community=community).count() == 10
 
 
-def test_settling_the_heap_frees_waiting_garbage_and_takes_live_objects_out_of_full_collections():
+def test_the_live_writer_runs_the_servers_collector_policy(community, monkeypatch):
     import gc
-    import weakref
+    import sys
 
-    from qunyun.connections.ingest import heap_settle
+    from qunyun.connections import heap
 
-    class Node:
-        pass
-
-    garbage = Node()
-    garbage.me = garbage  # a cycle: only the cyclic collector frees it
-    dead = weakref.ref(garbage)
-    del garbage
-    kept = [Node() for _ in range(100)]
-    frozen_before = gc.get_freeze_count()
     try:
-        heap_settle()
-        assert dead() is None  # collected first, not frozen forever
-        assert gc.get_freeze_count() >= frozen_before + len(kept)
-        walked = {id(obj) for obj in gc.get_objects(generation=2)}
-        assert not any(id(obj) in walked for obj in kept)  # no longer walked by a full collection
+        ingest_events(community.pk, [message("m", 1, utcnow())])
+        assert heap.POLICY.started  # the first live writer started it
+        assert sys.getswitchinterval() == heap.SWITCH_INTERVAL_SECONDS
+        monkeypatch.setattr(heap.POLICY, "refrozen", float("-inf"))  # a re-freeze is due
+        refreezes, sweeps = heap.POLICY.refreezes, heap.POLICY.sweeps
+        ingest_events(community.pk, [message("n", 1, utcnow())])
+        deadline = time.monotonic() + 10
+        while heap.POLICY.refreezes + heap.POLICY.sweeps == refreezes + sweeps and time.monotonic() < deadline:
+            time.sleep(0.01)  # the writer ticks the policy after answering its callers
+        assert heap.POLICY.refreezes + heap.POLICY.sweeps > refreezes + sweeps
     finally:
         gc.unfreeze()

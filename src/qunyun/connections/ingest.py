@@ -14,7 +14,6 @@ the channel's /j/ page (Matrix).
 from __future__ import annotations
 
 import dataclasses
-import gc
 import logging
 import threading
 import time
@@ -26,6 +25,8 @@ from qunyun.bus.outbox import handoff_of, write_transaction
 from qunyun.bus.runtime import IngestResult, Runtime
 from qunyun.communities.models import Community
 from qunyun.core import events as ev
+
+from .heap import POLICY as HEAP_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,7 @@ class _Writer:
                 self.ended = time.monotonic()
             for (_e, _n, _c, future), result in zip(taken, results):
                 future.set_result(result)
+            HEAP_POLICY.tick()  # between transactions: a short collector pause now and then (see .heap)
 
     def _write(self, taken) -> list[IngestResult]:
         self.batches += 1
@@ -252,24 +254,9 @@ def _writer(community_id: int) -> _Writer:
         writer = _writers.get(community_id)
         if writer is None:
             if not _writers:
-                heap_settle()
+                HEAP_POLICY.start()  # the live server's collector policy and switch interval
             writer = _writers[community_id] = _Writer(community_id)
         return writer
-
-
-def heap_settle() -> None:
-    """Take what the process has built so far out of the cyclic collector's full passes.
-
-    Called once, when the process's first live writer starts. A full (generation 2) collection
-    walks every tracked object while holding the GIL; in a running bot most of them are the
-    startup's (Django, the handler table, moderation's lexicons and models, the caches) and never
-    die. Those passes took 80-155 ms each on a quiet core in ``bench/runtime``: the live path's
-    latency tail. ``gc.freeze`` moves every object alive now to a generation the collector does not
-    walk; objects made later are collected as before. Garbage already waiting would be frozen too
-    and never freed, so it is collected first (one pause, before the first live event is written).
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def writer_batches(community_id: int) -> tuple[int, int]:
