@@ -117,10 +117,10 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
         spans = offset_spans(community.time_zone, first, last)
         for table in TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        not_bot = "NOT IN (SELECT id FROM qunyun_tmp_bots)"
-        # The passes over the log, one part of its days per process: this one takes the earliest
-        # days and writes its hour and edge rows itself; each worker process reads the later days
-        # of the same log (WAL: readers run beside this writer) into a file this one then reads.
+        not_bot = rebuild_parts.NOT_BOT
+        # Everything read from the log, one part of its days per process: this one takes the
+        # earliest days and writes their rows itself; each worker process reads the later days
+        # of the same file (WAL: readers run beside this writer) into a file this one then reads.
         ranges = rebuild_parts.day_ranges(cursor, cid, workers) if workers != 1 else [(None, None)]
         helpers = [rebuild_worker.start(connection.settings_dict["NAME"],
                                         rebuild_parts.part_steps(cid, spans, days, final=False),
@@ -141,92 +141,29 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
         finally:
             for helper in helpers:
                 helper.close()
-        cursor.execute("DROP TABLE IF EXISTS qunyun_tmp_activity")
-        step("member_day", (
-            "INSERT INTO qunyun_member_day (community_id, group_id, member_id, day, messages, reactions, "
-            "replies, mentions) SELECT %s, group_id, member_id, day, messages, reactions, replies, mentions "
-            "FROM qunyun_tmp_member_day ORDER BY group_id, day, member_id"
-        ), [cid])
-        step("group_day", (
-            "INSERT INTO qunyun_group_day (community_id, group_id, day, messages, reactions, active_members, "
-            "joins, leaves) SELECT %s, group_id, day, SUM(messages), SUM(reactions), SUM(active), SUM(joins), "
-            "SUM(leaves) FROM ("
-            "SELECT group_id, day, SUM(messages) AS messages, SUM(reactions) AS reactions, COUNT(*) AS active, "
-            "0 AS joins, 0 AS leaves FROM qunyun_tmp_member_day GROUP BY day, group_id "
-            "UNION ALL SELECT group_id, day, 0, 0, 0, CASE WHEN type = 'join' THEN 1 ELSE 0 END, "
-            "CASE WHEN type = 'leave' THEN 1 ELSE 0 END FROM qunyun_tmp_sparse "
-            f"WHERE type IN ('join', 'leave') AND member_id {not_bot}"
-            ") u GROUP BY group_id, day"
-        ), [cid])
-        step("group_day_mix", (
-            "INSERT INTO qunyun_group_day_mix (community_id, group_id, day, water, links, deleted) "
-            "SELECT %s, group_id, day, SUM(water), SUM(links), SUM(deleted) FROM ("
-            "SELECT group_id, day, SUM(water) AS water, SUM(links) AS links, 0 AS deleted "
-            "FROM qunyun_tmp_member_day GROUP BY day, group_id HAVING SUM(water) > 0 OR SUM(links) > 0 "
-            "UNION ALL SELECT group_id, day, 0, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'delete'"
-            ") u GROUP BY group_id, day"
-        ), [cid])
-        # Each active day's week and month, worked out once per day (not once per member-day row).
-        clock.start()
-        cursor.execute("CREATE TEMP TABLE qunyun_tmp_calendar AS SELECT day, "
-                       f"{sql.week_of('day')} AS week, {sql.month_of('day')} AS month "
-                       "FROM (SELECT DISTINCT day FROM qunyun_tmp_day) d", [])
-        clock.stop("calendar")
-        # A week also has its replies and active days (one per member-day row: a day of the
-        # community's, all groups together).
-        for name, table, column, values in (
-                ("member_week", "qunyun_member_week", "week", ("messages", "reactions", "replies", "active_days")),
-                ("member_month", "qunyun_member_month", "month", ("messages", "reactions"))):
-            clock.start()
-            picked = ", ".join(("d.messages", "d.reactions", "d.replies", "1")[:len(values)])
-            _aggregate(cursor, "qunyun_tmp_period", ("period", "member_id"), values,
-                       f"SELECT c.{column}, d.member_id, {picked} FROM qunyun_tmp_day d "
-                       "JOIN qunyun_tmp_calendar c ON c.day = d.day", [])
-            cursor.execute(f"INSERT INTO {table} (community_id, member_id, {column}, {', '.join(values)}) "
-                           f"SELECT %s, member_id, period, {', '.join(values)} FROM qunyun_tmp_period", [cid])
-            cursor.execute("DROP TABLE qunyun_tmp_period")
-            clock.stop(name)
-        clock.start()
-        _aggregate(cursor, "qunyun_tmp_member", ("member_id",),
-                   ("first_active", "last_active", "first_message", "last_message", "messages"), (
-                       "SELECT member_id, day, day, CASE WHEN messages > 0 THEN day END, "
-                       "CASE WHEN messages > 0 THEN day END, messages FROM qunyun_tmp_day"
-                   ), [], combine=("min", "max", "min", "max", "sum"))
-        cursor.execute(
+        for name, table, column in (("member_week", "qunyun_member_week", "week"),
+                                    ("member_month", "qunyun_member_month", "month")):
+            values = ", ".join(rebuild_parts.PERIOD_TABLES[f"qunyun_tmp_{column}"][1])
+            step(name, f"INSERT INTO {table} (community_id, member_id, {column}, {values}) "
+                       f"SELECT %s, member_id, period, {values} FROM qunyun_tmp_{column}", [cid])
+        step("member_stats", (
             "INSERT INTO qunyun_member_stats (community_id, member_id, first_active_day, last_active_day, "
             "first_message_day, last_message_day, first_join_day, messages, in_group) "
             "SELECT %s, member_id, MIN(first_active), MAX(last_active), MIN(first_message), MAX(last_message), "
             "MIN(first_join), SUM(messages), MAX(in_group) = 1 FROM ("
-            "SELECT member_id, first_active, last_active, first_message, last_message, NULL AS first_join, "
+            "SELECT member_id, first_active, last_active, first_message, last_message, first_join, "
             "messages, 0 AS in_group FROM qunyun_tmp_member "
-            "UNION ALL SELECT member_id, NULL, NULL, NULL, NULL, MIN(day), 0, 0 FROM qunyun_tmp_sparse "
-            f"WHERE type = 'join' AND member_id {not_bot} GROUP BY member_id "
             "UNION ALL SELECT ms.member_id, NULL, NULL, NULL, NULL, NULL, 0, "
             "MAX(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
             f"JOIN qunyun_group g ON g.id = ms.group_id WHERE g.community_id = %s AND ms.member_id {not_bot} "
             "GROUP BY ms.member_id"
-            ") u GROUP BY member_id", [cid, cid])
-        clock.stop("member_stats")
+            ") u GROUP BY member_id"), [cid, cid])
         step("group_size", (
             "INSERT INTO qunyun_group_size (community_id, group_id, members_now) "
             "SELECT %s, ms.group_id, SUM(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
             f"JOIN qunyun_group g ON g.id = ms.group_id WHERE g.community_id = %s AND ms.member_id {not_bot} "
             "GROUP BY ms.group_id"
         ), [cid, cid])
-        step("community_day", (
-            "INSERT INTO qunyun_community_day (community_id, day, active_members, authors) "
-            "SELECT %s, day, COUNT(*), SUM(CASE WHEN messages > 0 THEN 1 ELSE 0 END) "
-            "FROM qunyun_tmp_day GROUP BY day"
-        ), [cid])
-        step("funnel_day", (
-            "INSERT INTO qunyun_funnel_day (community_id, member_id, day, payments, invites) "
-            "SELECT %s, member_id, day, SUM(payments), SUM(invites) FROM ("
-            "SELECT member_id, day, 1 AS payments, 0 AS invites FROM qunyun_tmp_sparse "
-            f"WHERE type = 'payment' AND member_id {not_bot} "
-            "UNION ALL SELECT actor_id, day, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'join' "
-            f"AND actor_id IS NOT NULL AND actor_id <> member_id AND member_id {not_bot}"
-            ") u GROUP BY member_id, day"
-        ), [cid])
         for table in TEMP_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
         with clock("indexes"):
@@ -240,8 +177,8 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
     return timings
 
 
-TEMP_TABLES = ("qunyun_tmp_activity", "qunyun_tmp_member_day", "qunyun_tmp_day", "qunyun_tmp_period", "qunyun_tmp_calendar",
-               "qunyun_tmp_member", "qunyun_tmp_sparse", "qunyun_tmp_bots")
+TEMP_TABLES = ("qunyun_tmp_activity", "qunyun_tmp_member_day", "qunyun_tmp_day", "qunyun_tmp_calendar",
+               "qunyun_tmp_sparse", "qunyun_tmp_bots", *rebuild_parts.PERIOD_TABLES)
 
 
 class _Clock:
@@ -263,14 +200,6 @@ class _Clock:
         self.start()
         yield
         self.stop(name)
-
-
-def _aggregate(cursor, table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: str, params: list[Any],
-               combine: tuple[str, ...] | None = None, columns: tuple[str, ...] | None = None) -> None:
-    """A temporary table of ``rows`` folded by ``keys`` (:func:`~.rebuild_parts.aggregate_sql`, run)."""
-    for statement, statement_params in rebuild_parts.aggregate_sql(table, keys, values, rows, params, combine,
-                                                                   columns):
-        cursor.execute(statement, statement_params)
 
 
 def _clear(cursor, table: str, cid: int) -> list[str]:

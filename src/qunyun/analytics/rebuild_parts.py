@@ -22,6 +22,16 @@ from .rollups import (
 )
 
 
+#: How an upsert folds a value into a kept row, by the fold's name (SQLite).
+MERGE = {
+    "sum": "{c} = {c} + excluded.{c}",
+    # A NULL never wins; it is replaced by any value (SQLite's min() and max() would keep it;
+    # NULL + excluded would be NULL: a sum's inputs are never NULL).
+    "min": "{c} = CASE WHEN {c} IS NULL OR excluded.{c} < {c} THEN excluded.{c} ELSE {c} END",
+    "max": "{c} = CASE WHEN {c} IS NULL OR excluded.{c} > {c} THEN excluded.{c} ELSE {c} END",
+}
+
+
 def aggregate_sql(table: str, keys: tuple[str, ...], values: tuple[str, ...], rows: str, params: list[Any],
                    combine: tuple[str, ...] | None = None,
                    columns: tuple[str, ...] | None = None) -> list[tuple[str, list[Any]]]:
@@ -40,13 +50,7 @@ def aggregate_sql(table: str, keys: tuple[str, ...], values: tuple[str, ...], ro
         folded = ", ".join(f"{how.upper()}({column}) AS {column}" for how, column in zip(combine, values))
         return [(f"CREATE TEMP TABLE {table} AS SELECT {', '.join(keys)}, {folded} FROM ("
                  f"{named_rows(rows, named)}) x GROUP BY {', '.join(keys)}", params)]
-    merge = {
-        "sum": "{c} = {c} + excluded.{c}",
-        # A NULL never wins; it is replaced by any value (SQLite's min() and max() would keep it).
-        "min": "{c} = CASE WHEN {c} IS NULL OR excluded.{c} < {c} THEN excluded.{c} ELSE {c} END",
-        "max": "{c} = CASE WHEN {c} IS NULL OR excluded.{c} > {c} THEN excluded.{c} ELSE {c} END",
-    }
-    updates = ", ".join(merge[how].format(c=column) for how, column in zip(combine, values))
+    updates = ", ".join(MERGE[how].format(c=column) for how, column in zip(combine, values))
     return [
         (f"CREATE TEMP TABLE {table} ({', '.join(keys + values)}, PRIMARY KEY ({', '.join(keys)})) WITHOUT ROWID",
          []),
@@ -56,31 +60,52 @@ def aggregate_sql(table: str, keys: tuple[str, ...], values: tuple[str, ...], ro
     ]
 
 
-#: The temporary tables a part of the log's days leaves for the rest of the rebuild (a worker
-#: process hands them over in a file): activity per group, member and day, per member and day,
-#: the sparse events, and the hour and edge rows a worker cannot write itself.
-PART_TABLES = ("qunyun_tmp_member_day", "qunyun_tmp_day", "qunyun_tmp_sparse", "qunyun_tmp_group_hour",
-               "qunyun_tmp_community_hour", "qunyun_tmp_edges")
+#: The rollups whose rows each belong to one local day: every part writes its own days' rows
+#: (name, table, columns after community_id). A worker leaves them in temporary tables named
+#: ``qunyun_part_<name>`` for the rebuild to copy.
+DAY_ROLLUPS = (
+    ("member_day", "qunyun_member_day", "group_id, member_id, day, messages, reactions, replies, mentions"),
+    ("group_hour", "qunyun_group_hour", "group_id, day, hour, messages, active_members"),
+    ("community_hour", "qunyun_community_hour", "day, hour, messages, active_members"),
+    ("group_day", "qunyun_group_day", "group_id, day, messages, reactions, active_members, joins, leaves"),
+    ("group_day_mix", "qunyun_group_day_mix", "group_id, day, water, links, deleted"),
+    ("community_day", "qunyun_community_day", "day, active_members, authors"),
+    ("funnel_day", "qunyun_funnel_day", "member_id, day, payments, invites"),
+    ("reply_edge_day", "qunyun_reply_edge_day", "group_id, day, source_id, target_id, replies, mentions"),
+)
+
+#: What a part folds for rows that span days, added together across parts by the rebuild
+#: (:func:`periods_merge`): each member's weeks and months, and firsts and lasts.
+PERIOD_TABLES = {
+    "qunyun_tmp_week": (("period", "member_id"), ("messages", "reactions", "replies", "active_days"), ("sum",) * 4),
+    "qunyun_tmp_month": (("period", "member_id"), ("messages", "reactions"), ("sum",) * 2),
+    "qunyun_tmp_member": (("member_id",), ("first_active", "last_active", "first_message", "last_message",
+                                           "messages", "first_join"), ("min", "max", "min", "max", "sum", "min")),
+}
+
+#: The temporary tables a worker hands over in its file.
+PART_TABLES = (*(f"qunyun_part_{name}" for name, _table, _columns in DAY_ROLLUPS), *PERIOD_TABLES)
 
 #: A log of fewer events than this is read by one process (starting a worker costs ~0.2 s).
 PARALLEL_MIN_EVENTS = 400_000
 
+NOT_BOT = "NOT IN (SELECT id FROM qunyun_tmp_bots)"
+
 
 def part_steps(cid: int, spans: list, days: tuple[str | None, str | None], *,
-          final: bool) -> list[tuple[str, list[tuple[str, list[Any]]]]]:
-    """The passes over the log's events of the local days ``days`` (from, before; None: open), as
-    named steps of statements.
+               final: bool) -> list[tuple[str, list[tuple[str, list[Any]]]]]:
+    """Everything a rebuild computes from the log's events of the local days ``days`` (from,
+    before; None: open), as named steps of statements.
 
-    With ``final`` (this process) the hour and reply-edge rows go into their rollup tables;
-    otherwise (a worker, which cannot write to the database) into temporary tables of
-    :data:`PART_TABLES`. Parts are whole days: every rollup row of a day comes from one part.
+    With ``final`` (the rebuild's own connection) the rows of :data:`DAY_ROLLUPS` go into their
+    tables; otherwise (a worker, which does not write to the database) into temporary tables.
+    Either way the part's weeks, months and member firsts are left in :data:`PERIOD_TABLES`.
     """
     where, params = "e.community_id = %s", [cid]
     if days[0] is not None:
         where, params = where + " AND e.day >= %s", params + [days[0]]
     if days[1] is not None:
         where, params = where + " AND e.day < %s", params + [days[1]]
-    not_bot = "NOT IN (SELECT id FROM qunyun_tmp_bots)"
     counts = ACTIVITY_COUNTS
     # Pass 1 over the log: activity at the finest grain every rollup needs (local day and
     # hour, group, member), with the incremental path's per-event SQL. Keyed by time first:
@@ -89,38 +114,85 @@ def part_steps(cid: int, spans: list, days: tuple[str | None, str | None], *,
     scan = [("CREATE TEMP TABLE qunyun_tmp_bots AS SELECT id FROM qunyun_member "
              "WHERE community_id = %s AND is_bot = %s", [cid, True])]
     scan += aggregate_sql("qunyun_tmp_activity", ("day", "hour", "group_id", "member_id"), counts,
-                           activity_events_select(f"{where} AND e.member_id {not_bot}", spans),
-                           [*activity_params(), *params], columns=ACTIVITY_KEY + counts)
+                          activity_events_select(f"{where} AND e.member_id {NOT_BOT}", spans),
+                          [*activity_params(), *params], columns=ACTIVITY_KEY + counts)
     # The same per group and day, and per member and day over all groups (what "active on a
     # day" means for the community), each folded from the one before. Day first: rows arrive
     # in day order, so each lands next to the last (keyed by group first, the upserts jumped
     # between every group's part of the table: 29 s instead of ~1.4 s × 10 at 10M).
     fold = aggregate_sql("qunyun_tmp_member_day", ("day", "group_id", "member_id"), counts,
-                          f"SELECT day, group_id, member_id, {', '.join(counts)} FROM qunyun_tmp_activity", [])
+                         f"SELECT day, group_id, member_id, {', '.join(counts)} FROM qunyun_tmp_activity", [])
     fold += aggregate_sql("qunyun_tmp_day", ("day", "member_id"), ("messages", "reactions", "replies"),
-                           "SELECT day, member_id, messages, reactions, replies FROM qunyun_tmp_member_day", [])
+                          "SELECT day, member_id, messages, reactions, replies FROM qunyun_tmp_member_day", [])
     # Pass 2: the few events the other rollups need (joins, leaves, payments, deletions, replies, mentions).
     sparse = [(f"CREATE TEMP TABLE qunyun_tmp_sparse AS {sparse_select(where)}", params)]
-    # Hours: the activity table has one row per member, group and hour, so a group-hour's
-    # rows are its active members; across groups a member is counted once.
-    group_hour = "SELECT group_id, day, hour, SUM(messages), COUNT(*) FROM qunyun_tmp_activity GROUP BY day, hour, group_id"
-    community_hour = ("SELECT day, hour, SUM(messages), COUNT(DISTINCT member_id) FROM qunyun_tmp_activity "
-                      "GROUP BY day, hour")
-    edges = reply_edges_select("qunyun_tmp_sparse", not_bot)
-    if final:
-        group_hour = [("INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages, active_members) "
-                       f"SELECT %s, r.* FROM ({group_hour}) r", [cid])]
-        community_hour = [("INSERT INTO qunyun_community_hour (community_id, day, hour, messages, active_members) "
-                           f"SELECT %s, r.* FROM ({community_hour}) r", [cid])]
-        edges = [("INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, replies, "
-                  f"mentions) SELECT %s, r.* FROM ({edges}) r", [cid])]
-    else:
-        group_hour = [(f"CREATE TEMP TABLE qunyun_tmp_group_hour AS {group_hour}", [])]
-        community_hour = [(f"CREATE TEMP TABLE qunyun_tmp_community_hour AS {community_hour}", [])]
-        edges = [(f"CREATE TEMP TABLE qunyun_tmp_edges AS {edges}", [])]
-    return [("scan", scan), ("fold_days", fold), ("scan_sparse", sparse), ("group_hour", group_hour),
-            ("community_hour", community_hour + [("DROP TABLE qunyun_tmp_activity", [])]),
-            ("reply_edge_day", edges)]
+    rows = _day_rows()
+
+    def day_rollup(name: str) -> list[tuple[str, list[Any]]]:
+        table, columns = next((t, c) for n, t, c in DAY_ROLLUPS if n == name)
+        if final:
+            return [(f"INSERT INTO {table} (community_id, {columns}) SELECT %s, r.* FROM ({rows[name]}) r", [cid])]
+        return [(f"CREATE TEMP TABLE qunyun_part_{name} AS {rows[name]}", [])]
+
+    steps = [("scan", scan), ("fold_days", fold), ("scan_sparse", sparse)]
+    steps += [(name, day_rollup(name)) for name, _table, _columns in DAY_ROLLUPS]
+    steps[-1][1].append(("DROP TABLE qunyun_tmp_activity", []))
+    # Each active day's week and month, worked out once per day (not once per member-day row).
+    # A week also has its replies and active days (one per member-day row: a day of the
+    # community's, all groups together).
+    periods = [("CREATE TEMP TABLE qunyun_tmp_calendar AS SELECT day, "
+                f"{sql.week_of('day')} AS week, {sql.month_of('day')} AS month "
+                "FROM (SELECT DISTINCT day FROM qunyun_tmp_day) d", [])]
+    for table, column in (("qunyun_tmp_week", "week"), ("qunyun_tmp_month", "month")):
+        keys, values, _combine = PERIOD_TABLES[table]
+        picked = ", ".join(("d.messages", "d.reactions", "d.replies", "1")[:len(values)])
+        periods += aggregate_sql(table, keys, values, f"SELECT c.{column}, d.member_id, {picked} "
+                                 "FROM qunyun_tmp_day d JOIN qunyun_tmp_calendar c ON c.day = d.day", [])
+    keys, values, combine = PERIOD_TABLES["qunyun_tmp_member"]
+    periods += aggregate_sql("qunyun_tmp_member", keys, values, (
+        "SELECT member_id, day, day, CASE WHEN messages > 0 THEN day END, CASE WHEN messages > 0 THEN day END, "
+        "messages, NULL FROM qunyun_tmp_day "
+        "UNION ALL SELECT member_id, NULL, NULL, NULL, NULL, 0, MIN(day) FROM qunyun_tmp_sparse "
+        f"WHERE type = 'join' AND member_id {NOT_BOT} GROUP BY member_id"), [], combine=combine)
+    return steps + [("periods", periods)]
+
+
+def _day_rows() -> dict[str, str]:
+    """The SELECT giving each of :data:`DAY_ROLLUPS`' rows (its columns, in order) from a part's work tables."""
+    return {
+        "member_day": ("SELECT group_id, member_id, day, messages, reactions, replies, mentions "
+                       "FROM qunyun_tmp_member_day ORDER BY group_id, day, member_id"),
+        # Hours: the activity table has one row per member, group and hour, so a group-hour's
+        # rows are its active members; across groups a member is counted once.
+        "group_hour": ("SELECT group_id, day, hour, SUM(messages), COUNT(*) FROM qunyun_tmp_activity "
+                       "GROUP BY day, hour, group_id"),
+        "community_hour": ("SELECT day, hour, SUM(messages), COUNT(DISTINCT member_id) FROM qunyun_tmp_activity "
+                           "GROUP BY day, hour"),
+        "group_day": (
+            "SELECT group_id, day, SUM(messages), SUM(reactions), SUM(active), SUM(joins), SUM(leaves) FROM ("
+            "SELECT group_id, day, SUM(messages) AS messages, SUM(reactions) AS reactions, COUNT(*) AS active, "
+            "0 AS joins, 0 AS leaves FROM qunyun_tmp_member_day GROUP BY day, group_id "
+            "UNION ALL SELECT group_id, day, 0, 0, 0, CASE WHEN type = 'join' THEN 1 ELSE 0 END, "
+            "CASE WHEN type = 'leave' THEN 1 ELSE 0 END FROM qunyun_tmp_sparse "
+            f"WHERE type IN ('join', 'leave') AND member_id {NOT_BOT}"
+            ") u GROUP BY group_id, day"),
+        "group_day_mix": (
+            "SELECT group_id, day, SUM(water), SUM(links), SUM(deleted) FROM ("
+            "SELECT group_id, day, SUM(water) AS water, SUM(links) AS links, 0 AS deleted "
+            "FROM qunyun_tmp_member_day GROUP BY day, group_id HAVING SUM(water) > 0 OR SUM(links) > 0 "
+            "UNION ALL SELECT group_id, day, 0, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'delete'"
+            ") u GROUP BY group_id, day"),
+        "community_day": ("SELECT day, COUNT(*), SUM(CASE WHEN messages > 0 THEN 1 ELSE 0 END) "
+                          "FROM qunyun_tmp_day GROUP BY day"),
+        "funnel_day": (
+            "SELECT member_id, day, SUM(payments), SUM(invites) FROM ("
+            "SELECT member_id, day, 1 AS payments, 0 AS invites FROM qunyun_tmp_sparse "
+            f"WHERE type = 'payment' AND member_id {NOT_BOT} "
+            "UNION ALL SELECT actor_id, day, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'join' "
+            f"AND actor_id IS NOT NULL AND actor_id <> member_id AND member_id {NOT_BOT}"
+            ") u GROUP BY member_id, day"),
+        "reply_edge_day": reply_edges_select("qunyun_tmp_sparse", NOT_BOT),
+    }
 
 
 def day_ranges(cursor, cid: int, workers: int) -> list[tuple[str | None, str | None]]:
@@ -146,18 +218,25 @@ def day_ranges(cursor, cid: int, workers: int) -> list[tuple[str | None, str | N
 
 
 def part_merge(cursor, cid: int, out: str, alias: str) -> None:
-    """Read a worker's part (its file ``out``, attached as ``alias``) into this rebuild: its hour and
-    edge rows into their rollups, the rest appended to this process's temporary tables (later
-    days: key order holds). SQLite detaches a file only outside the transaction that read it."""
+    """Read a worker's part (its file ``out``, attached as ``alias``) into this rebuild: its day
+    rows into their rollups, its weeks, months and member firsts added to this process's
+    (:func:`periods_merge`). SQLite detaches a file only outside the transaction that read it."""
     cursor.execute(f"ATTACH DATABASE %s AS {alias}", [out])
-    for table in ("qunyun_tmp_member_day", "qunyun_tmp_day", "qunyun_tmp_sparse"):
-        cursor.execute(f"INSERT INTO {table} SELECT * FROM {alias}.{table}")
-    cursor.execute("INSERT INTO qunyun_group_hour (community_id, group_id, day, hour, messages, active_members) "
-                   f"SELECT %s, r.* FROM {alias}.qunyun_tmp_group_hour r", [cid])
-    cursor.execute("INSERT INTO qunyun_community_hour (community_id, day, hour, messages, active_members) "
-                   f"SELECT %s, r.* FROM {alias}.qunyun_tmp_community_hour r", [cid])
-    cursor.execute("INSERT INTO qunyun_reply_edge_day (community_id, group_id, day, source_id, target_id, "
-                   f"replies, mentions) SELECT %s, r.* FROM {alias}.qunyun_tmp_edges r", [cid])
+    for name, table, columns in DAY_ROLLUPS:
+        cursor.execute(f"INSERT INTO {table} (community_id, {columns}) SELECT %s, r.* FROM {alias}.qunyun_part_{name} r",
+                       [cid])
+    for table in PERIOD_TABLES:
+        periods_merge(cursor, table, f"{alias}.{table}")
+
+
+def periods_merge(cursor, table: str, source: str) -> None:
+    """Add a part's rows of a :data:`PERIOD_TABLES` table (``source``) into this process's ``table``
+    (SQLite). Parts are ranges of days: only a week or month that spans a cut meets itself."""
+    keys, values, combine = PERIOD_TABLES[table]
+    columns = ", ".join(keys + values)
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source} WHERE true "
+                   f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+                   + ", ".join(MERGE[how].format(c=column) for how, column in zip(combine, values)))
 
 
 def cache_kib(cursor) -> int:
