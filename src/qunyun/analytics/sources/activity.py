@@ -93,16 +93,37 @@ def member_window(scope: Scope, first: date, last: date) -> dict[int, list[int]]
 def window_day_counts(scope: Scope, first: date, last: date) -> dict[int, int]:
     """``{active days: members}`` between two days: :func:`member_window` counted in the database
     (a week's distribution and its active members, without a row per member to read)."""
-    statement, params = _window_sql(scope, first, last)
+    if _days_only(scope, first, last):
+        # Only the active days are wanted: the distinct (day, member) pairs, which the
+        # (community, day, member, …) index gives in order, then counted per member.
+        join, where, jp = scope_filter(scope, "md")
+        statement = (f"SELECT member_id AS m, COUNT(*) AS d FROM (SELECT DISTINCT md.day, md.member_id "
+                     f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where}) x "
+                     "GROUP BY member_id")
+        params = _params(scope, jp, scope.cid, _d(first), _d(last))
+    else:
+        statement, params = _window_sql(scope, first, last)
     return {int(d): int(n) for d, n in _query(f"SELECT d, COUNT(*) FROM ({statement}) w GROUP BY d", params)}
+
+
+def _whole_weeks(first: date, last: date) -> tuple[date, date]:
+    """The first Monday from ``first`` on, and the Monday of the last whole week ending by ``last``."""
+    monday = first + timedelta(days=-first.weekday() % 7)
+    last_monday = last - timedelta(days=(last.weekday() + 1) % 7 + 6)
+    return monday, last_monday
+
+
+def _days_only(scope: Scope, first: date, last: date) -> bool:
+    """Whether :func:`member_window` reads member-days alone (a group filter, or no whole week inside)."""
+    monday, last_monday = _whole_weeks(first, last)
+    return bool(scope.group_ids) or monday > last_monday
 
 
 def _window_sql(scope: Scope, first: date, last: date) -> tuple[str, list]:
     """The SQL of :func:`member_window`: ``(m, d, n, r, x)`` per member, and its parameters."""
-    monday = first + timedelta(days=-first.weekday() % 7)  # the first Monday from ``first`` on
-    last_monday = last - timedelta(days=(last.weekday() + 1) % 7 + 6)  # the last week ending by ``last``
-    if scope.group_ids or monday > last_monday:
+    if _days_only(scope, first, last):
         return _day_window_sql(scope, first, last)
+    monday, last_monday = _whole_weeks(first, last)
     parts, params = [], []
     for a, b in ((first, monday - timedelta(days=1)), (last_monday + timedelta(days=7), last)):
         if a <= b:
@@ -368,9 +389,12 @@ def core_members(scope: Scope, first: date, last: date, t, *, silent_since: date
     distinct_days = "COUNT(*)" if not scope.group_ids and _single_group(scope) else "COUNT(DISTINCT md.day)"
     if silent_since is not None and not scope.group_ids and complete_to_end(scope):
         sjoin, _w, sjp = scope_filter(scope, "s")
+        # "in a group or not" named so the (community, in_group, last message day) index answers
+        # the day range: without it SQLite read every member's row of the community.
         candidates = [r[0] for r in _query(
-            f"SELECT s.member_id FROM qunyun_member_stats s{sjoin} WHERE s.community_id = %s "
-            "AND s.last_message_day BETWEEN %s AND %s", [*sjp, scope.cid, _d(first), _d(silent_since - timedelta(days=1))])]
+            f"SELECT s.member_id FROM qunyun_member_stats s{sjoin} WHERE s.community_id = %s AND s.in_group IN (%s, %s) "
+            "AND s.last_message_day BETWEEN %s AND %s",
+            [*sjp, scope.cid, False, True, _d(first), _d(silent_since - timedelta(days=1))])]
         out: list[int] = []
         for among, ids in _id_sets("md.member_id", candidates):
             out.extend(r[0] for r in _query(
