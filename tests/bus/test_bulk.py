@@ -104,6 +104,10 @@ def _normalized(community) -> dict[str, list[tuple]]:
                     values.append((name, str(value)))
                 rows.append(tuple(values))
             out[table] = sorted(rows)
+        # the members themselves: first sightings and channels are kept up to date with the memberships
+        cursor.execute("SELECT id, display_name, is_bot, first_seen_at, channel_id FROM qunyun_member "
+                       "WHERE community_id = %s", [community.pk])
+        out["qunyun_member"] = sorted((accounts.get(pk), *map(str, rest)) for pk, *rest in cursor.fetchall())
     return out
 
 
@@ -149,13 +153,15 @@ def test_nothing_is_repaired_while_a_bulk_load_holds_the_lock_and_everything_is_
     write_export(path, 400)
     _import(community, path, bulk=False)
     expected = _normalized(community)
-    # What a killed bulk load leaves: the marker, no secondary indexes, no rollups.
+    # What a killed bulk load leaves: the marker, no secondary indexes, no memberships, no rollups.
     BulkLoad.objects.create(community=community, pid=0)
     with connection.cursor() as cursor:
         for name in BULK_DROPPED:
             cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
         for table in ROLLUP_TABLES:
             cursor.execute(f"DELETE FROM {table} WHERE community_id = %s", [community.pk])
+        cursor.execute("DELETE FROM qunyun_membership WHERE group_id IN "
+                       "(SELECT id FROM qunyun_group WHERE community_id = %s)", [community.pk])
     lock = BulkLock(connection.settings_dict["NAME"])
     assert lock.acquire()
     try:
@@ -164,7 +170,7 @@ def test_nothing_is_repaired_while_a_bulk_load_holds_the_lock_and_everything_is_
     finally:
         lock.release()
     done = bulk_repair()
-    assert len(done) == 2 and "rollups of tea rebuilt" in done[0]
+    assert len(done) == 2 and "indexes created again" in done[0] and "memberships and rollups of tea" in done[1]
     assert not indexes_missing(Event) and not BulkLoad.objects.exists()
     assert _normalized(community) == expected
     assert bulk_repair() == []

@@ -10,18 +10,21 @@ rollup rows spread over tables larger than the page cache. A *bulk load* instead
 2. drops the event table's secondary indexes (:data:`BULK_DROPPED`; the unique key that makes
    storing idempotent, and ``(group, message_id)`` that finds the authors of replies, stay);
 3. stores batch after batch through the same :class:`~qunyun.bus.store.EventStore` (members,
-   names, memberships, idempotent insert, one transaction each) but without the rollups;
-4. at the end rebuilds the community's rollups from its log (set-based, the same SQL the
-   incremental path uses: :func:`qunyun.analytics.rollups.rollups_rebuild`), creates the
-   indexes again (one sort each, far cheaper than millions of random inserts) and deletes the
-   marker.
+   names, idempotent insert, one transaction each) but without the rollups and memberships;
+4. at the end creates the indexes again (one sort each, far cheaper than millions of random
+   inserts), writes the memberships, folded in memory over the whole load
+   (:class:`~qunyun.bus.memberships.MembershipFold`: one upsert per member and group instead of
+   one per batch; a load stopped early works them out from the log instead,
+   :func:`~qunyun.bus.memberships.memberships_from_log`), rebuilds the community's rollups from its log (set-based, the
+   same SQL the incremental path uses: :func:`qunyun.analytics.rollups.rollups_rebuild`) and
+   deletes the marker.
 
 A crash or a kill between 1 and 4 leaves whole batches (a re-run skips them as duplicates),
-maybe no indexes and stale rollups, and the marker. Every command's start
+maybe no indexes, stale memberships and rollups, and the marker. Every command's start
 (:func:`qunyun.cli.bootstrap.migrate_if_needed`) calls :func:`bulk_repair`, which creates any
-index the event table's model declares and the database lacks, and rebuilds the rollups of
-marked communities, unless a live process still holds the bulk lock (an import under way
-finishes its own work).
+index the event table's model declares and the database lacks, and works out again the
+memberships (from the whole log) and the rollups of marked communities, unless a live process
+still holds the bulk lock (an import under way finishes its own work).
 
 Only SQLite loads in bulk (the product's embedded default, and where the index upkeep is the
 cost); PostgreSQL imports take the ordinary path. See docs/import.md "Large imports".
@@ -37,6 +40,8 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from django.db import connection, models, transaction
+
+from .memberships import MembershipFold, memberships_from_log
 
 log = logging.getLogger(__name__)
 
@@ -207,12 +212,14 @@ def bulk_repair() -> list[str]:
         return []
     done: list[str] = []
     try:
-        for community in Community.objects.filter(pk__in=marked):
-            _rollups_rebuild(community)
-            done.append(f"rollups of {community.slug} rebuilt (an earlier bulk import stopped before the end)")
         created = indexes_restore(Event)
         if created:
             done.append(f"event-log indexes created again: {', '.join(created)}")
+        for community in Community.objects.filter(pk__in=marked):
+            _memberships(community, 0)  # (the load's first id is not kept: the whole log, which merges the same)
+            _rollups_rebuild(community)
+            done.append(f"memberships and rollups of {community.slug} worked out again "
+                        "(an earlier bulk import stopped before the end)")
         BulkLoad.objects.filter(community_id__in=marked).delete()
     finally:
         lock.release()
@@ -252,14 +259,20 @@ def bulk_load(store, *, finishing: Callable[[], None] | None = None) -> Iterator
             cursor.execute("PRAGMA cache_size")
             cache = cursor.fetchone()[0]
             cursor.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+            cursor.execute("SELECT MAX(id) FROM qunyun_event")
+            since = cursor.fetchone()[0] or 0  # the load's rows are those above
         store.rollups = False
+        fold = store.membership_fold = MembershipFold()
+        completed = False
         try:
             yield True
+            completed = True
         finally:
-            store.rollups = True
+            store.rollups, store.membership_fold = True, None
             if finishing is not None:
                 finishing()
-            _finish(community)
+            # Stopped early, the fold may hold a batch that was rolled back: the log says what is stored.
+            _finish(community, since, (fold, store._accounts, store._dt) if completed else None)
     finally:
         if cache is not None:
             with connection.cursor() as cursor:
@@ -269,11 +282,27 @@ def bulk_load(store, *, finishing: Callable[[], None] | None = None) -> Iterator
         lock.release()
 
 
-def _finish(community) -> None:
-    """Rollups rebuilt, indexes back, marker gone (in that order: the marker goes last)."""
+def _finish(community, since: int, folded: tuple | None) -> None:
+    """Indexes back, memberships written, rollups rebuilt, marker gone (in that order: the
+    memberships from the log settle ties with an index, the rollups read the memberships, and
+    the marker goes last). ``folded`` is the load's ``(fold, account cache, time format)`` when
+    every batch it holds was stored; else the memberships of the log's rows above id ``since``
+    are worked out from the log."""
     from .models import BulkLoad
 
-    _rollups_rebuild(community)
     with _temp_files():
         indexes_restore()
+    if folded is not None:
+        fold, accounts, dt = folded
+        with transaction.atomic():
+            fold.write(accounts, dt)
+    else:
+        _memberships(community, since)
+    _rollups_rebuild(community)
     BulkLoad.objects.filter(community=community).delete()
+
+
+def _memberships(community, since: int) -> None:
+    """The memberships of ``community``'s log rows above id ``since``, in one transaction."""
+    with transaction.atomic():
+        memberships_from_log(community.pk, since)

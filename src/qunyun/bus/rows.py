@@ -29,15 +29,20 @@ _MINUTES_SECONDS = tuple(f"{m:02d}:{s:02d}" for m in range(60) for s in range(60
 _MESSAGE = ev.MessagePosted
 _SYSTEM = ev.MessageKind.SYSTEM
 _SPARSE_TYPES = frozenset(("join", "leave", "payment", "delete"))
+_NONE: frozenset[str] = frozenset()
 
 
 def event_rows(store: Any, batch: list[ev.Event], keys: list[str], group_of: dict[str, GroupInfo],
-               reply_authors: dict[tuple[int, str], int]) -> tuple[list[tuple], list[tuple]]:
+               reply_authors: dict[tuple[int, str], int],
+               replied: dict[str, set[str]]) -> tuple[list[tuple], list[tuple]]:
     """The event-table row of each event of ``store``'s batch, and ``(event, group, member_id, channel, sparse)`` beside it.
 
     ``sparse`` says the event is one the rollups' sparse table will hold (join, leave,
     payment, deletion, or a message with a reply to a member or mentions). The local day
-    is computed once per local hour of the batch, not per event.
+    is computed once per local hour of the batch, not per event. ``reply_authors`` holds the
+    authors of the stored messages the batch answers, by ``(group id, message id)``; the
+    authors of the batch's own messages that ``replied`` (chat → message ids) names are added
+    to it as their rows are made.
     """
     accounts = store._accounts
     cid = store.community.pk
@@ -48,6 +53,9 @@ def event_rows(store: Any, batch: list[ev.Event], keys: list[str], group_of: dic
     start = end = prefix = None
     day: Any = None
     minutes = _MINUTES_SECONDS
+    answered: Any = _NONE
+    chat = group = None
+    unresolved: list[int] = []  # replies whose message was not found before them
     for key, event in zip(keys, batch):
         at = event.at
         if start is None or not (start <= at < end):
@@ -56,12 +64,21 @@ def event_rows(store: Any, batch: list[ev.Event], keys: list[str], group_of: dic
             at_value = prefix[0] + minutes[at.minute * 60 + at.second]
         else:
             at_value = dt(at)
-        group = group_of[event.chat]
+        if event.chat is not chat:
+            chat = event.chat
+            group = group_of[chat]
+            answered = replied.get(chat, _NONE)
         if type(event) is _MESSAGE:
             known = accounts[event.author.id]
             member_id = known.member_id
+            if event.event_id in answered:
+                reply_authors[(group.id, event.event_id)] = member_id
             reply_to = event.reply_to or ""
-            reply_member = reply_authors.get((group.id, reply_to)) if reply_to else None
+            reply_member = None
+            if reply_to:
+                reply_member = reply_authors.get((group.id, reply_to))
+                if reply_member is None:
+                    unresolved.append(len(rows))
             mentions = data = None
             if event.mentions:
                 mentions = [accounts[a].member_id for a in event.mentions if a in accounts]
@@ -85,6 +102,13 @@ def event_rows(store: Any, batch: list[ev.Event], keys: list[str], group_of: dic
         row, channel = _other_row(store, event, group, day)
         append_row(row)
         append_meta((event, group, row[6], channel, event.type in _SPARSE_TYPES))
+    for index in unresolved:  # a reply to a message that comes later in the batch (the same second, say)
+        row = rows[index]
+        reply_member = reply_authors.get((row[1], row[12]))
+        if reply_member is not None:
+            rows[index] = row[:13] + (reply_member,) + row[14:]
+            event, group, member_id, channel, _sparse = meta[index]
+            meta[index] = (event, group, member_id, channel, event.kind is not _SYSTEM)
     return rows, meta
 
 def _other_row(store: Any, event: ev.Event, group: GroupInfo, day: Any) -> tuple[tuple, tuple[int, str] | None]:

@@ -16,7 +16,7 @@ fastest way (see :meth:`EventStore._insert`).
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import operator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +33,7 @@ from qunyun.core.timeutil import zone
 
 from .context import CommunityInfo, GroupInfo, MemberInfo
 from .dbapi import raw_cursor, raw_sql
-from .memberships import memberships_apply
+from .memberships import MembershipFold, memberships_apply
 from .rows import EVENT_COLUMNS, event_rows, rows_encodable, rows_without_nul, sqlite_datetime
 
 __all__ = ["EVENT_COLUMNS", "EventStore", "StoredEvent", "community_info", "dumps_event"]
@@ -86,6 +86,9 @@ class EventStore:
         self.keep_raw = keep_raw
         #: Off during a bulk load (:mod:`.bulk`): the rollups are rebuilt once at its end.
         self.rollups = True
+        #: During a bulk load (:mod:`.bulk`): the memberships of every batch are folded here and
+        #: written once at its end, instead of upserted batch by batch.
+        self.membership_fold: MembershipFold | None = None
         #: The live writer's (:mod:`.deferred`): a batch's rollups are not applied here but kept in
         #: :attr:`deferred` as ``(NewEvents, new ids)`` for the caller (it queues them, or applies them
         #: with the others waiting).
@@ -179,18 +182,57 @@ class EventStore:
             return self._channels_by_link.get(event.invite_link)
         return None
 
-    def _resolve_accounts(self, events: list[ev.Event]) -> set[str]:
-        """Make sure every account in ``events`` has a member; returns the newly created ones."""
+    def _scan(self, batch: list[ev.Event]) -> _Scan:
+        """One pass over a batch for what must be looked up before its rows are built.
+
+        The chats; the accounts the store does not know yet (with the first event naming them);
+        the ``(account, time)`` sightings whose name may change what is recorded (an account's
+        sightings from its first differing name on: later ones may change it back); the ids of
+        the messages each chat's replies answer, and those of them not posted earlier in the batch
+        (to be looked up in the log). Messages, nearly every event of a history, cost a few
+        lookups here.
+        """
         known = self._accounts
+        chats: set[str] = set()
         seen: dict[str, tuple[ev.Account, datetime]] = {}
-        for event in events:
+        named: list[tuple[ev.Account, datetime]] = []
+        flagged: set[str] = set()  # accounts with a sighting in ``named``: every later one goes there too
+        replied: dict[str, set[str]] = {}
+        asked: dict[str, set[str]] = {}
+        posted: dict[str, set[str]] = {}
+        chat = None
+        for event in batch:
+            if event.chat is not chat:
+                chat = event.chat
+                chats.add(chat)
+                wanted = replied.setdefault(chat, set())
+                outside = asked.setdefault(chat, set())
+                ids = posted.setdefault(chat, set())
+            if type(event) is _MESSAGE:
+                account = event.author
+                ids.add(event.event_id)
+                reply_to = event.reply_to
+                if reply_to:
+                    wanted.add(reply_to)
+                    if reply_to not in ids:
+                        outside.add(reply_to)
+                aid = account.id
+                acc = known.get(aid)
+                if acc is None or aid in flagged or (account.name and account.name != acc.name):
+                    _sighted(account, event.at, known, seen, named, flagged)
+                continue
             subject = event.subject
-            if subject is not None and subject.id not in known and subject.id not in seen:
-                seen[subject.id] = (subject, event.at)
-            if type(event) is not _MESSAGE:
-                for account in _other_accounts(event):
-                    if account.id not in known and account.id not in seen:
-                        seen[account.id] = (account, event.at)
+            if subject is not None:
+                _sighted(subject, event.at, known, seen, named, flagged)
+            for account in _other_accounts(event):
+                _sighted(account, event.at, known, seen, named, flagged)
+        return _Scan(chats, seen, named, {c: ids for c, ids in replied.items() if ids},
+                     {c: ids for c, ids in asked.items() if ids})
+
+    def _resolve_accounts(self, seen: dict[str, tuple[ev.Account, datetime]]) -> set[str]:
+        """Make sure every account of ``seen`` (id → the account and when it was first seen in the
+        batch) has a member; returns the newly created ones."""
+        known = self._accounts
         if not seen:
             return set()
         missing = list(seen)
@@ -228,21 +270,18 @@ class EventStore:
                 bots.add(m.pk)
         return set(new_ids)
 
-    def _track_names(self, events: list[ev.Event]) -> None:
-        """Record display names over time; the newest name (by event time) is the current one."""
+    def _track_names(self, sightings: list[tuple[ev.Account, datetime]]) -> None:
+        """Record display names over time; the newest name (by event time) is the current one.
+
+        ``sightings`` are the batch's ``(account, time)`` pairs that may bring a name (see
+        :meth:`_scan`), in time order.
+        """
         changed: dict[str, tuple[str, datetime]] = {}
         names: list[IdentityName] = []
         accounts = self._accounts
-        for event in events:
-            subject = event.subject
-            if subject is None:
-                continue
-            if subject.name and subject.name != accounts[subject.id].name:
-                self._name_seen(subject, event.at, names, changed)
-            if type(event) is not _MESSAGE:
-                for account in _other_accounts(event):
-                    if account.name and account.name != accounts[account.id].name:
-                        self._name_seen(account, event.at, names, changed)
+        for account, at in sightings:
+            if account.name and account.name != accounts[account.id].name:
+                self._name_seen(account, at, names, changed)
         if names:
             IdentityName.objects.bulk_create(names, ignore_conflicts=True, batch_size=500)
         for account_id, (name, at) in changed.items():
@@ -257,21 +296,15 @@ class EventStore:
             known.name, known.name_at = account.name[:255], at
             changed[account.id] = (known.name, at)
 
-    def _reply_authors(self, events: list[ev.Event], group_of: dict[str, GroupInfo]) -> dict[tuple[int, str], int]:
-        """Author member ids of the messages that ``events`` reply to (batch first, then the log)."""
+    def _reply_authors(self, asked: dict[str, set[str]],
+                       group_of: dict[str, GroupInfo]) -> dict[tuple[int, str], int]:
+        """Author member ids of stored messages that the batch's replies answer.
+
+        ``asked`` maps each chat to the message ids its replies name that the batch did not post
+        before them; the batch's own are filled in while its rows are built (:func:`.rows.event_rows`).
+        """
         authors: dict[tuple[int, str], int] = {}
-        wanted: dict[int, set[str]] = defaultdict(set)
-        accounts = self._accounts
-        replies = []
-        for event in events:
-            if type(event) is _MESSAGE:
-                gid = group_of[event.chat].id
-                authors[(gid, event.event_id)] = accounts[event.author.id].member_id
-                if event.reply_to:
-                    replies.append((gid, event.reply_to))
-        for gid, reply_to in replies:
-            if (gid, reply_to) not in authors:
-                wanted[gid].add(reply_to)
+        wanted = {group_of[chat].id: ids for chat, ids in asked.items()}
         if not wanted:
             return authors
         cursor = raw_cursor()
@@ -305,22 +338,23 @@ class EventStore:
 
     def _store(self, events: list[ev.Event]) -> list[StoredEvent]:
         unique: dict[str, ev.Event] = {}
+        add = unique.setdefault
         for event in events:
-            key = event.key
-            if key not in unique:
-                unique[key] = event
+            add(event.key, event)
         if not unique:
             return []
-        # Importers deliver history in time order already: sorting it again is a linear pass.
-        ordered = sorted(unique.items(), key=_at)
-        keys = [key for key, _event in ordered]
-        batch = [event for _key, event in ordered]
-        group_of = {chat: self.group(chat) for chat in {e.chat for e in batch}}
-        self._check_identity_version()
-        new_accounts = self._resolve_accounts(batch)
-        self._track_names(batch)
-        reply_authors = self._reply_authors(batch, group_of)
-        rows, meta = self._rows(batch, keys, group_of, reply_authors)
+        # Importers deliver history in time order already: the sort is then a linear pass, and
+        # the keys stay in the order they were made (else they are made again, in time order).
+        given = list(unique.values())
+        batch = sorted(given, key=_AT)
+        keys = list(unique) if all(map(operator.is_, batch, given)) else [event.key for event in batch]
+        self._check_identity_version()  # (first: it may empty the account cache the scan reads)
+        scan = self._scan(batch)
+        group_of = {chat: self.group(chat) for chat in scan.chats}
+        new_accounts = self._resolve_accounts(scan.unknown)
+        self._track_names(scan.named)
+        reply_authors = self._reply_authors(scan.asked, group_of)
+        rows, meta = self._rows(batch, keys, group_of, reply_authors, scan.replied)
         ids, where, params = self._insert(rows)
         if ids is None:
             return []
@@ -330,6 +364,9 @@ class EventStore:
         else:
             fresh = [item for item, event_id in zip(meta, ids) if event_id is not None]
             fresh_ids = [event_id for event_id in ids if event_id is not None]
+        if self.membership_fold is not None:
+            self.membership_fold.add(fresh, self._accounts)
+            return self._stored(fresh, fresh_ids, new_accounts)
         touched, movers, roster_groups = self._apply_memberships(fresh)
         if not self.rollups:
             return self._stored(fresh, fresh_ids, new_accounts)
@@ -347,9 +384,9 @@ class EventStore:
         return self._stored(fresh, fresh_ids, new_accounts)
 
     def _rows(self, batch: list[ev.Event], keys: list[str], group_of: dict[str, GroupInfo],
-              reply_authors: dict[tuple[int, str], int]) -> tuple[list[tuple], list[tuple]]:
+              reply_authors: dict[tuple[int, str], int], replied: dict[str, set[str]]) -> tuple[list[tuple], list[tuple]]:
         """The event-table rows of a batch (see :func:`.rows.event_rows`)."""
-        return event_rows(self, batch, keys, group_of, reply_authors)
+        return event_rows(self, batch, keys, group_of, reply_authors, replied)
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> tuple[Any, str, list[Any]]:
         """Insert event rows, skipping keys already stored.
@@ -451,9 +488,28 @@ class _Counted:
         self.event = event
 
 
-def _at(item: tuple[str, ev.Event]) -> datetime:
-    """The sort key of a ``(key, event)`` pair: time order."""
-    return item[1].at
+_AT = operator.attrgetter("at")  # the sort key of a batch: time order
+
+
+@dataclass(slots=True)
+class _Scan:
+    """What :meth:`EventStore._scan` found in a batch."""
+
+    chats: set[str]
+    unknown: dict[str, tuple[ev.Account, datetime]]
+    named: list[tuple[ev.Account, datetime]]
+    replied: dict[str, set[str]]
+    asked: dict[str, set[str]]
+
+
+def _sighted(account: ev.Account, at: datetime, known: dict, unknown: dict, named: list, flagged: set) -> None:
+    """Note a sighting of ``account`` that :meth:`EventStore._scan` keeps (see there)."""
+    aid = account.id
+    if aid not in known and aid not in unknown:
+        unknown[aid] = (account, at)
+    if aid in flagged or (account.name and (aid not in known or account.name != known[aid].name)):
+        flagged.add(aid)
+        named.append((account, at))
 
 
 def _other_accounts(event: ev.Event):
