@@ -43,7 +43,14 @@ def rollups_rebuild(community, *, cpu: dict[str, float] | None = None,
         connection.disable_constraint_checking()
     cache = _sqlite_sort_memory(REBUILD_CACHE_KIB if cache_kib is None else cache_kib)
     try:
-        return _rebuild(community, cid, clock, workers)
+        try:
+            return _rebuild(community, cid, clock, workers)
+        except rebuild_worker.WorkerFailed as error:
+            # Rolled back, nothing lost: the same rebuild again, the log read in this process alone.
+            log.warning("rollup rebuild of %s: %s; reading the log in one process instead", community.slug, error)
+            timings.clear()
+            clock.cpu.clear()
+            return _rebuild(community, cid, clock, 1)
     finally:
         if relaxed:
             connection.enable_constraint_checking()
@@ -132,12 +139,13 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
                 with clock(name):
                     for statement, params in statements:
                         cursor.execute(statement, params)
-            with clock("workers"):  # (the wait; the workers' own CPU seconds: workers_cpu)
-                clock.cpu["workers_cpu"] = sum(helper.wait() for helper in helpers)
-            with clock("merge"):
-                for helper in helpers:
-                    attached.append(f"qunyun_part{len(attached) + 1}")
-                    rebuild_parts.part_merge(cursor, cid, helper.out, attached[-1])
+            if helpers:
+                with clock("workers"):  # (the wait; the workers' own CPU seconds: workers_cpu)
+                    clock.cpu["workers_cpu"] = sum(helper.wait() for helper in helpers)
+                with clock("merge"):
+                    for helper in helpers:
+                        attached.append(f"qunyun_part{len(attached) + 1}")
+                        rebuild_parts.part_merge(cursor, cid, helper.out, attached[-1])
         finally:
             for helper in helpers:
                 helper.close()

@@ -23,6 +23,10 @@ from typing import Any
 Statements = list[tuple[str, list[tuple[str, list[Any]]]]]
 
 
+class WorkerFailed(RuntimeError):
+    """A worker could not be started or did not finish its part (the rebuild reads the log itself then)."""
+
+
 class Worker:
     """A started worker process and the file it writes (:attr:`out`)."""
 
@@ -36,7 +40,7 @@ class Worker:
         _, errors = self.process.communicate()
         after = os.times()
         if self.process.returncode != 0:
-            raise RuntimeError(f"rollup rebuild worker failed ({self.process.returncode}): "
+            raise WorkerFailed(f"a worker process failed ({self.process.returncode}): "
                                f"{errors.decode(errors='replace').strip()[-2000:]}")
         return (after.children_user - before.children_user) + (after.children_system - before.children_system)
 
@@ -54,15 +58,18 @@ def start(database: str, steps: Statements, tables: tuple[str, ...], *, cache_ki
     plan = {"database": str(database), "out": os.path.join(folder, "part.sqlite3"), "cache_kib": int(cache_kib),
             "temp_store": int(temp_store), "tables": list(tables),
             "statements": [[statement, params] for _name, statements in steps for statement, params in statements]}
+    # The worker imports this very package (the one this process runs), wherever it lies.
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p))
     try:
         with open(os.path.join(folder, "plan.json"), "w", encoding="utf-8") as handle:
             json.dump(plan, handle)
         process = subprocess.Popen([sys.executable, "-m", "qunyun.analytics.rebuild_worker",
-                                    os.path.join(folder, "plan.json")],
+                                    os.path.join(folder, "plan.json")], env=env,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except BaseException:
+    except OSError as error:
         shutil.rmtree(folder, ignore_errors=True)
-        raise
+        raise WorkerFailed(f"a worker process could not start: {error}") from error
     return Worker(process, folder)
 
 
