@@ -550,23 +550,29 @@ def main() -> int:
         if args.only and label != args.only:
             continue
         use_handlers(table)
-        live_rates, wall_rates, bare_rates = [], [], []
+        rates: dict[str, tuple[list, list, list]] = {}  # by heap policy side: live CPU, live wall, bare CPU
         for r in range(0 if args.skip_throughput else args.repeat):
+            side = ""
+            if args.heap_policy == "ab":  # ABBA order over the runs
+                on = (r % 4) in (1, 2)
+                heap_side(args, on)
+                side = f"heap policy {'on' if on else 'off'}, "
             stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=r)
             cpu, wall, decisions, (batches, stored) = run_live(args.events, stream, community_new(f"live{r}-{len(label)}", stream)[0])
             # The baseline stores in transactions of the size the live writer's group commit made.
             bare_batch = args.bare_batch or max(1, round(stored / max(batches, 1)))
             stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=r)
             bare = run_bare(args.events, stream, community_new(f"bare{r}-{len(label)}", stream, live=False), bare_batch)
+            live_rates, wall_rates, bare_rates = rates.setdefault(side, ([], [], []))
             live_rates.append(args.events / cpu)
             wall_rates.append(args.events / wall)
             bare_rates.append(args.events / bare)
-            print(f"[{label}] run {r + 1}: live {args.events / cpu:7.0f} events/s CPU ({args.events / wall:.0f} wall), "
+            print(f"[{label}] run {r + 1}: {side}live {args.events / cpu:7.0f} events/s CPU ({args.events / wall:.0f} wall), "
                   f"{decisions} decisions, writer batches {batches} (mean {stored / max(batches, 1):.0f} events)"
                   f" | bare store {args.events / bare:7.0f} events/s CPU (transactions of {bare_batch})", flush=True)
-        if live_rates:
+        for side, (live_rates, wall_rates, bare_rates) in rates.items():
             live, bare = statistics.median(live_rates), statistics.median(bare_rates)
-            print(f"[{label}] throughput, median of {args.repeat}, one core: live path {live:.0f} events/s CPU "
+            print(f"[{label}] throughput, {side}median of {len(live_rates)}, one core: live path {live:.0f} events/s CPU "
                   f"({statistics.median(wall_rates):.0f} wall), bare store {bare:.0f} events/s CPU, "
                   f"ratio live/bare {live / bare:.2f}", flush=True)
         from qunyun.connections import ingest
