@@ -88,6 +88,18 @@ def test_clipped_period_counts_from_the_window_match_a_direct_count(busy):
                 assert got == expected, (scope, first, last)
 
 
+def test_active_day_counts_match_the_member_window(busy):
+    """The distribution of active days counted in the database (distinct days per member) equals
+    counting the members' windows, for day-only ranges and ranges holding whole weeks."""
+    for scope in scopes(busy):
+        for days_back in (0, 3, 6, 13, 29):
+            first = scope.end - timedelta(days=days_back)
+            with sources.memo():
+                window = sources.member_window(scope, first, scope.end)
+                assert sources.window_day_counts(scope, first, scope.end) == Counter(v[0] for v in window.values()), \
+                    (scope, first)
+
+
 def test_retention_cohort_path_matches_the_rule_on_sets(busy):
     for scope in scopes(busy):
         for period in ("week", "month"):
