@@ -185,8 +185,9 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
     return timings
 
 
+# (Names written out: this module is imported while rebuild_parts may still be loading.)
 TEMP_TABLES = ("qunyun_tmp_activity", "qunyun_tmp_member_day", "qunyun_tmp_day", "qunyun_tmp_calendar",
-               "qunyun_tmp_sparse", "qunyun_tmp_bots", *rebuild_parts.PERIOD_TABLES)
+               "qunyun_tmp_sparse", "qunyun_tmp_bots", "qunyun_tmp_week", "qunyun_tmp_month", "qunyun_tmp_member")
 
 
 class _Clock:

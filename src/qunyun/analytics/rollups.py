@@ -92,12 +92,24 @@ def activity_events_select(where: str, spans: list[OffsetSpan]) -> str:
         "ELSE 0 END AS mentions, "
         "CASE WHEN e.type = 'message' AND (e.kind = 'sticker' OR (e.kind = 'text' AND "
         f"{sql.char_length(sql.trim_chars('e.text'))} <= %s)) THEN 1 ELSE 0 END AS water, "
-        "CASE WHEN e.type = 'message' AND (e.kind = 'link' OR "
-        + " OR ".join(sql.contains_ascii_ci("e.text") for _ in LINK_MARKERS)
-        + ") THEN 1 ELSE 0 END AS links "
+        f"CASE WHEN e.type = 'message' AND (e.kind = 'link' OR {_link_test('e.text')}) THEN 1 ELSE 0 END AS links "
         f"FROM qunyun_event e WHERE ({where}) "
         "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')"
     )
+
+
+def _link_test(column: str) -> str:
+    """SQL: the text carries one of :data:`LINK_MARKERS`, letters' case ignored (parameters: the markers' patterns).
+
+    On PostgreSQL the case-blind ``ILIKE`` costs ~1.7 µs a row (about a fifth of a rebuild's pass
+    over the log), so it only runs on texts with one of the characters without case that every
+    marker holds (``:`` or ``.``: a plain byte search first).
+    """
+    markers = " OR ".join(sql.contains_ascii_ci(column) for _ in LINK_MARKERS)
+    if not sql.is_postgres():
+        return markers  # SQLite's LIKE is cheap already (its prefilter measured no faster)
+    caseless = sorted({next(ch for ch in marker if not ch.isalpha()) for marker in LINK_MARKERS})
+    return "((" + " OR ".join(f"strpos({column}, '{ch}') > 0" for ch in caseless) + f") AND ({markers}))"
 
 
 def activity_select(where: str, spans: list[OffsetSpan]) -> str:
