@@ -152,3 +152,17 @@ def test_a_text_with_nul_characters_is_stored_on_both_databases(community):
     assert result.stored == 1
     text = Event.objects.get(community=community).text
     assert text == ("a\x00b\x01 add me" if connection.vendor == "sqlite" else "ab\x01 add me")
+
+
+def test_a_large_batch_with_a_lone_surrogate_is_stored_whole(community):
+    """Large batches take another insert on PostgreSQL (COPY through a work table): the same result."""
+    runtime = Runtime(community, mode="import")
+    events = [message(n, n % 7, at(n / 60), f"tea {n}") for n in range(1200)]
+    events[700] = message(700, 1, at(700 / 60), "half an emoji \ud83c")
+    result = runtime.ingest(events, batch_size=1200)
+    assert (result.stored, result.duplicates) == (1200, 0)
+    texts = dict(Event.objects.filter(community=community).values_list("message_id", "text"))
+    assert len(texts) == 1200 and texts["700"] == "half an emoji ?" and texts["699"] == "tea 699"
+    assert GroupDay.objects.get().messages == 1200
+    again = runtime.ingest(events[600:] + [message(5000, 2, at(30), "new")], batch_size=1200)
+    assert (again.stored, again.duplicates) == (1, 600)

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
+
 from .dbapi import raw_cursor, raw_sql
 
 #: Events that say something about a membership (who is in a group, since when).
@@ -196,10 +198,10 @@ def memberships_from_log(community_id: int, since_id: int = 0) -> int:
     id) that names a channel or an inviter gives them. Two scans of the log (one grouped, one of
     the few joins and leaves) and the same upserts as the batch path, so what was stored before
     merges the same way. Run with the event log's indexes in place (a tie in time between a leave
-    and a later post is settled by one lookup of ``(member, at)``). SQLite (where bulk loads run):
-    times are compared as the text it stores (the aggregates give text, so the rows are read as
-    text too).
+    and a later post is settled by one lookup of ``(member, at)``).
     """
+    # SQLite's aggregates give the stored text, its plain columns a datetime: read both as text
+    at = "CAST(at AS TEXT)" if connection.vendor == "sqlite" else "at"
     cursor = raw_cursor()
     try:
         cursor.execute(raw_sql(
@@ -209,7 +211,7 @@ def memberships_from_log(community_id: int, since_id: int = 0) -> int:
             [community_id, since_id])
         pairs = cursor.fetchall()
         cursor.execute(raw_sql(
-            "SELECT group_id, member_id, type, CAST(at AS TEXT), id, detail, actor_id, channel_id FROM qunyun_event "
+            f"SELECT group_id, member_id, type, {at}, id, detail, actor_id, channel_id FROM qunyun_event "
             "WHERE community_id = %s AND id > %s AND member_id IS NOT NULL AND type IN ('join', 'leave') "
             "ORDER BY at, id"), [community_id, since_id])
         # (group, member) -> [joined_at, join_method, left_at, leave_reason, (channel id, channel),

@@ -38,6 +38,9 @@ from .rows import EVENT_COLUMNS, event_rows, rows_encodable, rows_without_nul, s
 __all__ = ["EVENT_COLUMNS", "EventStore", "StoredEvent", "community_info", "dumps_event"]
 
 _ROWS_PER_INSERT = 1000  # PostgreSQL's multi-row insert: 19 columns × 1,000 rows stays under 65,535 parameters
+#: PostgreSQL: batches of at least this many rows go through COPY into a work table, then one
+#: INSERT … SELECT (a live batch of a few events keeps the single INSERT: one round trip).
+_COPY_FROM = 500
 _MESSAGE = ev.MessagePosted
 
 
@@ -439,7 +442,12 @@ class EventStore:
             one = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
             inserted = {}
             rows = rows_without_nul(rows)  # (a live message may carry them; PostgreSQL refuses them)
-            for start in range(0, len(rows), _ROWS_PER_INSERT):
+            if len(rows) >= _COPY_FROM:
+                inserted = _copy_insert(cursor, rows, columns)
+                rows_left: list = []
+            else:
+                rows_left = rows
+            for start in range(0, len(rows_left), _ROWS_PER_INSERT):
                 chunk = rows[start:start + _ROWS_PER_INSERT]
                 statement = (f"INSERT INTO qunyun_event ({columns}) VALUES {', '.join([one] * len(chunk))} "
                              "ON CONFLICT DO NOTHING RETURNING key, id")
@@ -482,6 +490,37 @@ class EventStore:
     def _apply_rollups(self, fresh: NewEvents) -> None:
         """The store's own rollups (member-day, group-day, group-hour), from the batch's new rows in SQL."""
         store_rollups_apply(fresh)
+
+
+def _copy_insert(cursor, rows: list[tuple], columns: str) -> dict[str, int]:
+    """PostgreSQL: ``rows`` copied into this session's work table and inserted from there,
+    skipping stored keys; ``{key: id}`` of the new rows.
+
+    COPY sends the rows as one stream instead of binding 19 parameters per row into statements
+    of 1,000 rows. The work table (a temporary table, this connection's own) is emptied after
+    each use. A text the driver cannot encode (a lone UTF-16 surrogate) fails the COPY: it is
+    rolled back to a savepoint and done again with the text cleaned, as the INSERT path does.
+    """
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS qunyun_event_in AS SELECT {columns} FROM qunyun_event WITH NO DATA")
+    cursor.execute("SAVEPOINT qunyun_event_copy")
+    try:
+        _copy_rows(cursor, rows, columns)
+    except UnicodeEncodeError:
+        cursor.execute("ROLLBACK TO SAVEPOINT qunyun_event_copy")
+        _copy_rows(cursor, rows_encodable(rows), columns)
+    cursor.execute("RELEASE SAVEPOINT qunyun_event_copy")
+    cursor.execute(f"INSERT INTO qunyun_event ({columns}) SELECT {columns} FROM qunyun_event_in "
+                   "ON CONFLICT DO NOTHING RETURNING key, id")
+    inserted = dict(cursor.fetchall())
+    cursor.execute("TRUNCATE qunyun_event_in")
+    return inserted
+
+
+def _copy_rows(cursor, rows: list[tuple], columns: str) -> None:
+    with cursor.copy(f"COPY qunyun_event_in ({columns}) FROM STDIN") as copy:
+        write = copy.write_row
+        for row in rows:
+            write(row)
 
 
 class _Counted:
