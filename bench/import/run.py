@@ -15,7 +15,10 @@ file, installed on first use into ``bench/import/node_modules`` (git-ignored); t
 qunyun's import rate over the peer's.
 
 * ``--baseline REV`` also reads each file (parse only) with the code of git revision ``REV``, in
-  the same run, and prints the ratio (and whether the event counts agree);
+  the same run, and prints the ratio (and whether the event counts agree); without
+  ``--parse-only`` it also imports each file with that revision (alternating with this tree's
+  run by run), for the import's ratio — on a shared machine the CPU time
+  of the same work moves with the load, so only runs side by side compare;
 * ``--profile`` adds a breakdown of one import's CPU time by stage (the store's steps timed in
   place, and a bulk load's closing rollup rebuild and index creation);
 * ``--ordinary`` also imports each file the ordinary way (``--no-bulk``: indexes kept and rollups
@@ -249,6 +252,7 @@ def main() -> None:
             runs = {"parse": []} if args.parse_only else {"parse": [], "import": []}
             if args.ordinary and not args.parse_only:
                 runs["ordinary"] = []
+            base_imports = []
             for _ in range(args.repeat):
                 for mode in runs:
                     runs[mode].append(_run_child(mode, path, args.batch_size))
@@ -257,6 +261,21 @@ def main() -> None:
                           f"({r['messages'] / r['seconds']:>9,.0f} msg/s), {r['cpu_seconds']:7.1f} s CPU "
                           f"({r['messages'] / r['cpu_seconds']:>9,.0f} msg/CPU-s), peak {r['peak_rss_mb']:6.0f} MB",
                           flush=True)
+                if baseline_src and not args.parse_only:  # the whole import with an earlier revision, alternating
+                    base_imports.append(_run_child("import", path, args.batch_size, src=baseline_src))
+            if base_imports:
+                cpu = statistics.median(r["cpu_seconds"] for r in base_imports)
+                now = statistics.median(r["cpu_seconds"] for r in runs["import"])
+                results.setdefault("baseline", {"revision": args.baseline})[f"import {size}"] = {
+                    "cpu_seconds": cpu, "seconds": statistics.median(r["seconds"] for r in base_imports),
+                    "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in base_imports),
+                    "stored": base_imports[0]["stored"]}
+                n = base_imports[0]["messages"]
+                print(f"  baseline {args.baseline[:10]} import {n:>9,} messages, {cpu:7.1f} s CPU "
+                      f"({n / cpu:>9,.0f} msg/CPU-s), peak {base_imports[0]['peak_rss_mb']:.0f} MB; "
+                      f"import now {cpu / now:.2f}x as fast (CPU)"
+                      + ("" if base_imports[0]["stored"] == runs["import"][0]["stored"] else " (STORED COUNTS DIFFER)"),
+                      flush=True)
             if baseline_src:  # the same file through an earlier revision's importer, in the same run
                 base = [_run_child("parse", path, args.batch_size, src=baseline_src) for _ in range(args.repeat)]
                 cpu = statistics.median(r["cpu_seconds"] for r in base)
