@@ -309,8 +309,9 @@ class GcLog:
     """With ``--gc-log``: every collection's duration (wall) by generation, during a latency run."""
 
     def __init__(self) -> None:
-        self.spans: dict[int, list[float]] = {0: [], 1: [], 2: []}
-        self._start = 0.0
+        self.spans: dict[int, list[float]] = {0: [], 1: [], 2: []}  # wall ms
+        self.cpu: dict[int, list[float]] = {0: [], 1: [], 2: []}  # CPU ms of the collecting thread (it holds the GIL)
+        self._start = self._cpu = 0.0
 
     def __enter__(self) -> "GcLog":
         import gc
@@ -327,9 +328,10 @@ class GcLog:
 
     def _note(self, phase: str, info: dict) -> None:
         if phase == "start":
-            self._start = time.perf_counter()
+            self._start, self._cpu = time.perf_counter(), time.thread_time()
         else:
             self.spans[info["generation"]].append((time.perf_counter() - self._start) * 1000)
+            self.cpu[info["generation"]].append((time.thread_time() - self._cpu) * 1000)
 
     def report(self) -> None:
         if not GC_LOG:
@@ -339,9 +341,13 @@ class GcLog:
         parts = []
         for generation, spans in self.spans.items():
             spans.sort()
+            cpu = sorted(self.cpu[generation])
             parts.append(f"gen{generation} {len(spans)} (p50 {pct(spans, 0.5):.2f} ms, max {pct(spans, 1):.1f} ms, "
-                         f"{sum(1 for s in spans if s >= 2)} over 2 ms, {sum(spans):.0f} ms in all)")
-        print(f"    collections: {'; '.join(parts)}; policy: {POLICY.refreezes} re-freezes, {POLICY.sweeps} sweeps, "
+                         f"{sum(1 for s in spans if s >= 2)} over 2 ms, {sum(spans):.0f} ms in all; "
+                         f"CPU p50 {pct(cpu, 0.5):.2f} max {pct(cpu, 1):.1f} ms)")
+        mean = POLICY.refreeze_cpu / max(POLICY.refreezes, 1) * 1000
+        print(f"    collections: {'; '.join(parts)}; policy so far: {POLICY.refreezes} re-freezes (CPU mean {mean:.1f} ms, "
+              f"max {POLICY.refreeze_cpu_max * 1000:.1f} ms), {POLICY.sweeps} sweeps, "
               f"frozen {__import__('gc').get_freeze_count()}", flush=True)
 
 

@@ -42,10 +42,11 @@ log = logging.getLogger(__name__)
 
 #: A re-freeze (a full pass over the unfrozen heap, then a freeze) is due once the collector's
 #: middle-generation passes since the last one reach this many: each moves at most a few thousand
-#: survivors to the old generation, so the pass stays short at any event rate.
-REFREEZE_AFTER_PASSES = 2
+#: survivors to the old generation, so the pass stays short at any event rate (in
+#: ``bench/runtime``, loaded machine: 12,000-17,000 unfrozen objects took 5-7 ms of CPU).
+REFREEZE_AFTER_PASSES = 1
 #: … and at the latest after this many seconds of live writing.
-REFREEZE_EVERY_SECONDS = 1.0
+REFREEZE_EVERY_SECONDS = 0.5
 #: Seconds between two sweeps of the frozen heap (its dead cycles freed; one long pause each). In
 #: ``bench/runtime`` the re-freezes left 23-419 dead objects in the frozen heap over 50,000-70,000
 #: events: at that rate an hour at 500 events/s leaves some ten thousand objects for the sweep.
@@ -72,6 +73,7 @@ class HeapPolicy:
         self.refrozen = self.swept = 0.0  # when last (clock)
         self.refreezes = self.sweeps = 0
         self.swept_objects = 0  # dead frozen cycles the sweeps freed, in all
+        self.refreeze_cpu = self.refreeze_cpu_max = 0.0  # CPU seconds of the re-freezes: in all, the longest
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -99,9 +101,13 @@ class HeapPolicy:
             if self.sweep_every and now - self.swept >= self.sweep_every:
                 self.sweep()
             else:
+                cpu = time.thread_time()  # the collector holds the GIL: the thread's CPU is the pause
                 gc.collect()  # walks only what is not frozen
                 gc.freeze()
+                cpu = time.thread_time() - cpu
                 self.refreezes += 1
+                self.refreeze_cpu += cpu
+                self.refreeze_cpu_max = max(self.refreeze_cpu_max, cpu)
             self.refrozen = self.clock()
         finally:
             self._lock.release()
