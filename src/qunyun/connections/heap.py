@@ -13,8 +13,9 @@ transactions):
 * **re-freeze** between two transactions once the collector's young passes have moved
   :data:`REFREEZE_AFTER_PASSES` batches of survivors to the old generation (or after
   :data:`REFREEZE_EVERY_SECONDS`, whichever comes first) — a full collection, which walks only
-  what is not frozen (those survivors: a few thousand objects, a few ms at most, whatever the
-  event rate), then a freeze of what is still alive. The full passes the collector starts by
+  what is not frozen (those survivors: thousands of objects, whatever the event rate and however
+  large the heap; ~10 ms of CPU on average on a loaded 2-core machine, backlogged), then a
+  freeze of what is still alive. The full passes the collector starts by
   itself stay on and stay short: they too walk only what is not frozen;
 * **sweep** every :data:`SWEEP_EVERY_SECONDS` — frozen objects are still freed by reference
   counting when nothing refers to them, but a frozen *cycle* that dies is only found by a pass
@@ -23,8 +24,9 @@ transactions):
   transactions;
 * **switch interval** — a thread waiting for the GIL while another computes waits up to
   :func:`sys.getswitchinterval` (5 ms by default) each time it wants it back. The writer gives
-  the GIL up at every SQLite call, so with the outbox worker busy it waited up to 5 ms a
-  statement. :data:`SWITCH_INTERVAL_SECONDS` is the live server's value.
+  the GIL up at every SQLite call, so with the outbox worker computing it can wait up to 5 ms a
+  statement (``bench/runtime/gil.py``: p99 of a writer-like transaction 41.7 ms at 5 ms, 33.7 ms
+  at 1 ms, loaded machine). :data:`SWITCH_INTERVAL_SECONDS` is the live server's value.
 
 Measured in ``bench/runtime`` (``--heap-policy off`` turns it off for a same-run comparison);
 design and figures in ``docs/runtime.md``.
