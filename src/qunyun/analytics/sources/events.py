@@ -136,10 +136,12 @@ def funnel_inputs(scope: Scope) -> tuple[dict, list, list, list]:
     days = _Days()
     join, _where, jp = scope_filter(scope, "s")
     first, last = _d(scope.start), _d(scope.end)
+    # The channel looked up per joiner by primary key (a join let PostgreSQL hash every member of
+    # the community for the few thousand who joined in the range).
     joiners = {m: (days(d), ch) for m, d, ch in _query(
-        f"SELECT s.member_id, s.first_join_day, mm.channel_id FROM qunyun_member_stats s "
-        f"JOIN qunyun_member mm ON mm.id = s.member_id{join} WHERE s.community_id = %s "
-        "AND s.first_join_day BETWEEN %s AND %s", [*jp, scope.cid, first, last])}
+        f"SELECT s.member_id, s.first_join_day, (SELECT mm.channel_id FROM qunyun_member mm WHERE mm.id = s.member_id) "
+        f"FROM qunyun_member_stats s{join} WHERE s.community_id = %s AND s.first_join_day BETWEEN %s AND %s",
+        [*jp, scope.cid, first, last])}
     # Per joiner, the two days the funnel's rule looks for (the first with a message from the join
     # day on, and the first 7–27 days after it) stand for all their days: the rule gives the same.
     from ..funnel import RETAINED_FROM, RETAINED_TO
