@@ -379,6 +379,7 @@ WRITER_CPU: list[tuple[float, float]] = []  # with --breakdown: (thread CPU, wal
 
 
 LOCK_WAITS: dict[str, list[float]] = {}  # with --breakdown: waits for the SQLite writers' turn, ms, by thread
+LOCK_HOLDS: dict[str, list[float]] = {}  # with --breakdown: how long each thread held the turn, ms
 ROLLUPS: list[tuple[float, float]] = []  # with --breakdown: the worker's deferred rollups, (thread CPU, wall) ms
 
 
@@ -390,17 +391,27 @@ def _note_lock_waits_and_rollups() -> None:
     from qunyun.bus import wal, worker
 
     LOCK_WAITS.clear()
+    LOCK_HOLDS.clear()
     ROLLUPS.clear()
     lock = wal._WRITERS
     if not hasattr(lock, "_bench_acquire"):
-        lock._bench_acquire = lock.acquire
+        lock._bench_acquire, lock._bench_release = lock.acquire, lock.release
+        taken_at: dict[int, float] = {}
 
         def acquire():
             start = time.perf_counter()
             lock._bench_acquire()
+            if lock._depth == 1:  # (reentrant: only the outermost hold counts)
+                taken_at[threading.get_ident()] = time.perf_counter()
             LOCK_WAITS.setdefault(threading.current_thread().name.rstrip("0123456789-"), []).append(
                 (time.perf_counter() - start) * 1000)
-        lock.acquire = acquire
+
+        def release():
+            if lock._depth == 1 and threading.get_ident() in taken_at:
+                LOCK_HOLDS.setdefault(threading.current_thread().name.rstrip("0123456789-"), []).append(
+                    (time.perf_counter() - taken_at.pop(threading.get_ident())) * 1000)
+            lock._bench_release()
+        lock.acquire, lock.release = acquire, release
     if not hasattr(worker, "_bench_rollups"):
         worker._bench_rollups = worker.deferred_rollups_apply
 
@@ -464,6 +475,10 @@ def _breakdown(received, written, fake, rows) -> None:
         waits.sort()
         print(f"    waits for the writers' turn, {name}: {len(waits)}, p50 {pct(waits, 0.5):.2f} ms, "
               f"p99 {pct(waits, 0.99):.1f} ms, max {pct(waits, 1):.1f} ms, {sum(waits):.0f} ms in all", flush=True)
+    for name, holds in sorted(LOCK_HOLDS.items()):
+        holds.sort()
+        print(f"    turn held by {name}: {len(holds)}, p50 {pct(holds, 0.5):.2f} ms, p99 {pct(holds, 0.99):.1f} ms, "
+              f"max {pct(holds, 1):.1f} ms, {sum(holds):.0f} ms in all", flush=True)
     cpu, wall = sorted(c for c, _w in ROLLUPS), sorted(w for _c, w in ROLLUPS)
     print(f"    deferred rollups: {len(ROLLUPS)} applications, thread CPU p50 {pct(cpu, 0.5):.1f} ms max "
           f"{pct(cpu, 1):.1f} ms, wall p50 {pct(wall, 0.5):.1f} ms max {pct(wall, 1):.1f} ms", flush=True)
@@ -530,7 +545,13 @@ def main() -> int:
     parser.add_argument("--refreeze-every", type=float, help="heap policy on: seconds between re-freezes (0: none)")
     parser.add_argument("--switch-interval", type=float, help="heap policy on: the GIL switch interval in ms")
     parser.add_argument("--gc-log", action="store_true", help="latency: every collection's duration by generation")
+    parser.add_argument("--staged-rollups", choices=["on", "off", "ab"], default="on",
+                        help="the deferred rollups computed in a read transaction and written in a short one "
+                        "(qunyun.bus.deferred.STAGED): on (as served), off (one write transaction, as in session 4), "
+                        "or ab: each latency run done --ab-rounds times per side, off/on alternating")
     args = parser.parse_args()
+    if args.staged_rollups == "ab" and args.heap_policy == "ab":
+        parser.error("--staged-rollups ab and --heap-policy ab: one comparison at a time")
     global BREAKDOWN, GC_LOG
     BREAKDOWN, GC_LOG = args.breakdown, args.gc_log
     heap_side(args, args.heap_policy != "off", starting=True)
@@ -540,10 +561,11 @@ def main() -> int:
     home = tempfile.mkdtemp(prefix="qunyun-bench-runtime-")
     atexit.register(shutil.rmtree, home, True)  # the databases (tens of MB a run) go with the process
     setup(home)
-    if args.rollup_every is not None:
-        from qunyun.bus import deferred
+    from qunyun.bus import deferred
 
+    if args.rollup_every is not None:
         deferred.ROLLUP_EVERY_SECONDS = args.rollup_every
+    deferred.STAGED = args.staged_rollups != "off"
 
     from qunyun.bus.registry import adapter_register
     from qunyun.server import start_background
@@ -584,20 +606,26 @@ def main() -> int:
         from qunyun.connections import ingest
 
         runs = [(interval, None) for interval in args.commit_interval or [None]]
-        if args.heap_policy == "ab":  # ABBA order: neither side always runs first
+        if "ab" in (args.heap_policy, args.staged_rollups):  # ABBA order: neither side always runs first
             sides = [side for r in range(args.ab_rounds) for side in ((False, True) if r % 2 == 0 else (True, False))]
             runs = [(interval, side) for interval, _ in runs for side in sides]
         for n, (interval, side) in enumerate(runs):
             if interval is not None:
                 ingest.COMMIT_INTERVAL_SECONDS = interval / 1000
-            if side is not None:
+            if side is not None and args.heap_policy == "ab":
                 heap_side(args, side)
+            if side is not None and args.staged_rollups == "ab":
+                deferred.STAGED = side
             stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=99)
             community, _store = community_new(f"lat-{len(label)}-{n}", stream)
             fake.executed.clear()
             load = open("/proc/loadavg").read().split()[0]
             platform, internal, late, busy = run_latency(args.rate, args.seconds, stream, community, fake)
             policy = "" if side is None and args.heap_policy == "on" else f"heap policy {'on' if side or (side is None and args.heap_policy == 'on') else 'off'}, "
+            if args.staged_rollups == "ab":
+                policy = f"staged rollups {'on' if side else 'off'}, "
+            elif args.staged_rollups == "off":
+                policy += "staged rollups off, "
             print(f"[{label}] latency at {args.rate:.0f} events/s open-loop for {args.seconds:.0f} s ({policy}load {load}, "
                   f"commit interval {ingest.COMMIT_INTERVAL_SECONDS * 1000:g} ms, "
                   f"sender at most {late:.1f} ms behind schedule, process CPU {busy:.0%} of a core): platform decisions ({len(platform)}) "

@@ -7,9 +7,9 @@ the description of each batch (:attr:`.store.EventStore.deferred`); the
 runtime writes it as an outbox row of kind ``rollups`` (:class:`ApplyRollups`) in the same
 transaction as the events. Up to :data:`ROLLUP_EVERY_SECONDS` later the worker applies all the
 rows of the community together (:func:`deferred_rollups_apply`:
-:func:`~qunyun.analytics.rollups.batch_prepare`,
-:func:`~qunyun.analytics.rollups.store_rollups_apply` and
-:func:`~qunyun.analytics.rollups.rollups_apply` on the union of their new events, which those
+:func:`~qunyun.analytics.incremental.batch_prepare`,
+:func:`~qunyun.analytics.incremental.store_rollups_apply` and
+:func:`~qunyun.analytics.incremental.rollups_apply` on the union of their new events, which those
 functions count as they count any batching), deleting the rows in the transaction that applies
 them. Group sizes, which a join's welcome reads, are counted again at once for a batch with joins
 or leaves (:func:`group_sizes_now`: a count, not an increment, so doing it twice changes nothing).
@@ -18,18 +18,29 @@ applied after the restart; a rebuild drops them (:func:`deferred_rollups_discard
 counted their events.
 
 The figures lag the live log by up to :data:`ROLLUP_EVERY_SECONDS` (plus the worker's delay).
+
+On SQLite an application holds the database's one write lock only to write: it reads the waiting
+rows and computes every rollup's new rows in a read transaction (one snapshot of the log), staged
+in temporary tables (:class:`~qunyun.analytics.incremental.Staged`), then takes the writers' turn
+to delete exactly those rows and upsert the staged ones. Writers that commit in between only add
+events with later ids and rows of their own, applied the next time. Had a rebuild dropped the rows
+meanwhile, the deletion finds fewer than it read and the staged rows are thrown away. Measured at
+500 events/s (``bench/runtime``): the turn held per application fell from ~30 ms to a few.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from django.db import connection
+from django.db import connection, transaction
 
-from qunyun.analytics.rollups import NewEvents, batch_prepare, group_sizes_count, rollups_apply, store_rollups_apply
+from qunyun.analytics.incremental import (
+    NewEvents, Staged, batch_prepare, group_sizes_count, rollups_apply, store_rollups_apply,
+)
 from qunyun.core.decisions import DECISION_TYPES, Decision
 
 from .models import OutboxItem
@@ -40,6 +51,10 @@ ROLLUP_EVERY_SECONDS = 0.25
 #: The live writer defers rollups (switch for measurements and for trouble).
 DEFER_ROLLUPS = True
 KIND = "rollups"
+#: Stage the rollups in a read transaction and write them in a short one (SQLite; see above).
+STAGED = True
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,6 +113,8 @@ def deferred_rollups_apply(community_id: int, extra: list[tuple[NewEvents, objec
     hour) and takes every event there but its own as counted already, which holds only when no
     stored event waits outside the application.
     """
+    if STAGED and not extra and connection.vendor == "sqlite" and not connection.in_atomic_block:
+        return _apply_staged(community_id)
     table = connection.ops.quote_name(OutboxItem._meta.db_table)
     batches = [_batch_of(new, ids) for new, ids in extra]
     with write_transaction(), connection.cursor() as cursor:
@@ -111,7 +128,40 @@ def deferred_rollups_apply(community_id: int, extra: list[tuple[NewEvents, objec
     return len(batches)
 
 
-def _apply(community_id: int, batches: list[dict]) -> None:
+def _apply_staged(community_id: int) -> int:
+    """:func:`deferred_rollups_apply` on SQLite, holding the write lock only to write (module docstring)."""
+    table = connection.ops.quote_name(OutboxItem._meta.db_table)
+    waiting = [OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING]
+    connection.ensure_connection()
+    raw = connection.connection
+    raw.execute("BEGIN DEFERRED")  # a read transaction: one snapshot, no write lock on the database
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, payload FROM {table} WHERE community_id = %s AND kind = %s "
+                           "AND status IN (%s, %s)", [community_id, KIND, *waiting])
+            rows = cursor.fetchall()
+            if not rows:
+                return 0
+            batches = [(json.loads(p) if isinstance(p, str) else p)["batch"] for _id, p in rows]
+            staged = Staged(cursor)
+            _apply(community_id, batches, staged=staged)
+    finally:
+        raw.execute("COMMIT")  # nothing of the main database was written: this only ends the snapshot
+    ids = json.dumps(sorted(row_id for row_id, _p in rows))
+    with write_transaction(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(%s)) AND status IN (%s, %s)",
+                       [ids, *waiting])
+        if cursor.rowcount != len(rows):
+            # A rebuild (which counts these events itself) or another worker took some meanwhile.
+            log.info("rollups of community %s: %d of %d waiting rows gone meanwhile; staged rows dropped",
+                     community_id, len(rows) - cursor.rowcount, len(rows))
+            transaction.set_rollback(True)
+            return 0
+        staged.write(cursor)
+    return len(rows)
+
+
+def _apply(community_id: int, batches: list[dict], *, staged: Staged | None = None) -> None:
     """One application of the rollups for the union of ``batches`` (all new events of one community)."""
     ids = sorted({i for batch in batches for first, last in batch["ids"] for i in range(first, last + 1)})
     if connection.vendor == "postgresql":
@@ -127,7 +177,7 @@ def _apply(community_id: int, batches: list[dict]) -> None:
         first_at=min(datetime.fromisoformat(b["first_at"]) for b in batches),
         last_at=max(datetime.fromisoformat(b["last_at"]) for b in batches),
         bots=union("bots"), sparse=any(b["sparse"] for b in batches), touched=union("touched"),
-        movers=union("movers"), roster_groups=union("roster_groups"))
+        movers=union("movers"), roster_groups=union("roster_groups"), staged=staged)
     batch_prepare(new)
     store_rollups_apply(new)
     rollups_apply(store=None, fresh=new)

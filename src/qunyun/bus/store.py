@@ -4,7 +4,7 @@ One :class:`EventStore` serves one community. It resolves chats to groups and ac
 members (creating them on first sight), inserts a batch of events skipping those already
 stored (``ON CONFLICT DO NOTHING`` on the idempotency key) and learns which rows are new,
 then, for the new events only, updates memberships and names, and has every rollup increased
-from the new rows by set-based SQL (:mod:`qunyun.analytics.rollups`). It must be called inside
+from the new rows by set-based SQL (:mod:`qunyun.analytics.incremental`). It must be called inside
 a transaction; the caller (the :mod:`runtime <qunyun.bus.runtime>`) owns it.
 
 Raw SQL is used on purpose on this path: it is the hottest loop in the product (imports of
@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db import connection, models
 
-from qunyun.analytics.rollups import NewEvents, batch_prepare, rollups_apply, store_rollups_apply
+from qunyun.analytics.incremental import NewEvents, batch_prepare, rollups_apply, store_rollups_apply
 from qunyun.communities.models import Channel, Community, Group, Identity, IdentityName, Member
 from qunyun.core import events as ev
 from qunyun.core.collector import collector_paused
@@ -388,7 +388,7 @@ class EventStore:
             return self._stored(fresh, fresh_ids, new_accounts)
         batch_prepare(new)
         self._apply_rollups(new)
-        rollups_apply(store=self, fresh=new)  # analytics-owned rollups (qunyun.analytics.rollups)
+        rollups_apply(store=self, fresh=new)  # analytics-owned rollups (qunyun.analytics.incremental)
         return self._stored(fresh, fresh_ids, new_accounts)
 
     def _rows(self, batch: list[ev.Event], keys: list[str], group_of: dict[str, GroupInfo],
