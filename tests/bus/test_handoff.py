@@ -137,3 +137,30 @@ def test_a_worker_that_is_not_running_takes_no_hand_offs(community):
     Runtime(community, handlers={ev.MessagePosted: (answer,)}, wake=worker.wake).ingest([message(1, 1, utcnow())])
     assert list(OutboxItem.objects.values_list("kind", "status", "claim")) == [("send", "pending", "")]
     assert worker.handoff.take() == []
+
+
+def test_the_worker_applies_the_deferred_rollups_in_its_own_thread_and_before_it_stops(community, monkeypatch):
+    from django.db.models import Sum
+
+    from qunyun.analytics.models import MemberDay
+    from qunyun.bus import deferred
+
+    def messages_counted():
+        return MemberDay.objects.filter(community=community).aggregate(n=Sum("messages"))["n"] or 0
+
+    worker = OutboxWorker(idle_seconds=60, adapters={}.get)
+    worker.start()
+    try:
+        rt = Runtime(community, handlers={}, wake=worker.wake)
+        rt.ingest([message(i, 1, utcnow(), "hi") for i in range(3)])
+        wait_for(lambda: messages_counted() == 3)  # a moment later, by the rollups thread
+        assert not OutboxItem.objects.filter(kind=KIND).exists()
+        assert worker.rollups.is_alive()
+        monkeypatch.setattr(deferred, "ROLLUP_EVERY_SECONDS", 3600.0)  # the next ones would wait an hour …
+        rt.ingest([message(i, 2, utcnow(), "hi") for i in range(3, 7)])
+        assert messages_counted() == 3
+    finally:
+        worker.stop()
+        worker.join(5)
+    assert messages_counted() == 7  # … but a stopping worker applies them before it ends
+    assert not worker.rollups.is_alive() and not OutboxItem.objects.filter(kind=KIND).exists()

@@ -67,6 +67,8 @@ class RollupApplier(threading.Thread):
             while not self._stopping.is_set():
                 self._bell.clear()
                 wait = self.apply(due_only=True)
+                if wait is None or wait >= IDLE_RECYCLE_SECONDS:
+                    close_old_connections()  # nothing soon: no connection held while idle (as the worker)
                 self._bell.wait(wait)
             self.apply()
         finally:
