@@ -151,11 +151,12 @@ def test_the_worker_applies_the_deferred_rollups_in_its_own_thread_and_before_it
     worker = OutboxWorker(idle_seconds=60, adapters={}.get)
     worker.start()
     try:
+        wait_for(lambda: worker.handoff.active)  # (before, a runtime applies its rollups itself)
+        assert worker.rollups.is_alive()
         rt = Runtime(community, handlers={}, wake=worker.wake)
         rt.ingest([message(i, 1, utcnow(), "hi") for i in range(3)])
         wait_for(lambda: messages_counted() == 3)  # a moment later, by the rollups thread
         assert not OutboxItem.objects.filter(kind=KIND).exists()
-        assert worker.rollups.is_alive()
         monkeypatch.setattr(deferred, "ROLLUP_EVERY_SECONDS", 3600.0)  # the next ones would wait an hour …
         rt.ingest([message(i, 2, utcnow(), "hi") for i in range(3, 7)])
         assert messages_counted() == 3
