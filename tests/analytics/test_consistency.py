@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -196,6 +196,19 @@ def test_goals_on_the_dashboard_are_the_communities_goal_progress(busy):
     from qunyun.communities.selectors import goals_progress
     from qunyun.communities.services import goal_create
 
+    from qunyun.bus.runtime import Runtime
+    from qunyun.communities.merging import member_merge
+    from qunyun.communities.models import Member
+    from qunyun.core import events as ev
+
+    # A bot in the group and two accounts of one person merged: neither counts twice as a member now.
+    bot = ev.Account("fake:helperbot", "Helper", is_bot=True)
+    Runtime(busy, mode="import").ingest([
+        ev.MemberJoined(chat="fake:room1", event_id="bot-join", at=datetime(2026, 2, 3, 9, tzinfo=timezone.utc), member=bot),
+        ev.MessagePosted(chat="fake:room1", event_id="bot-hi", at=datetime(2026, 2, 3, 9, 1, tzinfo=timezone.utc),
+                         author=bot, text="hi")])
+    source, target = Member.objects.filter(community=busy, is_bot=False).order_by("pk")[:2]
+    member_merge(source=source, target=target)
     for metric in (Goal.Metric.MEMBERS, Goal.Metric.WEEKLY_ACTIVE, Goal.Metric.WEEKLY_ACTIVE_RATE,
                    Goal.Metric.MESSAGES_PER_DAY):
         goal_create(community=busy, title=str(metric), target=40, due=date(2026, 6, 1), metric=metric,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from qunyun.communities.models import Goal
-from qunyun.communities.selectors import CommunityFigures, goals_progress, members_now_count
+from qunyun.communities.selectors import CommunityFigures, goals_progress
 
 from . import charts, sources
 from .cohorts import lifecycle_get, retention_get
@@ -50,7 +50,10 @@ def goals_get(scope: Scope) -> list[dict]:
         totals = sources.day_totals(scope, scope.start, scope.end) if week >= scope.start else \
             sources.day_totals(scope, week, scope.end)
         figures = CommunityFigures(
-            today=scope.end, members_now=members_now_count(scope.community),
+            # The rollups' "in a group now" (the overview has read it already): the same people as
+            # the communities' roster count, without its probe of every member's memberships
+            # (115 ms of the dashboard's ~1.1 s at 200,000 members).
+            today=scope.end, members_now=sources.members_now(scope),
             weekly_active=sum(sources.window_day_counts(scope, week, scope.end).values()),
             messages_7d=sum(row[0] for day, row in totals.items() if week <= day <= scope.end))
     out = []
