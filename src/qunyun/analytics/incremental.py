@@ -8,15 +8,16 @@ the rebuild (:mod:`.rollups`), so the two cannot count differently.
 
 **Staged application** (:class:`Staged`). On SQLite the whole database has one write lock, and
 the live path's deferred rollups (:mod:`qunyun.bus.deferred`) held it for ~20–30 ms per
-application while arriving events waited for their turn. Nearly all of that time is reading:
+application while arriving events waited for their turn. Most of that time is reading:
 the log's hour probes, the grouping, the lookups in the rollup tables. With ``new.staged`` set,
 every statement computes its rows into a temporary table of this connection (the temporary
 database has its own lock: the main database's writers are not held up), and what must change
 the main database is kept, in order, as steps to run later in a short write transaction
-(:meth:`Staged.write`): a plain upsert from each staged table, and the few statements that must
-see the rows written before them (a group-day's active members counted from the member-days, a
-member's "in a group now", the group sizes, the conversation days to forget). The reading runs
-in one read transaction, so it sees the log and the rollups as of one moment.
+(:meth:`Staged.write`): a plain upsert from each staged table (member stats that change no
+indexed day by a plain ``UPDATE``, :class:`Light`), the group sizes counted in the read part, and
+the few statements that must see the rows written before them (a group-day's active members
+counted from the member-days, a member's "in a group now", the conversation days to forget).
+The reading runs in one read transaction, so it sees the log and the rollups as of one moment.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ in temporary tables (:class:`~qunyun.analytics.incremental.Staged`), then takes 
 to delete exactly those rows and upsert the staged ones. Writers that commit in between only add
 events with later ids and rows of their own, applied the next time. Had a rebuild dropped the rows
 meanwhile, the deletion finds fewer than it read and the staged rows are thrown away. Measured at
-500 events/s (``bench/runtime``): the turn held per application fell from ~30 ms to a few.
+500 events/s (``bench/runtime``, quiet machine): the turn held per application, p50, fell from
+22–24 ms to 11–13 ms (docs/runtime.md, section 4).
 """
 
 from __future__ import annotations
