@@ -107,12 +107,13 @@ def rollups_row(community_id: int, new: NewEvents, ids) -> tuple[str, ApplyRollu
 
 def deferred_rollups_apply(community_id: int, extra: list[tuple[NewEvents, object]] = ()) -> int:
     """Apply every rollup of the community still waiting (with ``extra`` batches, not written as
-    rows), deleting their rows, in one transaction (the caller's, if it is in one). Returns the
-    batches applied.
+    rows), deleting their rows, in one write transaction (the caller's, if it is in one) — on
+    SQLite outside a transaction, computed in a read transaction first (:func:`_apply_staged`).
+    Returns the batches applied.
 
     All of them at once, never some: a rollup reads the log around its batch (who was active in an
     hour) and takes every event there but its own as counted already, which holds only when no
-    stored event waits outside the application.
+    stored event waits outside the application (in the snapshot, for a staged one).
     """
     if STAGED and not extra and connection.vendor == "sqlite" and not connection.in_atomic_block:
         return _apply_staged(community_id)
