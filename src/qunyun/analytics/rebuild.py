@@ -116,7 +116,13 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
         from qunyun.bus.deferred import deferred_rollups_discard  # the live writer's waiting rollups:
         deferred_rollups_discard(cursor, cid)  # counted by this rebuild (their events are in the log)
         clock.stop("delete")
-        cursor.execute("SELECT MIN(at), MAX(at) FROM qunyun_event WHERE community_id = %s", [cid])
+        # Per group, in the (group, at) index: a few probes instead of reading every event of the
+        # community (4.3 s at 11.6 million events on SQLite).
+        cursor.execute(
+            "SELECT MIN(f), MAX(l) FROM (SELECT "
+            "(SELECT MIN(e.at) FROM qunyun_event e WHERE e.group_id = g.id AND e.community_id = %s) AS f, "
+            "(SELECT MAX(e.at) FROM qunyun_event e WHERE e.group_id = g.id AND e.community_id = %s) AS l "
+            "FROM qunyun_group g WHERE g.community_id = %s) x", [cid, cid, cid])
         first, last = cursor.fetchone()
         if first is None:
             return timings
