@@ -99,3 +99,21 @@ def test_the_live_writer_runs_the_servers_collector_policy(community, monkeypatc
         assert heap.POLICY.refreezes + heap.POLICY.sweeps > refreezes + sweeps
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="holds the SQLite writers' turn")
+def test_a_transaction_that_waited_for_the_turn_does_not_hold_the_next_one_back(community, monkeypatch):
+    """The writer waits after a transaction as long as that one took of its CPU, not of the clock:
+    time spent waiting for another writer's turn is not made up for by the events behind it."""
+    from qunyun.connections import ingest
+
+    monkeypatch.setattr(ingest, "COMMIT_INTERVAL_SECONDS", 0.001)
+    monkeypatch.setattr(ingest, "GATHER_MAX_SECONDS", 3.0)
+    ingest_events(community.pk, [message("first", 1, utcnow())])
+    with wal._WRITERS:  # another writer of this process holds the turn for 1 s
+        held = ingest_submit(community.pk, [message("held", 2, utcnow())])
+        time.sleep(1.0)
+    assert held.result(timeout=30).stored == 1
+    start = time.monotonic()
+    ingest_events(community.pk, [message("next", 3, utcnow())])
+    assert time.monotonic() - start < 0.3  # by wall time it would wait up to 1 s more

@@ -116,15 +116,22 @@ IDLE_RECYCLE_SECONDS = 1.0
 #: A connection's "last event" time shown in the console is this fresh at worst.
 TOUCH_EVERY_SECONDS = 5.0
 #: Under load a transaction starts no sooner than this after the previous one started, nor sooner
-#: after the previous one ended than that one took (the writer busy at most about half the time),
-#: so that the fixed cost of a transaction (~2 ms of CPU: the rollups, the commit, the worker's
-#: turn) is shared by the events of that time instead of being paid for every event or two, and
-#: the worker and the adapters keep some of the core. An event that finds the writer idle for
-#: longer is written at once; :data:`GATHER_EVENTS` queued end the wait, which never lasts more
-#: than :data:`GATHER_MAX_SECONDS` (one slow transaction must not hold the next one back long).
+#: after the previous one ended than that one took of the writer's CPU (the writer busy at most
+#: about half the time), so that the fixed cost of a transaction (~2 ms of CPU: the rollups, the
+#: commit, the worker's turn) is shared by the events of that time instead of being paid for every
+#: event or two, and the worker and the adapters keep some of the core. An event that finds the
+#: writer idle for longer is written at once; :data:`GATHER_EVENTS` queued end the wait, which
+#: never lasts more than :data:`GATHER_MAX_SECONDS` (one slow transaction must not hold the next
+#: one back long).
 COMMIT_INTERVAL_SECONDS = 0.005
 GATHER_EVENTS = 200
 GATHER_MAX_SECONDS = 0.02
+#: What "that one took" is: the writer thread's CPU time (True) or the wall time (False, before
+#: session 6). A transaction that waited for SQLite's write turn (the deferred rollups hold it
+#: ~10 ms) or for the core took long in wall time with little CPU; by wall time the events queued
+#: behind it then also waited as long again before the next transaction started. The switch is
+#: for measurements (``bench/runtime --writer-gap ab``).
+GAP_BY_CPU = True
 
 
 class _Writer:
@@ -139,6 +146,7 @@ class _Writer:
         self.queued = 0  # events in the queue
         self.gathering = False  # waiting for more events before the next transaction
         self.started = self.ended = -1.0  # when the last transaction started and ended (monotonic)
+        self.took = 0.0  # what the last transaction took (see GAP_BY_CPU), seconds
         self.thread = threading.Thread(target=self._run, name=f"qunyun-ingest-{community_id}", daemon=True)
         self.thread.start()
 
@@ -163,7 +171,7 @@ class _Writer:
                                 exc_info=True)
             while not self.queue:
                 self.cond.wait()
-            gap = min(max(self.started + COMMIT_INTERVAL_SECONDS, 2 * self.ended - self.started) - time.monotonic(),
+            gap = min(max(self.started + COMMIT_INTERVAL_SECONDS, self.ended + self.took) - time.monotonic(),
                       GATHER_MAX_SECONDS)
             if gap > 0 and self.queued < GATHER_EVENTS:
                 self.gathering = True
@@ -183,6 +191,7 @@ class _Writer:
     def _run(self) -> None:  # pragma: no cover - exercised through ingest_events
         while True:
             taken = self._take()
+            cpu = time.thread_time()
             try:
                 results = self._write(taken)
             except BaseException as exc:  # every caller of the batch learns it failed
@@ -192,6 +201,7 @@ class _Writer:
                 continue
             finally:
                 self.ended = time.monotonic()
+                self.took = time.thread_time() - cpu if GAP_BY_CPU else self.ended - self.started
             for (_e, _n, _c, future), result in zip(taken, results):
                 future.set_result(result)
             HEAP_POLICY.tick()  # between transactions: a short collector pause now and then (see .heap)
