@@ -164,3 +164,37 @@ def test_a_rebuild_while_a_staged_application_computes_makes_it_drop_its_rows(mo
     rebuilt = snapshot(community)
     rollups_rebuild(community)
     assert snapshot(community) == rebuilt and rebuilt["qunyun_member_day"]
+
+
+def test_a_staged_application_lets_a_writer_that_holds_the_turn_commit_before_it_reads(monkeypatch):
+    """The read part waits for this process's writers (``deferred.YIELD_TO_WRITERS``): a batch a
+    writer commits while the application waits is in its snapshot and applied with it."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from qunyun.bus import deferred, wal
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the staged application is SQLite's (PostgreSQL has no database-wide write lock)")
+    monkeypatch.setattr(deferred, "YIELD_WAIT_SECONDS", 5.0)
+    monkeypatch.setattr(deferred, "YIELD_BUDGET_SECONDS", 5.0)
+    community = community_create(slug="yielding", name="Yielding", time_zone="Europe/Berlin")
+    history = [e for e in random_history(7) if e.type not in ("join", "leave")]
+    runtime = live_runtime(community, Worker())
+    runtime.ingest(history[:6])
+    applied: list[int] = []
+    with wal._WRITERS:  # a writer of this process is mid-transaction: the application waits for it
+        thread = threading.Thread(target=lambda: applied.append(deferred_rollups_apply(community.pk)))
+        thread.start()
+        time.sleep(0.2)
+        runtime.ingest(history[6:12])  # (the turn is reentrant: this commits inside the hold)
+        time.sleep(0.2)
+        assert not applied  # it has not read yet
+    thread.join(30)
+    assert applied == [2]  # both batches: the one committed while it waited is in its snapshot
+    assert not OutboxItem.objects.filter(kind=KIND).exists()
+    live = snapshot(community)
+    rollups_rebuild(community)
+    assert snapshot(community) == live

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -45,7 +46,7 @@ from qunyun.analytics.incremental import (
 from qunyun.core.decisions import DECISION_TYPES, Decision
 
 from .models import OutboxItem
-from .wal import write_transaction
+from .wal import write_transaction, writers_wait_free
 
 #: The worker applies the rollups it holds once the oldest has waited this long.
 ROLLUP_EVERY_SECONDS = 0.25
@@ -54,6 +55,16 @@ DEFER_ROLLUPS = True
 KIND = "rollups"
 #: Stage the rollups in a read transaction and write them in a short one (SQLite; see above).
 STAGED = True
+#: Staged, the application yields to this process's writers: before each statement of its read
+#: part and before taking the turn to write, it waits until no writer holds the turn (the live
+#: writer is then gathering or idle), at most :data:`YIELD_WAIT_SECONDS` each time and
+#: :data:`YIELD_BUDGET_SECONDS` per application, so that it never waits for ever behind a busy
+#: writer. The read part is 15-25 ms of CPU at 500 events/s: on the live writer's core it slowed
+#: the live transactions that ran beside it (``docs/runtime.md``, section 4). Switch for
+#: measurements (``bench/runtime --rollups-yield ab``).
+YIELD_TO_WRITERS = True
+YIELD_WAIT_SECONDS = 0.02
+YIELD_BUDGET_SECONDS = 0.25
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +147,10 @@ def _apply_staged(community_id: int) -> int:
     waiting = [OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING]
     connection.ensure_connection()
     raw = connection.connection
+    yielding = _Yield() if YIELD_TO_WRITERS else None
     raw.execute("BEGIN DEFERRED")  # a read transaction: one snapshot, no write lock on the database
     try:
-        with connection.cursor() as cursor:
+        with connection.execute_wrapper(yielding or _run), connection.cursor() as cursor:
             cursor.execute(f"SELECT id, payload FROM {table} WHERE community_id = %s AND kind = %s "
                            "AND status IN (%s, %s)", [community_id, KIND, *waiting])
             rows = cursor.fetchall()
@@ -150,6 +162,8 @@ def _apply_staged(community_id: int) -> int:
     finally:
         raw.execute("COMMIT")  # nothing of the main database was written: this only ends the snapshot
     ids = json.dumps(sorted(row_id for row_id, _p in rows))
+    if yielding is not None:
+        yielding.wait()  # the turn taken when the live writer has just let it go: it gathers meanwhile
     with write_transaction(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(%s)) AND status IN (%s, %s)",
                        [ids, *waiting])
@@ -161,6 +175,27 @@ def _apply_staged(community_id: int) -> int:
             return 0
         staged.write(cursor)
     return len(rows)
+
+
+def _run(execute, sql, params, many, context):
+    return execute(sql, params, many, context)
+
+
+class _Yield:
+    """An execute wrapper that lets this process's writers go first (see :data:`YIELD_TO_WRITERS`)."""
+
+    def __init__(self) -> None:
+        self.budget = YIELD_BUDGET_SECONDS
+
+    def wait(self) -> None:
+        if self.budget > 0:
+            start = time.monotonic()
+            writers_wait_free(min(YIELD_WAIT_SECONDS, self.budget))
+            self.budget -= time.monotonic() - start
+
+    def __call__(self, execute, sql, params, many, context):
+        self.wait()
+        return execute(sql, params, many, context)
 
 
 def _apply(community_id: int, batches: list[dict], *, staged: Staged | None = None) -> None:

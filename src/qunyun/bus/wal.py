@@ -84,6 +84,7 @@ class _FairLock:
         self._owner: int | None = None
         self._depth = 0
         self._waiters: deque[tuple[int, threading.Lock]] = deque()
+        self._free = threading.Condition(self._mutex)  # notified when nobody holds it (see wait_free)
 
     def acquire(self) -> None:
         me = threading.get_ident()
@@ -112,6 +113,13 @@ class _FairLock:
                 gate.release()
             else:
                 self._owner = None
+                self._free.notify_all()
+
+    def wait_free(self, timeout: float) -> bool:
+        """Wait until nobody holds the lock, at most ``timeout`` seconds; whether it is free.
+        Takes nothing: a thread may find it taken again at once."""
+        with self._mutex:
+            return self._free.wait_for(lambda: self._owner is None, timeout)
 
     def __enter__(self) -> "_FairLock":
         self.acquire()
@@ -122,6 +130,14 @@ class _FairLock:
 
 
 _WRITERS = _FairLock()
+
+
+def writers_wait_free(timeout: float) -> bool:
+    """Wait until no writer of this process holds the SQLite writers' turn (at most ``timeout``
+    seconds; True when free). For background work that yields to the writers: the turn is held
+    for a whole transaction, the live writer's handlers and store included, so a free turn means
+    the live writer is gathering or idle."""
+    return _WRITERS.wait_free(timeout)
 
 
 @contextmanager
