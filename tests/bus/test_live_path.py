@@ -179,3 +179,43 @@ def test_while_the_worker_runs_live_commits_leave_wal_checkpoints_to_it(communit
     finally:
         worker.stop()
         worker.join(5)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write-ahead log")
+def test_a_long_log_is_checkpointed_in_the_writers_turn_so_that_it_starts_again(community, monkeypatch):
+    """Under steady traffic a passive checkpoint never catches up with the commits and the log
+    only grows; once it is long the checkpointer completes one in the writers' turn (between two
+    commits of this process) and the next commit starts the log from its beginning."""
+    from qunyun.bus import wal
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # as the live path's connections, with a checkpointer
+    rt = Runtime(community, handlers={})
+    ticks: list[tuple[int, int]] = []
+
+    def tick():
+        ticks.append(wal.WalCheckpointer.checkpoint())
+        connection.close()
+
+    monkeypatch.setattr(wal, "RESTART_AFTER_FRAMES", 10**9)  # a short log: passive only, no turn needed
+    with wal._WRITERS:
+        thread = threading.Thread(target=tick)
+        thread.start()
+        thread.join(10)
+        assert ticks  # it did not wait for the writer
+    for batch in range(10):
+        rt.ingest([message(f"{batch}-{i}", i % 9, utcnow(), "tea " * 50) for i in range(20)])
+    monkeypatch.setattr(wal, "RESTART_AFTER_FRAMES", 1)
+    with wal._WRITERS:  # a writer of this process is mid-transaction: the completing checkpoint waits
+        thread = threading.Thread(target=tick)
+        thread.start()
+        thread.join(0.5)
+        assert len(ticks) == 1
+    thread.join(10)
+    before, copied = ticks[-1]
+    assert before == copied > 100  # every frame copied back
+    rt.ingest([message("after", 1, utcnow(), "one more")])
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        _busy, frames, _done = cursor.fetchone()
+    assert frames < before  # the log started again from its beginning: only the last commit's frames
