@@ -41,7 +41,7 @@ def rollups_rebuild(community, *, cpu: dict[str, float] | None = None,
     # that exist, so nothing is lost by not checking them.
     relaxed = connection.vendor == "sqlite" and not connection.in_atomic_block and \
         connection.disable_constraint_checking()
-    cache = _sqlite_sort_memory(REBUILD_CACHE_KIB if cache_kib is None else cache_kib)
+    restore = _sqlite_memory(REBUILD_CACHE_KIB if cache_kib is None else cache_kib)
     try:
         try:
             return _rebuild(community, cid, clock, workers)
@@ -54,26 +54,62 @@ def rollups_rebuild(community, *, cpu: dict[str, float] | None = None,
     finally:
         if relaxed:
             connection.enable_constraint_checking()
-        if cache is not None:
+        if restore:
             with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA cache_size = {int(cache)}")
+                for pragma in restore:
+                    cursor.execute(pragma)
 
 
-#: Page cache for the rebuild's connection, in KiB (SQLite's negative cache_size). SQLite sizes
-#: its sorter (GROUP BY, CREATE INDEX) and decides when to spill written pages from this; the
-#: default 2 MiB makes a rebuild of millions of rows sort in many passes through temporary files.
+#: Page cache for the rebuild's connection, in KiB (SQLite's negative cache_size), for the main
+#: database and for the temporary one that holds the work tables. SQLite decides when to spill
+#: written pages from this; the default 2 MiB sends a rebuild of millions of rows through the OS.
 REBUILD_CACHE_KIB = 2 * 1024 * 1024
 
+#: SQLite's sorter works in runs of at most the main page cache's size, and only when temporary
+#: storage is in files (with ``temp_store = MEMORY`` it sorts everything in one piece). For the
+#: index builds the cache is set to this, so that an index of millions of keys is sorted in short
+#: runs (which fit the processor's caches) merged afterwards, and the runs can be sorted in a
+#: second thread. 10M SQLite, the member-day indexes alone: 12.6 s in one piece, 7.4 s in 8 MiB
+#: runs, 5.9 s with the second thread (bench/analytics, docs/benchmarks.md, session 6).
+INDEX_SORT_CACHE_KIB = 8 * 1024
 
-def _sqlite_sort_memory(cache_kib: int) -> int | None:
-    """SQLite: the rebuild's page cache (``cache_kib``); returns the setting to restore (None elsewhere)."""
+
+def _sqlite_memory(cache_kib: int) -> list[str]:
+    """SQLite: the rebuild's page caches (``cache_kib``, main and temporary database) and, outside a
+    transaction, temporary storage in files (see :data:`INDEX_SORT_CACHE_KIB`; with the large
+    cache the work tables stay in memory all the same). Returns the statements that restore the
+    connection's settings (none elsewhere)."""
     if connection.vendor != "sqlite":
-        return None
+        return []
+    restore = []
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        before = cursor.fetchone()[0]
-        cursor.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
-    return before
+        if not connection.in_atomic_block:  # (changing it drops temporary tables: not inside a caller's transaction)
+            cursor.execute("PRAGMA temp_store")
+            restore.append(f"PRAGMA temp_store = {int(cursor.fetchone()[0])}")
+            cursor.execute("PRAGMA temp_store = FILE")
+        for schema in ("main", "temp"):
+            cursor.execute(f"PRAGMA {schema}.cache_size")
+            restore.append(f"PRAGMA {schema}.cache_size = {int(cursor.fetchone()[0])}")
+            cursor.execute(f"PRAGMA {schema}.cache_size = -{int(cache_kib)}")
+    return restore
+
+
+@contextmanager
+def _index_sorting(cursor):
+    """SQLite: the index builds sort in runs of :data:`INDEX_SORT_CACHE_KIB`, with a second thread
+    when this process may use two cores (the rebuild's workers have finished by then)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    cursor.execute("PRAGMA main.cache_size")
+    cache = int(cursor.fetchone()[0])
+    cursor.execute(f"PRAGMA main.cache_size = -{INDEX_SORT_CACHE_KIB}")
+    cursor.execute(f"PRAGMA threads = {1 if rebuild_parts.usable_cores() >= 2 else 0}")
+    try:
+        yield
+    finally:
+        cursor.execute("PRAGMA threads = 0")
+        cursor.execute(f"PRAGMA main.cache_size = {cache}")
 
 
 def _rebuild(community, cid: int, clock: _Clock, workers: int) -> dict[str, float]:
@@ -181,7 +217,7 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
         with clock("drop_work_tables"):
             for table in TEMP_TABLES:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        with clock("indexes"):
+        with clock("indexes"), _index_sorting(cursor):
             for statement in recreate:
                 cursor.execute(statement)
         if sql.is_postgres():  # fresh statistics for the planner (VACUUM, for index-only scans, is autovacuum's)

@@ -275,10 +275,10 @@ def workers_count(workers: int | None) -> int:
     if workers is not None:
         return max(1, workers)
     # A negative count: "2 if the log is large enough" (decided by _day_ranges, which counts it).
-    return -2 if _usable_cores() >= 2 else 1
+    return -2 if usable_cores() >= 2 else 1
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
     """The cores this process may run on (a process pinned to one core gets no second worker)."""
     try:
         return len(os.sched_getaffinity(0))

@@ -82,8 +82,9 @@ def run(plan: dict[str, Any]) -> None:
     """Carry out a plan written by :func:`start`."""
     db = sqlite3.connect(plan["database"], isolation_level=None, timeout=30)
     try:
-        db.execute(f"PRAGMA cache_size = -{int(plan['cache_kib'])}")
         db.execute(f"PRAGMA temp_store = {int(plan['temp_store'])}")
+        for schema in ("main", "temp"):  # (the work tables are in the temporary database)
+            db.execute(f"PRAGMA {schema}.cache_size = -{int(plan['cache_kib'])}")
         db.execute("BEGIN")  # one snapshot of the log for every statement
         for statement, params in plan["statements"]:
             db.execute(_qmark(statement, params), params)
