@@ -259,6 +259,12 @@ def run_latency(rate: float, seconds: float, stream: Stream, community, fake: Ti
     from qunyun.connections.ingest import ingest_submit
 
     n = int(rate * seconds)
+    # The community's live writer started before the clock, as a running server's is: the first
+    # writer of the process starts the server's collector policy (one full collection of the heap,
+    # ~60 ms), which, with --skip-throughput, otherwise fell on the first events measured.
+    from qunyun.connections.ingest import _writer
+
+    _writer(community.pk)
     received: dict[str, tuple[float, float]] = {}
     written = _writes_noted()
     futures, late = [], 0
@@ -380,6 +386,7 @@ WRITER_CPU: list[tuple[float, float]] = []  # with --breakdown: (thread CPU, wal
 
 LOCK_WAITS: dict[str, list[float]] = {}  # with --breakdown: waits for the SQLite writers' turn, ms, by thread
 LOCK_HOLDS: dict[str, list[float]] = {}  # with --breakdown: how long each thread held the turn, ms
+LOCK_HOLDS_CPU: dict[str, list[float]] = {}  # with --breakdown: the holding thread's CPU meanwhile, ms
 ROLLUPS: list[tuple[float, float]] = []  # with --breakdown: the worker's deferred rollups, (thread CPU, wall) ms
 
 
@@ -392,6 +399,7 @@ def _note_lock_waits_and_rollups() -> None:
 
     LOCK_WAITS.clear()
     LOCK_HOLDS.clear()
+    LOCK_HOLDS_CPU.clear()
     ROLLUPS.clear()
     lock = wal._WRITERS
     if not hasattr(lock, "_bench_acquire"):
@@ -402,14 +410,16 @@ def _note_lock_waits_and_rollups() -> None:
             start = time.perf_counter()
             lock._bench_acquire()
             if lock._depth == 1:  # (reentrant: only the outermost hold counts)
-                taken_at[threading.get_ident()] = time.perf_counter()
+                taken_at[threading.get_ident()] = (time.perf_counter(), time.thread_time())
             LOCK_WAITS.setdefault(threading.current_thread().name.rstrip("0123456789-"), []).append(
                 (time.perf_counter() - start) * 1000)
 
         def release():
             if lock._depth == 1 and threading.get_ident() in taken_at:
-                LOCK_HOLDS.setdefault(threading.current_thread().name.rstrip("0123456789-"), []).append(
-                    (time.perf_counter() - taken_at.pop(threading.get_ident())) * 1000)
+                wall, cpu = taken_at.pop(threading.get_ident())
+                name = threading.current_thread().name.rstrip("0123456789-")
+                LOCK_HOLDS.setdefault(name, []).append((time.perf_counter() - wall) * 1000)
+                LOCK_HOLDS_CPU.setdefault(name, []).append((time.thread_time() - cpu) * 1000)
             lock._bench_release()
         lock.acquire, lock.release = acquire, release
     if not hasattr(worker, "_bench_rollups"):
@@ -477,8 +487,10 @@ def _breakdown(received, written, fake, rows) -> None:
               f"p99 {pct(waits, 0.99):.1f} ms, max {pct(waits, 1):.1f} ms, {sum(waits):.0f} ms in all", flush=True)
     for name, holds in sorted(LOCK_HOLDS.items()):
         holds.sort()
+        cpu = sorted(LOCK_HOLDS_CPU.get(name, []))
         print(f"    turn held by {name}: {len(holds)}, p50 {pct(holds, 0.5):.2f} ms, p99 {pct(holds, 0.99):.1f} ms, "
-              f"max {pct(holds, 1):.1f} ms, {sum(holds):.0f} ms in all", flush=True)
+              f"max {pct(holds, 1):.1f} ms, {sum(holds):.0f} ms in all (its CPU meanwhile p50 {pct(cpu, 0.5):.2f} ms, "
+              f"p99 {pct(cpu, 0.99):.1f} ms)", flush=True)
     cpu, wall = sorted(c for c, _w in ROLLUPS), sorted(w for _c, w in ROLLUPS)
     print(f"    deferred rollups: {len(ROLLUPS)} applications, thread CPU p50 {pct(cpu, 0.5):.1f} ms max "
           f"{pct(cpu, 1):.1f} ms, wall p50 {pct(wall, 0.5):.1f} ms max {pct(wall, 1):.1f} ms", flush=True)
@@ -509,6 +521,11 @@ def heap_side(args, on: bool, *, starting: bool = False) -> None:
     if on and policy.refreeze_every:
         gc.collect()
         gc.freeze()
+
+
+def _wal_bytes(home: str) -> int:
+    """The size of the SQLite write-ahead log file (it keeps the largest size the log reached)."""
+    return sum(path.stat().st_size for path in Path(home).glob("*.sqlite3-wal"))
 
 
 def pct(values: list[float], q: float) -> float:
@@ -549,9 +566,24 @@ def main() -> int:
                         help="the deferred rollups computed in a read transaction and written in a short one "
                         "(qunyun.bus.deferred.STAGED): on (as served), off (one write transaction, as in session 4), "
                         "or ab: each latency run done --ab-rounds times per side, off/on alternating")
+    parser.add_argument("--writer-gap", choices=["cpu", "wall", "ab"], default="cpu",
+                        help="the live writer's wait after a transaction, as long as that one took of the writer's "
+                        "CPU (qunyun.connections.ingest.GAP_BY_CPU; as served) or of wall time (before session 6), "
+                        "or ab: each latency run done --ab-rounds times per side, wall/cpu alternating")
+    parser.add_argument("--rollups-yield", choices=["on", "off", "ab"], default="on",
+                        help="the staged rollups wait for this process's writers to let the turn go before each "
+                        "statement of their read part and before writing (qunyun.bus.deferred.YIELD_TO_WRITERS): on "
+                        "(as served), off (before session 6), or ab: each latency run done --ab-rounds times per "
+                        "side, off/on alternating")
+    parser.add_argument("--wal-restart", choices=["on", "off", "ab"], default="on",
+                        help="the checkpointer completes a checkpoint in the writers' turn once the WAL is long, so "
+                        "that the log starts again (qunyun.bus.wal.RESTART_AFTER_FRAMES): on (as served), off (before "
+                        "session 6: the log grows), or ab: each latency run done --ab-rounds times per side")
     args = parser.parse_args()
-    if args.staged_rollups == "ab" and args.heap_policy == "ab":
-        parser.error("--staged-rollups ab and --heap-policy ab: one comparison at a time")
+    switches = [args.staged_rollups, args.heap_policy, args.writer_gap, args.rollups_yield, args.wal_restart]
+    if switches.count("ab") > 1:
+        parser.error("--staged-rollups, --heap-policy, --writer-gap, --rollups-yield, --wal-restart: "
+                     "one comparison (ab) at a time")
     global BREAKDOWN, GC_LOG
     BREAKDOWN, GC_LOG = args.breakdown, args.gc_log
     heap_side(args, args.heap_policy != "off", starting=True)
@@ -566,6 +598,14 @@ def main() -> int:
     if args.rollup_every is not None:
         deferred.ROLLUP_EVERY_SECONDS = args.rollup_every
     deferred.STAGED = args.staged_rollups != "off"
+    from qunyun.connections import ingest
+
+    ingest.GAP_BY_CPU = args.writer_gap != "wall"
+    deferred.YIELD_TO_WRITERS = args.rollups_yield != "off"
+    from qunyun.bus import wal
+
+    restart_frames = wal.RESTART_AFTER_FRAMES
+    wal.RESTART_AFTER_FRAMES = 0 if args.wal_restart == "off" else restart_frames
 
     from qunyun.bus.registry import adapter_register
     from qunyun.server import start_background
@@ -606,7 +646,7 @@ def main() -> int:
         from qunyun.connections import ingest
 
         runs = [(interval, None) for interval in args.commit_interval or [None]]
-        if "ab" in (args.heap_policy, args.staged_rollups):  # ABBA order: neither side always runs first
+        if "ab" in switches:  # ABBA order: neither side always runs first
             sides = [side for r in range(args.ab_rounds) for side in ((False, True) if r % 2 == 0 else (True, False))]
             runs = [(interval, side) for interval, _ in runs for side in sides]
         for n, (interval, side) in enumerate(runs):
@@ -616,6 +656,12 @@ def main() -> int:
                 heap_side(args, side)
             if side is not None and args.staged_rollups == "ab":
                 deferred.STAGED = side
+            if side is not None and args.writer_gap == "ab":
+                ingest.GAP_BY_CPU = side
+            if side is not None and args.rollups_yield == "ab":
+                deferred.YIELD_TO_WRITERS = side
+            if side is not None and args.wal_restart == "ab":
+                wal.RESTART_AFTER_FRAMES = restart_frames if side else 0
             stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=99)
             community, _store = community_new(f"lat-{len(label)}-{n}", stream)
             fake.executed.clear()
@@ -626,12 +672,24 @@ def main() -> int:
                 policy = f"staged rollups {'on' if side else 'off'}, "
             elif args.staged_rollups == "off":
                 policy += "staged rollups off, "
+            if args.writer_gap == "ab":
+                policy = f"writer's gap by {'CPU' if side else 'wall time'}, "
+            elif args.writer_gap == "wall":
+                policy += "writer's gap by wall time, "
+            if args.rollups_yield == "ab":
+                policy = f"rollups yield {'on' if side else 'off'}, "
+            elif args.rollups_yield == "off":
+                policy += "rollups yield off, "
+            if args.wal_restart == "ab":
+                policy = f"WAL restart {'on' if side else 'off'}, "
+            elif args.wal_restart == "off":
+                policy += "WAL restart off, "
             print(f"[{label}] latency at {args.rate:.0f} events/s open-loop for {args.seconds:.0f} s ({policy}load {load}, "
                   f"commit interval {ingest.COMMIT_INTERVAL_SECONDS * 1000:g} ms, "
                   f"sender at most {late:.1f} ms behind schedule, process CPU {busy:.0%} of a core): platform decisions ({len(platform)}) "
                   f"p50 {pct(platform, 0.5):.1f} ms, p99 {pct(platform, 0.99):.1f} ms, max {pct(platform, 1):.1f} ms; "
-                  f"internal ({len(internal)}) p50 {pct(internal, 0.5):.1f} ms, p99 {pct(internal, 0.99):.1f} ms",
-                  flush=True)
+                  f"internal ({len(internal)}) p50 {pct(internal, 0.5):.1f} ms, p99 {pct(internal, 0.99):.1f} ms; "
+                  f"WAL file {_wal_bytes(home) / 1e6:.0f} MB", flush=True)
     if GC_LOG:  # what the re-freezes left frozen that has died since: one sweep, after the measurements
         from qunyun.connections.heap import POLICY
 
