@@ -550,7 +550,9 @@ def main() -> int:
                         "benchmarks of this repository pin to the first)")
     parser.add_argument("--commit-interval", type=lambda text: [float(v) for v in text.split(",")],
                         help="latency: run once per value, the live writer's commit interval in ms (e.g. 0,5,10)")
-    parser.add_argument("--rollup-every", type=float, help="seconds between the worker's deferred rollups")
+    parser.add_argument("--rollup-every", type=lambda text: [float(v) for v in text.split(",")],
+                        help="seconds between the deferred rollups' applications; several (e.g. 0.25,0.1,0.1,0.25): "
+                        "latency run once per value, in that order (throughput with the first)")
     parser.add_argument("--skip-throughput", action="store_true", help="latency only")
     parser.add_argument("--breakdown", action="store_true",
                         help="latency: also the time queued, in the writer's transaction and in the outbox worker")
@@ -596,7 +598,7 @@ def main() -> int:
     from qunyun.bus import deferred
 
     if args.rollup_every is not None:
-        deferred.ROLLUP_EVERY_SECONDS = args.rollup_every
+        deferred.ROLLUP_EVERY_SECONDS = args.rollup_every[0]
     deferred.STAGED = args.staged_rollups != "off"
     from qunyun.connections import ingest
 
@@ -645,13 +647,16 @@ def main() -> int:
                   f"ratio live/bare {live / bare:.2f}", flush=True)
         from qunyun.connections import ingest
 
-        runs = [(interval, None) for interval in args.commit_interval or [None]]
+        runs = [(interval, every, None) for interval in args.commit_interval or [None]
+                for every in (args.rollup_every if args.rollup_every and len(args.rollup_every) > 1 else [None])]
         if "ab" in switches:  # ABBA order: neither side always runs first
             sides = [side for r in range(args.ab_rounds) for side in ((False, True) if r % 2 == 0 else (True, False))]
-            runs = [(interval, side) for interval, _ in runs for side in sides]
-        for n, (interval, side) in enumerate(runs):
+            runs = [(interval, every, side) for interval, every, _ in runs for side in sides]
+        for n, (interval, every, side) in enumerate(runs):
             if interval is not None:
                 ingest.COMMIT_INTERVAL_SECONDS = interval / 1000
+            if every is not None:
+                deferred.ROLLUP_EVERY_SECONDS = every
             if side is not None and args.heap_policy == "ab":
                 heap_side(args, side)
             if side is not None and args.staged_rollups == "ab":
@@ -686,6 +691,7 @@ def main() -> int:
                 policy += "WAL restart off, "
             print(f"[{label}] latency at {args.rate:.0f} events/s open-loop for {args.seconds:.0f} s ({policy}load {load}, "
                   f"commit interval {ingest.COMMIT_INTERVAL_SECONDS * 1000:g} ms, "
+                  f"rollups every {deferred.ROLLUP_EVERY_SECONDS:g} s, "
                   f"sender at most {late:.1f} ms behind schedule, process CPU {busy:.0%} of a core): platform decisions ({len(platform)}) "
                   f"p50 {pct(platform, 0.5):.1f} ms, p99 {pct(platform, 0.99):.1f} ms, max {pct(platform, 1):.1f} ms; "
                   f"internal ({len(internal)}) p50 {pct(internal, 0.5):.1f} ms, p99 {pct(internal, 0.99):.1f} ms; "
