@@ -120,3 +120,15 @@ def test_a_failed_worker_costs_time_not_rollups(monkeypatch, caplog):
     assert "workers" not in steps  # the second, single-process rebuild
     assert "no such table" in caplog.text
     assert snapshot(community) == incremental
+
+
+def test_a_rebuild_of_a_log_emptied_since_clears_the_rollups():
+    """Events erased after the rollups were made (a member's data removed, a chat dropped): the
+    rebuild finds no event and leaves no rollup row behind."""
+    community = community_create(slug="emptied", name="Emptied", time_zone="Europe/Berlin")
+    Runtime(community, mode="import").ingest(random_history(9), batch_size=50)
+    assert any(snapshot(community).values())
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM qunyun_event WHERE community_id = %s", [community.pk])
+    rollups_rebuild(community)
+    assert not any(snapshot(community).values())

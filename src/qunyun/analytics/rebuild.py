@@ -130,7 +130,6 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
             cursor.execute(statement, params)
 
     with transaction.atomic(), connection.cursor() as cursor:
-        clock.start()
         if sql.is_postgres():  # no deferred foreign-key checks left pending: indexes can be dropped
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             # Big sorts and index builds in memory, for this transaction only.
@@ -147,11 +146,14 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
             except DatabaseError:
                 pass
         recreate: list[str] = []
-        for table in ROLLUP_TABLES:
-            recreate.extend(_clear(cursor, table, cid))
-        from qunyun.bus.deferred import deferred_rollups_discard  # the live writer's waiting rollups:
-        deferred_rollups_discard(cursor, cid)  # counted by this rebuild (their events are in the log)
-        clock.stop("delete")
+
+        def clear() -> None:
+            with clock("delete"):
+                for table in ROLLUP_TABLES:
+                    recreate.extend(_clear(cursor, table, cid))
+                from qunyun.bus.deferred import deferred_rollups_discard  # the live writer's waiting rollups:
+                deferred_rollups_discard(cursor, cid)  # counted by this rebuild (their events are in the log)
+
         # Per group, in the (group, at) index: a few probes instead of reading every event of the
         # community (4.3 s at 11.6 million events on SQLite).
         cursor.execute(
@@ -161,6 +163,7 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
             "FROM qunyun_group g WHERE g.community_id = %s) x", [cid, cid, cid])
         first, last = cursor.fetchone()
         if first is None:
+            clear()
             return timings
         first, last = _as_datetime(first), _as_datetime(last)
         spans = offset_spans(community.time_zone, first, last)
@@ -170,6 +173,8 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
         # Everything read from the log, one part of its days per process: this one takes the
         # earliest days and writes their rows itself; each worker process reads the later days
         # of the same file (WAL: readers run beside this writer) into a file this one then reads.
+        # The workers start before the old rows are cleared: they read only the log and the
+        # members, which this transaction (holding the write lock since it began) leaves alone.
         ranges = rebuild_parts.day_ranges(cursor, cid, workers) if workers != 1 else [(None, None)]
         helpers = [rebuild_worker.start(connection.settings_dict["NAME"],
                                         rebuild_parts.part_steps(cid, spans, days, final=False),
@@ -177,6 +182,7 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
                                         temp_store=rebuild_parts.temp_store(cursor))
                    for days in ranges[1:]]
         try:
+            clear()
             for name, statements in rebuild_parts.part_steps(cid, spans, ranges[0], final=True):
                 with clock(name):
                     for statement, params in statements:
