@@ -243,7 +243,7 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
         with clock("indexes"), _index_sorting(cursor):
             for statement in recreate:
                 cursor.execute(statement)
-        if sql.is_postgres():  # fresh statistics for the planner (VACUUM, for index-only scans, is autovacuum's)
+        if sql.is_postgres():  # fresh statistics for the planner (VACUUM, for index-only scans, after the commit)
             with clock("analyze"):
                 for table in ROLLUP_TABLES:
                     cursor.execute(f"ANALYZE {table}")
