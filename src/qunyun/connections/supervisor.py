@@ -143,8 +143,18 @@ class Supervisor:
                 await asyncio.sleep(delay)
 
     def stop(self) -> None:
-        for future in self._tasks.values():
-            future.cancel()
+        """Stop every connection: its task cancelled and finished, the connectors closed, the
+        loop stopped. The tasks finish before the loop stops: a task merely asked to cancel when
+        the loop stopped stayed pending, and was closed later by the collector, where it took the
+        interruption for a dropped session and tried to report it on the closed loop."""
+        if self.loop.is_running() and threading.current_thread() is not self._thread:
+            try:
+                asyncio.run_coroutine_threadsafe(_cancel_all(), self.loop).result(timeout=STOP_TIMEOUT_SECONDS)
+            except Exception as exc:  # a connector that does not stop in time: the loop stops all the same
+                log.warning("connections did not all stop within %.0f s (%s)", STOP_TIMEOUT_SECONDS, exc)
+        else:
+            for future in self._tasks.values():
+                future.cancel()
         for connector in self.connectors.values():
             try:
                 connector.close()
@@ -153,6 +163,18 @@ class Supervisor:
         for conn_id in self.connectors:
             connection_status_set(connection_id=conn_id, status=Connection.Status.STOPPED)
         self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+#: How long :meth:`Supervisor.stop` waits for the connections' tasks to finish.
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+async def _cancel_all() -> None:
+    """Cancel every other task of the running loop and wait until each has finished."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 _supervisor: Supervisor | None = None
