@@ -403,15 +403,23 @@ def main() -> int:
 
     if args.rollup_every is not None:
         deferred.ROLLUP_EVERY_SECONDS = args.rollup_every[0]
-    deferred.STAGED = args.staged_rollups != "off"
+    from qunyun.bus import wal
     from qunyun.connections import ingest
 
-    ingest.GAP_BY_CPU = args.writer_gap != "wall"
-    deferred.YIELD_TO_WRITERS = args.rollups_yield != "off"
-    from qunyun.bus import wal
-
     restart_frames = wal.RESTART_AFTER_FRAMES
-    wal.RESTART_AFTER_FRAMES = 0 if args.wal_restart == "off" else restart_frames
+    # The product's switches: (the option's value, the value meaning off, how the latency line
+    # names a side, the words for off and on, what sets the product to a side).
+    toggles = [
+        (args.staged_rollups, "off", "staged rollups {}", ("off", "on"), lambda on: setattr(deferred, "STAGED", on)),
+        (args.writer_gap, "wall", "writer's gap by {}", ("wall time", "CPU"),
+         lambda on: setattr(ingest, "GAP_BY_CPU", on)),
+        (args.rollups_yield, "off", "rollups yield {}", ("off", "on"),
+         lambda on: setattr(deferred, "YIELD_TO_WRITERS", on)),
+        (args.wal_restart, "off", "WAL restart {}", ("off", "on"),
+         lambda on: setattr(wal, "RESTART_AFTER_FRAMES", restart_frames if on else 0)),
+    ]
+    for choice, off, _name, _words, set_side in toggles:
+        set_side(choice != off)
 
     from qunyun.bus.registry import adapter_register
     from qunyun.server import start_background
@@ -449,7 +457,6 @@ def main() -> int:
             print(f"[{label}] throughput, {side}median of {len(live_rates)}, one core: live path {live:.0f} events/s CPU "
                   f"({statistics.median(wall_rates):.0f} wall), bare store {bare:.0f} events/s CPU, "
                   f"ratio live/bare {live / bare:.2f}", flush=True)
-        from qunyun.connections import ingest
 
         runs = [(interval, every, None) for interval in args.commit_interval or [None]
                 for every in (args.rollup_every if args.rollup_every and len(args.rollup_every) > 1 else [None])]
@@ -463,36 +470,20 @@ def main() -> int:
                 deferred.ROLLUP_EVERY_SECONDS = every
             if side is not None and args.heap_policy == "ab":
                 heap_side(args, side)
-            if side is not None and args.staged_rollups == "ab":
-                deferred.STAGED = side
-            if side is not None and args.writer_gap == "ab":
-                ingest.GAP_BY_CPU = side
-            if side is not None and args.rollups_yield == "ab":
-                deferred.YIELD_TO_WRITERS = side
-            if side is not None and args.wal_restart == "ab":
-                wal.RESTART_AFTER_FRAMES = restart_frames if side else 0
+            for choice, _off, _name, _words, set_side in toggles:
+                if side is not None and choice == "ab":
+                    set_side(side)
             stream = Stream(groups=args.groups, members=args.members, kind=args.corpus, seed=99)
             community, _store = community_new(f"lat-{len(label)}-{n}", stream)
             fake.executed.clear()
             load = open("/proc/loadavg").read().split()[0]
             platform, internal, late, busy = run_latency(args.rate, args.seconds, stream, community, fake)
             policy = "" if side is None and args.heap_policy == "on" else f"heap policy {'on' if side or (side is None and args.heap_policy == 'on') else 'off'}, "
-            if args.staged_rollups == "ab":
-                policy = f"staged rollups {'on' if side else 'off'}, "
-            elif args.staged_rollups == "off":
-                policy += "staged rollups off, "
-            if args.writer_gap == "ab":
-                policy = f"writer's gap by {'CPU' if side else 'wall time'}, "
-            elif args.writer_gap == "wall":
-                policy += "writer's gap by wall time, "
-            if args.rollups_yield == "ab":
-                policy = f"rollups yield {'on' if side else 'off'}, "
-            elif args.rollups_yield == "off":
-                policy += "rollups yield off, "
-            if args.wal_restart == "ab":
-                policy = f"WAL restart {'on' if side else 'off'}, "
-            elif args.wal_restart == "off":
-                policy += "WAL restart off, "
+            for choice, off, name, words, _set in toggles:
+                if choice == "ab":
+                    policy = name.format(words[bool(side)]) + ", "
+                elif choice == off:
+                    policy += name.format(words[0]) + ", "
             print(f"[{label}] latency at {args.rate:.0f} events/s open-loop for {args.seconds:.0f} s ({policy}load {load}, "
                   f"commit interval {ingest.COMMIT_INTERVAL_SECONDS * 1000:g} ms, "
                   f"rollups every {deferred.ROLLUP_EVERY_SECONDS:g} s, "

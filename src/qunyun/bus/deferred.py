@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -150,7 +151,7 @@ def _apply_staged(community_id: int) -> int:
     yielding = _Yield() if YIELD_TO_WRITERS else None
     raw.execute("BEGIN DEFERRED")  # a read transaction: one snapshot, no write lock on the database
     try:
-        with connection.execute_wrapper(yielding or _run), connection.cursor() as cursor:
+        with (connection.execute_wrapper(yielding) if yielding else nullcontext()), connection.cursor() as cursor:
             cursor.execute(f"SELECT id, payload FROM {table} WHERE community_id = %s AND kind = %s "
                            "AND status IN (%s, %s)", [community_id, KIND, *waiting])
             rows = cursor.fetchall()
@@ -175,10 +176,6 @@ def _apply_staged(community_id: int) -> int:
             return 0
         staged.write(cursor)
     return len(rows)
-
-
-def _run(execute, sql, params, many, context):
-    return execute(sql, params, many, context)
 
 
 class _Yield:
