@@ -386,10 +386,15 @@ def main() -> int:
                         help="the checkpointer completes a checkpoint in the writers' turn once the WAL is long, so "
                         "that the log starts again (qunyun.bus.wal.RESTART_AFTER_FRAMES): on (as served), off (before "
                         "session 6: the log grows), or ab: each latency run done --ab-rounds times per side")
+    parser.add_argument("--rollup-parts", choices=["on", "off", "ab"], default="on",
+                        help="the staged rollups written in several short transactions, a table each "
+                        "(qunyun.bus.deferred.WRITE_IN_PARTS): on (as served), off (one write transaction, before "
+                        "session 7), or ab: each latency run done --ab-rounds times per side, off/on alternating")
     args = parser.parse_args()
-    switches = [args.staged_rollups, args.heap_policy, args.writer_gap, args.rollups_yield, args.wal_restart]
+    switches = [args.staged_rollups, args.heap_policy, args.writer_gap, args.rollups_yield, args.wal_restart,
+                args.rollup_parts]
     if switches.count("ab") > 1:
-        parser.error("--staged-rollups, --heap-policy, --writer-gap, --rollups-yield, --wal-restart: "
+        parser.error("--staged-rollups, --heap-policy, --writer-gap, --rollups-yield, --wal-restart, --rollup-parts: "
                      "one comparison (ab) at a time")
     breakdown.BREAKDOWN, breakdown.GC_LOG = args.breakdown, args.gc_log
     heap_side(args, args.heap_policy != "off", starting=True)
@@ -417,6 +422,8 @@ def main() -> int:
          lambda on: setattr(deferred, "YIELD_TO_WRITERS", on)),
         (args.wal_restart, "off", "WAL restart {}", ("off", "on"),
          lambda on: setattr(wal, "RESTART_AFTER_FRAMES", restart_frames if on else 0)),
+        (args.rollup_parts, "off", "rollups written in {}", ("one", "parts"),
+         lambda on: setattr(deferred, "WRITE_IN_PARTS", on)),
     ]
     for choice, off, _name, _words, set_side in toggles:
         set_side(choice != off)

@@ -10,20 +10,18 @@ the rebuild (:mod:`.rollups`), so the two cannot count differently.
 the live path's deferred rollups (:mod:`qunyun.bus.deferred`) held it for ~20–30 ms per
 application while arriving events waited for their turn. Most of that time is reading:
 the log's hour probes, the grouping, the lookups in the rollup tables. With ``new.staged`` set,
-every statement computes its rows into a temporary table of this connection (the temporary
-database has its own lock: the main database's writers are not held up), and what must change
-the main database is kept, in order, as steps to run later in a short write transaction
-(:meth:`Staged.write`): a plain upsert from each staged table (member stats that change no
-indexed day by a plain ``UPDATE``, :class:`Light`), the group sizes counted in the read part, and
-the few statements that must see the rows written before them (a group-day's active members
-counted from the member-days, a member's "in a group now", the conversation days to forget).
-The reading runs in one read transaction, so it sees the log and the rollups as of one moment.
+every statement computes its rows in one read transaction (one moment of the log and the
+rollups) into a temporary table of this connection (the temporary database has its own lock),
+and what must change the main database is kept, in order, as steps to run later: an upsert of
+the staged rows from a JSON parameter (member stats that change no indexed day by a plain
+``UPDATE``, :class:`Light`), the group sizes counted in the read part, and the few statements
+that must see the rows written before them (a group-day's active members counted from the
+member-days, a member's "in a group now", the conversation days to forget).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -74,8 +72,10 @@ class Staged:
     """The main database's changes of one application, computed and kept in order (SQLite only).
 
     Made in the read transaction (it looks up which staging tables this connection has); the
-    rollup functions then fill the staging tables and add a step per change; :meth:`write` runs
-    the steps in the write transaction. See the module's docstring.
+    rollup functions then fill the staging tables and add a step per change. A step is plain
+    data, ``(table, sql, params)``, the staged rows carried in the parameters as JSON: it needs
+    nothing of this connection, so the steps can be stored and written later, in parts
+    (:meth:`parts`, :mod:`qunyun.bus.deferred`), or at once by :meth:`write`.
     """
 
     PREFIX = "qunyun_stage_"
@@ -86,7 +86,7 @@ class Staged:
         cursor.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name LIKE %s",
                        [self.PREFIX + "%"])
         self.tables = {name for (name,) in cursor.fetchall()}
-        self.steps: list[Callable[[Any], None]] = []
+        self.steps: list[tuple[str, str, list[Any]]] = []
 
     def table_for(self, cursor, table: str, columns: str) -> str:
         """This connection's empty staging table for ``table``'s ``columns``."""
@@ -98,10 +98,34 @@ class Staged:
             cursor.execute(f"DELETE FROM {name}")
         return name
 
+    @staticmethod
+    def rows(cursor, source: str, columns: str, where: str = "TRUE") -> str:
+        """``source``'s rows as one JSON array of arrays (SQLite's values keep their types through it)."""
+        cursor.execute(f"SELECT json_group_array(json_array({columns})) FROM {source} WHERE {where}")
+        return cursor.fetchone()[0]
+
     def write(self, cursor) -> None:
         """Apply the kept changes (in the caller's write transaction)."""
-        for step in self.steps:
-            step(cursor)
+        for _table, statement, params in self.steps:
+            cursor.execute(statement, params)
+
+    def parts(self) -> list[list[tuple[str, list[Any]]]]:
+        """The steps as ``[[sql, params], …]`` per table, in order: each part leaves every rollup
+        table either with or without the whole application."""
+        parts: list[list[tuple[str, list[Any]]]] = []
+        last = None
+        for table, statement, params in self.steps:
+            if table != last:
+                parts.append([])
+                last = table
+            parts[-1].append((statement, params))
+        return parts
+
+
+def _json_rows(columns: str) -> str:
+    """SQL: the rows of a :meth:`Staged.rows` JSON parameter, with ``columns``' names."""
+    names = columns.split(", ")
+    return "SELECT " + ", ".join(f"value ->> {i} AS {n}" for i, n in enumerate(names)) + " FROM json_each(%s)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,19 +158,22 @@ def _upsert(cursor, new: NewEvents, table: str, columns: str, select: str, on_co
     if light:
         cursor.execute(f"UPDATE {stage} AS s SET light = EXISTS (SELECT 1 FROM {table} k "
                        f"WHERE k.{light.key} = s.{light.key} AND {light.same})")
-        update = f"UPDATE {table} AS k SET {light.sets} FROM {stage} s WHERE s.light AND k.{light.key} = s.{light.key}"
-        new.staged.steps.append(lambda c: c.execute(update))
+        if (rows := new.staged.rows(cursor, stage, columns, "light")) != "[]":
+            new.staged.steps.append((table, f"UPDATE {table} AS k SET {light.sets} FROM ({_json_rows(columns)}) s "
+                                            f"WHERE k.{light.key} = s.{light.key}", [rows]))
         rest = "NOT light"
-    statement = f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} WHERE {rest} ON CONFLICT {on_conflict}"
-    new.staged.steps.append(lambda c: c.execute(statement))
+    if (rows := new.staged.rows(cursor, stage, columns, rest)) != "[]":
+        new.staged.steps.append((table, f"INSERT INTO {table} ({columns}) {_json_rows(columns)} WHERE TRUE "
+                                        f"ON CONFLICT {on_conflict}", [rows]))
 
 
-def _later(cursor, new: NewEvents, step: Callable[[Any], None]) -> None:
-    """Run a change that must see the rows written before it: now, or as a step when staged."""
+def _later(cursor, new: NewEvents, table: str, statement: str, params: list[Any]) -> None:
+    """Run a change that must see the rows written before it: now, or as a step when staged (then
+    ``params`` hold values only: the work tables are gone when it runs)."""
     if new.staged is None:
-        step(cursor)
+        cursor.execute(statement, params)
     else:
-        new.staged.steps.append(step)
+        new.staged.steps.append((table, statement, params))
 
 
 _ACTIVITY = "qunyun_batch_activity"
@@ -264,10 +291,13 @@ def store_rollups_apply(new: NewEvents) -> None:
             "joins = qunyun_group_day.joins + excluded.joins, "
             "leaves = qunyun_group_day.leaves + excluded.leaves", [cid])
         if new.activity_rows:  # counted from the member-days written above
-            _later(cursor, new, lambda c: c.execute(
-                "UPDATE qunyun_group_day SET active_members = (SELECT COUNT(*) FROM qunyun_member_day md "
-                "WHERE md.group_id = qunyun_group_day.group_id AND md.day = qunyun_group_day.day) "
-                f"WHERE (group_id, day) IN (SELECT DISTINCT group_id, day FROM {_ACTIVITY})"))
+            days, params = f"SELECT DISTINCT group_id, day FROM {_ACTIVITY}", []
+            if new.staged is not None:
+                days, params = _json_rows("group_id, day"), [new.staged.rows(cursor, f"({days})", "group_id, day")]
+            _later(cursor, new, "qunyun_group_day",
+                   "UPDATE qunyun_group_day SET active_members = (SELECT COUNT(*) FROM qunyun_member_day md "
+                   "WHERE md.group_id = qunyun_group_day.group_id AND md.day = qunyun_group_day.day) "
+                   f"WHERE (group_id, day) IN ({days})", params)
 
 
 def _ids(values) -> tuple[str, list[Any]]:
@@ -296,7 +326,12 @@ def rollups_apply(*, store: Any, fresh: NewEvents) -> None:
             # (qunyun.bus.deferred.group_sizes_now) and has its own waiting rollups, which count it
             # again; an older count written over a newer one lasts until those are applied.
             sizes = _group_sizes(cursor, new)
-            _later(cursor, new, lambda c: _group_sizes_write(c, sizes))
+            if new.staged is None:
+                _group_sizes_write(cursor, sizes)
+            else:
+                _later(cursor, new, "qunyun_group_size", "INSERT INTO qunyun_group_size (community_id, group_id, "
+                       f"members_now) {_json_rows('community_id, group_id, members_now')} WHERE TRUE "
+                       "ON CONFLICT (group_id) DO UPDATE SET members_now = excluded.members_now", [json.dumps(sizes)])
         if new.sparse:
             _upsert(
                 cursor, new, "qunyun_funnel_day", "community_id, member_id, day, payments, invites",
@@ -436,11 +471,11 @@ def _member_stats(cursor, new: NewEvents) -> None:
         # members already in are skipped unless they moved.
         touched, touched_ids = _ids(new.touched)
         movers, mover_ids = _ids(new.movers)
-        _later(cursor, new, lambda c: c.execute(
-            f"UPDATE {t} SET in_group = EXISTS (SELECT 1 FROM qunyun_membership ms "
-            f"WHERE ms.member_id = {t}.member_id AND ms.is_member = %s) "
-            f"WHERE member_id IN ({touched}) AND (in_group = %s OR member_id IN ({movers}))",
-            [True, *touched_ids, False, *mover_ids]))
+        _later(cursor, new, t,
+               f"UPDATE {t} SET in_group = EXISTS (SELECT 1 FROM qunyun_membership ms "
+               f"WHERE ms.member_id = {t}.member_id AND ms.is_member = %s) "
+               f"WHERE member_id IN ({touched}) AND (in_group = %s OR member_id IN ({movers}))",
+               [True, *touched_ids, False, *mover_ids])
 
 
 def group_sizes_count(cursor, new: NewEvents) -> None:
@@ -508,9 +543,9 @@ def _talk_days_forget(cursor, new: NewEvents) -> None:
     adapt = connection.ops.adapt_datefield_value
     stale_groups = sorted({g for g, _day in talk_days})
     stale_days = sorted({adapt(day + timedelta(days=shift)) for _g, day in talk_days for shift in (-1, 0, 1)})
-    _later(cursor, new, lambda c: c.execute(
-        f"DELETE FROM qunyun_talk_day WHERE group_id IN ({', '.join(['%s'] * len(stale_groups))}) "
-        f"AND day IN ({', '.join(['%s'] * len(stale_days))})", [*stale_groups, *stale_days]))
+    _later(cursor, new, "qunyun_talk_day",
+           f"DELETE FROM qunyun_talk_day WHERE group_id IN ({', '.join(['%s'] * len(stale_groups))}) "
+           f"AND day IN ({', '.join(['%s'] * len(stale_days))})", [*stale_groups, *stale_days])
 
 
 def _as_date(value: Any) -> date:

@@ -22,11 +22,23 @@ The figures lag the live log by up to :data:`ROLLUP_EVERY_SECONDS` (plus the wor
 On SQLite an application holds the database's one write lock only to write: it reads the waiting
 rows and computes every rollup's new rows in a read transaction (one snapshot of the log), staged
 in temporary tables (:class:`~qunyun.analytics.incremental.Staged`), then takes the writers' turn
-to delete exactly those rows and upsert the staged ones. Writers that commit in between only add
+to delete exactly those rows and write the staged ones. Writers that commit in between only add
 events with later ids and rows of their own, applied the next time. Had a rebuild dropped the rows
 meanwhile, the deletion finds fewer than it read and the staged rows are thrown away. Measured at
 500 events/s (``bench/runtime``, quiet machine): the turn held per application, p50, fell from
 22–24 ms to 11–13 ms (docs/runtime.md, section 4).
+
+The write itself goes in parts (:data:`WRITE_IN_PARTS`), one rollup table each, a transaction
+each, so that the live writer waits for one part at most (~1–2 ms) instead of the whole write.
+The first transaction deletes the waiting rows, writes the first part and stores the others
+(:class:`~.models.RollupPart`: their statements, the staged rows in JSON parameters); each next
+one deletes its part's row and writes the part. Each event is still counted once: a crash
+between two parts leaves exactly the parts not written, which are written before anything of the
+community is read again (:func:`deferred_parts_finish`, also at the worker's start); a part whose
+row is gone is skipped; a rebuild deletes the parts left with the waiting rows (it counts their
+events itself). Between two parts a reader may find one rollup table with the application and
+another one without it yet, for a few milliseconds: every table on its own is as it was or as it
+will be, never half of one application.
 """
 
 from __future__ import annotations
@@ -46,7 +58,7 @@ from qunyun.analytics.incremental import (
 )
 from qunyun.core.decisions import DECISION_TYPES, Decision
 
-from .models import OutboxItem
+from .models import OutboxItem, RollupPart
 from .wal import write_transaction, writers_wait_free
 
 #: The worker applies the rollups it holds once the oldest has waited this long.
@@ -66,6 +78,11 @@ STAGED = True
 YIELD_TO_WRITERS = True
 YIELD_WAIT_SECONDS = 0.02
 YIELD_BUDGET_SECONDS = 0.25
+#: Staged, the application's changes are written in several short transactions, a rollup table
+#: each (:class:`~.models.RollupPart`), instead of one: an event that arrives as the write
+#: starts waits for one part, not for all of it (7-16 ms at 500 events/s in one; see
+#: ``docs/runtime.md``, section 4). Switch for measurements (``bench/runtime --rollup-parts ab``).
+WRITE_IN_PARTS = True
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +144,10 @@ def deferred_rollups_apply(community_id: int, extra: list[tuple[NewEvents, objec
     hour) and takes every event there but its own as counted already, which holds only when no
     stored event waits outside the application (in the snapshot, for a staged one).
     """
-    if STAGED and not extra and connection.vendor == "sqlite" and not connection.in_atomic_block:
-        return _apply_staged(community_id)
+    if connection.vendor == "sqlite":
+        deferred_parts_finish(community_id)  # a crash's leftovers: counted before anything new is read
+        if STAGED and not extra and not connection.in_atomic_block:
+            return _apply_staged(community_id)
     table = connection.ops.quote_name(OutboxItem._meta.db_table)
     batches = [_batch_of(new, ids) for new, ids in extra]
     with write_transaction(), connection.cursor() as cursor:
@@ -145,24 +164,34 @@ def deferred_rollups_apply(community_id: int, extra: list[tuple[NewEvents, objec
 def _apply_staged(community_id: int) -> int:
     """:func:`deferred_rollups_apply` on SQLite, holding the write lock only to write (module docstring)."""
     table = connection.ops.quote_name(OutboxItem._meta.db_table)
+    parts_table = connection.ops.quote_name(RollupPart._meta.db_table)
     waiting = [OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING]
     connection.ensure_connection()
     raw = connection.connection
     yielding = _Yield() if YIELD_TO_WRITERS else None
+    rows = None
     raw.execute("BEGIN DEFERRED")  # a read transaction: one snapshot, no write lock on the database
     try:
         with (connection.execute_wrapper(yielding) if yielding else nullcontext()), connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, payload FROM {table} WHERE community_id = %s AND kind = %s "
-                           "AND status IN (%s, %s)", [community_id, KIND, *waiting])
-            rows = cursor.fetchall()
-            if not rows:
-                return 0
-            batches = [(json.loads(p) if isinstance(p, str) else p)["batch"] for _id, p in rows]
-            staged = Staged(cursor)
-            _apply(community_id, batches, staged=staged)
+            # Another application's parts still to write (another thread's, committed since this
+            # one looked): the rollups in this snapshot lack them, so nothing is computed from it.
+            cursor.execute(f"SELECT 1 FROM {parts_table} WHERE community_id = %s LIMIT 1", [community_id])
+            if cursor.fetchone() is None:
+                cursor.execute(f"SELECT id, payload FROM {table} WHERE community_id = %s AND kind = %s "
+                               "AND status IN (%s, %s)", [community_id, KIND, *waiting])
+                rows = cursor.fetchall()
+                if not rows:
+                    return 0
+                batches = [(json.loads(p) if isinstance(p, str) else p)["batch"] for _id, p in rows]
+                staged = Staged(cursor)
+                _apply(community_id, batches, staged=staged)
     finally:
         raw.execute("COMMIT")  # nothing of the main database was written: this only ends the snapshot
+    if rows is None:
+        deferred_parts_finish(community_id)
+        return _apply_staged(community_id)
     ids = json.dumps(sorted(row_id for row_id, _p in rows))
+    parts = staged.parts() if WRITE_IN_PARTS else []
     if yielding is not None:
         yielding.wait()  # the turn taken when the live writer has just let it go: it gathers meanwhile
     with write_transaction(), connection.cursor() as cursor:
@@ -174,8 +203,49 @@ def _apply_staged(community_id: int) -> int:
                      community_id, len(rows) - cursor.rowcount, len(rows))
             transaction.set_rollback(True)
             return 0
-        staged.write(cursor)
+        if len(parts) < 2:
+            staged.write(cursor)
+            return len(rows)
+        # The first part now; the others stored, in this transaction, then written one at a time.
+        for statement, params in parts[0]:
+            cursor.execute(statement, params)
+        cursor.execute(f"INSERT INTO {parts_table} (community_id, seq, steps) SELECT %s, key, value "
+                       "FROM json_each(%s) WHERE key > 0", [community_id, json.dumps(parts)])
+    _parts_write(community_id, list(enumerate(parts))[1:], yielding)
     return len(rows)
+
+
+def _parts_write(community_id: int, parts: list[tuple[int, list]], yielding: _Yield | None) -> None:
+    """Write the stored parts ``(seq, steps)`` in order, each in a transaction of its own that
+    deletes its row first: a part whose row is gone was written by another thread, or dropped
+    by a rebuild (with all the others), and is skipped."""
+    table = connection.ops.quote_name(RollupPart._meta.db_table)
+    for seq, steps in parts:
+        if yielding is not None:
+            yielding.wait()  # between two parts the live writer, if it waits, has the turn first
+        with write_transaction(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE community_id = %s AND seq = %s", [community_id, seq])
+            if cursor.rowcount == 1:
+                for statement, params in steps:
+                    cursor.execute(statement, params)
+
+
+def deferred_parts_finish(community_id: int | None = None) -> int:
+    """Write the parts an application left unwritten (a crash, or a failure, between two of them),
+    of one community or of all; returns those communities. Before any new application of the
+    community reads: its rollups lack those parts until then."""
+    table = connection.ops.quote_name(RollupPart._meta.db_table)
+    where, params = ("WHERE community_id = %s", [community_id]) if community_id is not None else ("", [])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT community_id, seq, steps FROM {table} {where} ORDER BY community_id, seq", params)
+        found = cursor.fetchall()
+    communities: dict[int, list[tuple[int, list]]] = {}
+    for cid, seq, steps in found:
+        communities.setdefault(cid, []).append((seq, json.loads(steps)))
+    for cid, parts in communities.items():
+        log.info("rollups of community %s: writing %d parts left unwritten", cid, len(parts))
+        _parts_write(cid, parts, None)
+    return len(communities)
 
 
 class _Yield:
@@ -230,4 +300,8 @@ def deferred_rollups_discard(cursor, community_id: int) -> int:
     table = connection.ops.quote_name(OutboxItem._meta.db_table)
     cursor.execute(f"DELETE FROM {table} WHERE community_id = %s AND kind = %s AND status IN (%s, %s)",
                    [community_id, KIND, OutboxItem.Status.PENDING, OutboxItem.Status.RUNNING])
-    return cursor.rowcount
+    dropped = cursor.rowcount
+    # An application's parts not yet written: their events are in the log too.
+    cursor.execute(f"DELETE FROM {connection.ops.quote_name(RollupPart._meta.db_table)} WHERE community_id = %s",
+                   [community_id])
+    return dropped

@@ -76,3 +76,24 @@ class BulkLoad(models.Model):
 
     class Meta:
         db_table = "qunyun_bulk_load"
+
+
+class RollupPart(models.Model):
+    """One part of a deferred rollups' application still to be written (SQLite; see :mod:`.deferred`).
+
+    An application's changes are written in several short transactions, one rollup table or so
+    each, so that the live writer never waits for all of them at once. Its first transaction
+    deletes the waiting rollups rows it applies and stores the remaining parts here; each later
+    one deletes its part's row and runs its statements (``steps``: ``[[sql, params], …]``, the
+    staged rows as JSON in the parameters), so a crash between two leaves exactly the parts not
+    yet written, which the next application of the community (or the worker's start) writes
+    first. A rebuild deletes them with the waiting rows: it counts their events itself.
+    """
+
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+")
+    seq = models.IntegerField()
+    steps = models.TextField()
+
+    class Meta:
+        db_table = "qunyun_rollup_part"
+        constraints = [models.UniqueConstraint(fields=["community", "seq"], name="rollup_part_unique")]

@@ -19,7 +19,7 @@ from .outbox import (
 )
 from . import deferred
 from .deferred import KIND as ROLLUPS
-from .deferred import deferred_rollups_apply
+from .deferred import deferred_parts_finish, deferred_rollups_apply
 from .registry import adapter_get
 from .wal import WalCheckpointer
 
@@ -64,6 +64,11 @@ class RollupApplier(threading.Thread):
 
     def run(self) -> None:  # pragma: no cover - exercised by the serve and e2e tests
         try:
+            try:
+                deferred_parts_finish()  # what a crash left half written, before the rollups lag further
+            except Exception:
+                log.exception("could not write the rollup parts left unwritten (written at the next application)")
+                close_old_connections()
             while not self._stopping.is_set():
                 self._bell.clear()
                 wait = self.apply(due_only=True)
