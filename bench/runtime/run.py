@@ -390,11 +390,16 @@ def main() -> int:
                         help="the staged rollups written in several short transactions, a table each "
                         "(qunyun.bus.deferred.WRITE_IN_PARTS): on (as served), off (one write transaction, before "
                         "session 7), or ab: each latency run done --ab-rounds times per side, off/on alternating")
+    parser.add_argument("--wal-presync", choices=["on", "off", "ab"], default="on",
+                        help="the checkpointer syncs the database and the log before taking the writers' turn for "
+                        "its completing checkpoint (qunyun.bus.wal.SYNC_BEFORE_TURN): on (as served), off (before "
+                        "session 7), or ab: each latency run done --ab-rounds times per side, off/on alternating")
     args = parser.parse_args()
     switches = [args.staged_rollups, args.heap_policy, args.writer_gap, args.rollups_yield, args.wal_restart,
-                args.rollup_parts]
+                args.rollup_parts, args.wal_presync]
     if switches.count("ab") > 1:
-        parser.error("--staged-rollups, --heap-policy, --writer-gap, --rollups-yield, --wal-restart, --rollup-parts: "
+        parser.error("--staged-rollups, --heap-policy, --writer-gap, --rollups-yield, --wal-restart, --rollup-parts, "
+                     "--wal-presync: "
                      "one comparison (ab) at a time")
     breakdown.BREAKDOWN, breakdown.GC_LOG = args.breakdown, args.gc_log
     heap_side(args, args.heap_policy != "off", starting=True)
@@ -424,6 +429,7 @@ def main() -> int:
          lambda on: setattr(wal, "RESTART_AFTER_FRAMES", restart_frames if on else 0)),
         (args.rollup_parts, "off", "rollups written in {}", ("one", "parts"),
          lambda on: setattr(deferred, "WRITE_IN_PARTS", on)),
+        (args.wal_presync, "off", "WAL presync {}", ("off", "on"), lambda on: setattr(wal, "SYNC_BEFORE_TURN", on)),
     ]
     for choice, off, _name, _words, set_side in toggles:
         set_side(choice != off)

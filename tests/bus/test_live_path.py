@@ -219,3 +219,43 @@ def test_a_long_log_is_checkpointed_in_the_writers_turn_so_that_it_starts_again(
         cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
         _busy, frames, _done = cursor.fetchone()
     assert frames < before  # the log started again from its beginning: only the last commit's frames
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write-ahead log")
+def test_the_completing_checkpoint_syncs_the_files_before_it_takes_the_writers_turn(community, monkeypatch):
+    """Only a complete checkpoint syncs the database file, and that sync writes every page copied
+    since the last one: the checkpointer syncs the database and the log itself before it waits
+    for the turn, so that the sync in the turn has little left to write."""
+    import os
+
+    from qunyun.bus import wal
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+    rt = Runtime(community, handlers={})
+    for batch in range(5):
+        rt.ingest([message(f"{batch}-{i}", i % 9, utcnow(), "tea " * 50) for i in range(20)])
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real(fd)
+
+    monkeypatch.setattr(wal.os, "fsync", fsync)
+    monkeypatch.setattr(wal, "RESTART_AFTER_FRAMES", 1)
+    database = os.path.realpath(connection.settings_dict["NAME"])
+    ticks = []
+
+    def tick():
+        ticks.append(wal.WalCheckpointer.checkpoint())
+        connection.close()
+
+    with wal._WRITERS:  # a writer of this process is mid-transaction: the checkpointer waits for it
+        thread = threading.Thread(target=tick)
+        thread.start()
+        thread.join(0.5)
+        assert not ticks
+        assert sorted(synced) == [database, f"{database}-wal"]  # synced while waiting, not in the turn
+    thread.join(10)
+    assert ticks and ticks[-1][0] == ticks[-1][1]
