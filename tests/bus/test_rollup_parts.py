@@ -26,6 +26,7 @@ def _sqlite_in_parts(monkeypatch):
     if connection.vendor != "sqlite":
         pytest.skip("the parts are SQLite's (PostgreSQL applies the rollups in one transaction)")
     monkeypatch.setattr(deferred, "WRITE_IN_PARTS", True)
+    monkeypatch.setattr(deferred, "PART_SECONDS", 0)  # a transaction per part, whoever waits
 
 
 class Crash(Exception):
@@ -109,6 +110,7 @@ def test_a_crash_between_two_parts_leaves_the_rest_written_once_at_the_restart(m
     assert left
     monkeypatch.undo()
     monkeypatch.setattr(deferred, "WRITE_IN_PARTS", True)
+    monkeypatch.setattr(deferred, "PART_SECONDS", 0)
     assert deferred_parts_finish() == 1  # the worker's start
     assert not RollupPart.objects.exists()
     _equals_rebuilt(community)
@@ -125,6 +127,7 @@ def test_parts_left_are_written_before_the_next_application_reads(monkeypatch):
         deferred_rollups_apply(community.pk)
     monkeypatch.undo()
     monkeypatch.setattr(deferred, "WRITE_IN_PARTS", True)
+    monkeypatch.setattr(deferred, "PART_SECONDS", 0)
     assert RollupPart.objects.exists()
     runtime.ingest(history[60:90])  # more events, with hours and days shared with the first ones
     # Another thread left the parts after this application looked for them (the look before the
@@ -155,7 +158,28 @@ def test_events_stored_between_two_parts_are_counted_once(monkeypatch):
     assert deferred_rollups_apply(community.pk) == 10
     monkeypatch.undo()
     monkeypatch.setattr(deferred, "WRITE_IN_PARTS", True)
+    monkeypatch.setattr(deferred, "PART_SECONDS", 0)
     assert OutboxItem.objects.filter(kind=KIND).exists()  # theirs, for the next application
     while deferred_rollups_apply(community.pk):
         pass
+    _equals_rebuilt(community)
+
+
+def test_with_nobody_waiting_the_parts_share_their_transactions(monkeypatch):
+    community, _runtime, _history = _waiting("shared", seed=16)
+    monkeypatch.setattr(deferred, "PART_SECONDS", 60)
+    monkeypatch.setattr(deferred, "writers_waiting", lambda: False)
+    count = _on_write(monkeypatch, 0, lambda: None)
+    assert deferred_rollups_apply(community.pk) == 10
+    assert count[0] == 1 and not RollupPart.objects.exists()
+    _equals_rebuilt(community)
+
+
+def test_a_waiting_writer_has_the_turn_after_one_part(monkeypatch):
+    community, _runtime, _history = _waiting("waiting", seed=16)
+    monkeypatch.setattr(deferred, "PART_SECONDS", 60)
+    monkeypatch.setattr(deferred, "writers_waiting", lambda: True)  # the live writer waits all along
+    count = _on_write(monkeypatch, 0, lambda: None)
+    assert deferred_rollups_apply(community.pk) == 10
+    assert count[0] >= 5  # a transaction per part
     _equals_rebuilt(community)

@@ -72,10 +72,11 @@ class Staged:
     """The main database's changes of one application, computed and kept in order (SQLite only).
 
     Made in the read transaction (it looks up which staging tables this connection has); the
-    rollup functions then fill the staging tables and add a step per change. A step is plain
-    data, ``(table, sql, params)``, the staged rows carried in the parameters as JSON: it needs
-    nothing of this connection, so the steps can be stored and written later, in parts
-    (:meth:`parts`, :mod:`qunyun.bus.deferred`), or at once by :meth:`write`.
+    rollup functions then fill the staging tables and add a step per change. A step has two
+    forms: its SQL on this connection's staging tables (:meth:`write`, :meth:`parts`: cheap, valid
+    until the next application refills them) and the same change as plain data, the staged rows
+    carried in a JSON parameter (:meth:`stored`): it needs nothing of this connection, so it can
+    be stored in the main database and written later, after a crash, by any connection.
     """
 
     PREFIX = "qunyun_stage_"
@@ -86,7 +87,8 @@ class Staged:
         cursor.execute("SELECT name FROM sqlite_temp_master WHERE type = 'table' AND name LIKE %s",
                        [self.PREFIX + "%"])
         self.tables = {name for (name,) in cursor.fetchall()}
-        self.steps: list[tuple[str, str, list[Any]]] = []
+        #: ``(table, (sql, params) here, (sql, params) stored)``
+        self.steps: list[tuple[str, tuple[str, list[Any]], tuple[str, list[Any]]]] = []
 
     def table_for(self, cursor, table: str, columns: str) -> str:
         """This connection's empty staging table for ``table``'s ``columns``."""
@@ -98,6 +100,10 @@ class Staged:
             cursor.execute(f"DELETE FROM {name}")
         return name
 
+    def add(self, table: str, here: tuple[str, list[Any]], stored: tuple[str, list[Any]] | None = None) -> None:
+        """A step changing ``table``: its SQL on this connection, and as plain data (the same if omitted)."""
+        self.steps.append((table, here, stored or here))
+
     @staticmethod
     def rows(cursor, source: str, columns: str, where: str = "TRUE") -> str:
         """``source``'s rows as one JSON array of arrays (SQLite's values keep their types through it)."""
@@ -105,20 +111,20 @@ class Staged:
         return cursor.fetchone()[0]
 
     def write(self, cursor) -> None:
-        """Apply the kept changes (in the caller's write transaction)."""
-        for _table, statement, params in self.steps:
+        """Apply the kept changes (in the caller's write transaction, on this connection)."""
+        for _table, (statement, params), _stored in self.steps:
             cursor.execute(statement, params)
 
-    def parts(self) -> list[list[tuple[str, list[Any]]]]:
-        """The steps as ``[[sql, params], …]`` per table, in order: each part leaves every rollup
-        table either with or without the whole application."""
+    def parts(self, *, stored: bool = False) -> list[list[tuple[str, list[Any]]]]:
+        """The steps as ``[[sql, params], …]`` per table, in order (as plain data with ``stored``):
+        each part leaves every rollup table either with or without the whole application."""
         parts: list[list[tuple[str, list[Any]]]] = []
         last = None
-        for table, statement, params in self.steps:
+        for table, here, kept in self.steps:
             if table != last:
                 parts.append([])
                 last = table
-            parts[-1].append((statement, params))
+            parts[-1].append(kept if stored else here)
         return parts
 
 
@@ -159,12 +165,14 @@ def _upsert(cursor, new: NewEvents, table: str, columns: str, select: str, on_co
         cursor.execute(f"UPDATE {stage} AS s SET light = EXISTS (SELECT 1 FROM {table} k "
                        f"WHERE k.{light.key} = s.{light.key} AND {light.same})")
         if (rows := new.staged.rows(cursor, stage, columns, "light")) != "[]":
-            new.staged.steps.append((table, f"UPDATE {table} AS k SET {light.sets} FROM ({_json_rows(columns)}) s "
-                                            f"WHERE k.{light.key} = s.{light.key}", [rows]))
+            update = f"UPDATE {table} AS k SET {light.sets} FROM (%s) s WHERE k.{light.key} = s.{light.key}"
+            new.staged.add(table, (update % f"SELECT * FROM {stage} WHERE light", []),
+                           (update % _json_rows(columns), [rows]))
         rest = "NOT light"
     if (rows := new.staged.rows(cursor, stage, columns, rest)) != "[]":
-        new.staged.steps.append((table, f"INSERT INTO {table} ({columns}) {_json_rows(columns)} WHERE TRUE "
-                                        f"ON CONFLICT {on_conflict}", [rows]))
+        insert = f"INSERT INTO {table} ({columns}) %s WHERE %s ON CONFLICT {on_conflict}"
+        new.staged.add(table, (insert % (f"SELECT {columns} FROM {stage}", rest), []),
+                       (insert % (_json_rows(columns), "TRUE"), [rows]))
 
 
 def _later(cursor, new: NewEvents, table: str, statement: str, params: list[Any]) -> None:
@@ -173,7 +181,7 @@ def _later(cursor, new: NewEvents, table: str, statement: str, params: list[Any]
     if new.staged is None:
         cursor.execute(statement, params)
     else:
-        new.staged.steps.append((table, statement, params))
+        new.staged.add(table, (statement, params))
 
 
 _ACTIVITY = "qunyun_batch_activity"
@@ -291,13 +299,15 @@ def store_rollups_apply(new: NewEvents) -> None:
             "joins = qunyun_group_day.joins + excluded.joins, "
             "leaves = qunyun_group_day.leaves + excluded.leaves", [cid])
         if new.activity_rows:  # counted from the member-days written above
-            days, params = f"SELECT DISTINCT group_id, day FROM {_ACTIVITY}", []
-            if new.staged is not None:
-                days, params = _json_rows("group_id, day"), [new.staged.rows(cursor, f"({days})", "group_id, day")]
-            _later(cursor, new, "qunyun_group_day",
-                   "UPDATE qunyun_group_day SET active_members = (SELECT COUNT(*) FROM qunyun_member_day md "
-                   "WHERE md.group_id = qunyun_group_day.group_id AND md.day = qunyun_group_day.day) "
-                   f"WHERE (group_id, day) IN ({days})", params)
+            days = f"SELECT DISTINCT group_id, day FROM {_ACTIVITY}"
+            update = ("UPDATE qunyun_group_day SET active_members = (SELECT COUNT(*) FROM qunyun_member_day md "
+                      "WHERE md.group_id = qunyun_group_day.group_id AND md.day = qunyun_group_day.day) "
+                      "WHERE (group_id, day) IN (%s)")
+            if new.staged is None:
+                cursor.execute(update % days)
+            else:  # stored, the work table's days go as values (it is gone when the step runs)
+                new.staged.add("qunyun_group_day", (update % days, []), (update % _json_rows("group_id, day"),
+                               [new.staged.rows(cursor, f"({days})", "group_id, day")]))
 
 
 def _ids(values) -> tuple[str, list[Any]]:

@@ -28,11 +28,12 @@ meanwhile, the deletion finds fewer than it read and the staged rows are thrown 
 500 events/s (``bench/runtime``, quiet machine): the turn held per application, p50, fell from
 22–24 ms to 11–13 ms (docs/runtime.md, section 4).
 
-The write itself goes in parts (:data:`WRITE_IN_PARTS`), one rollup table each, a transaction
-each, so that the live writer waits for one part at most (~1–2 ms) instead of the whole write.
-The first transaction deletes the waiting rows, writes the first part and stores the others
-(:class:`~.models.RollupPart`: their statements, the staged rows in JSON parameters); each next
-one deletes its part's row and writes the part. Each event is still counted once: a crash
+The write itself goes in parts (:data:`WRITE_IN_PARTS`), one rollup table each; a transaction
+commits after a part as soon as another thread waits for the turn or it has written for
+:data:`PART_SECONDS`, so that the live writer waits for one part at most (~1–2 ms) instead of the
+whole write. The first transaction deletes the waiting rows, writes the first parts and stores the
+others (:class:`~.models.RollupPart`: their statements, the staged rows in JSON parameters); each
+next one deletes its parts' rows and writes them. Each event is still counted once: a crash
 between two parts leaves exactly the parts not written, which are written before anything of the
 community is read again (:func:`deferred_parts_finish`, also at the worker's start); a part whose
 row is gone is skipped; a rebuild deletes the parts left with the waiting rows (it counts their
@@ -59,7 +60,7 @@ from qunyun.analytics.incremental import (
 from qunyun.core.decisions import DECISION_TYPES, Decision
 
 from .models import OutboxItem, RollupPart
-from .wal import write_transaction, writers_wait_free
+from .wal import write_transaction, writers_wait_free, writers_waiting
 
 #: The worker applies the rollups it holds once the oldest has waited this long.
 ROLLUP_EVERY_SECONDS = 0.25
@@ -78,11 +79,15 @@ STAGED = True
 YIELD_TO_WRITERS = True
 YIELD_WAIT_SECONDS = 0.02
 YIELD_BUDGET_SECONDS = 0.25
-#: Staged, the application's changes are written in several short transactions, a rollup table
-#: each (:class:`~.models.RollupPart`), instead of one: an event that arrives as the write
+#: Staged, the application's changes are written in parts, a rollup table each, in several short
+#: transactions (:class:`~.models.RollupPart`), instead of one: an event that arrives as the write
 #: starts waits for one part, not for all of it (7-16 ms at 500 events/s in one; see
 #: ``docs/runtime.md``, section 4). Switch for measurements (``bench/runtime --rollup-parts ab``).
 WRITE_IN_PARTS = True
+#: In parts, a transaction goes on to the next part while nobody else waits for the turn and it
+#: has written for less than this (wall seconds): a waiting writer waits for one part at most,
+#: and with nobody waiting the parts share their commits (each costs ~0.25 ms of CPU here).
+PART_SECONDS = 0.002
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +196,7 @@ def _apply_staged(community_id: int) -> int:
         deferred_parts_finish(community_id)
         return _apply_staged(community_id)
     ids = json.dumps(sorted(row_id for row_id, _p in rows))
-    parts = staged.parts() if WRITE_IN_PARTS else []
+    parts = staged.parts() if WRITE_IN_PARTS else []  # on this connection's staging tables
     if yielding is not None:
         yielding.wait()  # the turn taken when the live writer has just let it go: it gathers meanwhile
     with write_transaction(), connection.cursor() as cursor:
@@ -203,31 +208,53 @@ def _apply_staged(community_id: int) -> int:
                      community_id, len(rows) - cursor.rowcount, len(rows))
             transaction.set_rollback(True)
             return 0
-        if len(parts) < 2:
+        if not parts:
             staged.write(cursor)
             return len(rows)
-        # The first part now; the others stored, in this transaction, then written one at a time.
-        for statement, params in parts[0]:
-            cursor.execute(statement, params)
-        cursor.execute(f"INSERT INTO {parts_table} (community_id, seq, steps) SELECT %s, key, value "
-                       "FROM json_each(%s) WHERE key > 0", [community_id, json.dumps(parts)])
-    _parts_write(community_id, list(enumerate(parts))[1:], yielding)
+        # The first parts now; the others stored as plain data, in this transaction (what a crash
+        # leaves), then written from the staging tables (cheaper than from the JSON).
+        done, start = 0, time.perf_counter()
+        while done < len(parts):
+            for statement, params in parts[done]:
+                cursor.execute(statement, params)
+            done += 1
+            if _turn_over(start):
+                break
+        if done < len(parts):
+            cursor.execute(f"INSERT INTO {parts_table} (community_id, seq, steps) SELECT %s, key, value "
+                           "FROM json_each(%s) WHERE key >= %s",
+                           [community_id, json.dumps(staged.parts(stored=True)), done])
+    _parts_write(community_id, list(enumerate(parts))[done:], yielding)
     return len(rows)
 
 
+def _turn_over(start: float) -> bool:
+    """Whether a transaction in parts should commit now: someone waits for the turn, or it has
+    written for :data:`PART_SECONDS`."""
+    return writers_waiting() or time.perf_counter() - start >= PART_SECONDS
+
+
 def _parts_write(community_id: int, parts: list[tuple[int, list]], yielding: _Yield | None) -> None:
-    """Write the stored parts ``(seq, steps)`` in order, each in a transaction of its own that
-    deletes its row first: a part whose row is gone was written by another thread, or dropped
-    by a rebuild (with all the others), and is skipped."""
+    """Write the stored parts ``(seq, steps)`` in order, each deleting its row in the transaction
+    that writes it (several parts to a transaction while :func:`_turn_over` allows): a part whose
+    row is gone was written by another thread, or dropped by a rebuild (with all the others), and
+    is skipped."""
     table = connection.ops.quote_name(RollupPart._meta.db_table)
-    for seq, steps in parts:
+    i = 0
+    while i < len(parts):
         if yielding is not None:
-            yielding.wait()  # between two parts the live writer, if it waits, has the turn first
+            yielding.wait()  # between two transactions the live writer, if it waits, has the turn first
         with write_transaction(), connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table} WHERE community_id = %s AND seq = %s", [community_id, seq])
-            if cursor.rowcount == 1:
-                for statement, params in steps:
-                    cursor.execute(statement, params)
+            start = time.perf_counter()
+            while i < len(parts):
+                seq, steps = parts[i]
+                i += 1
+                cursor.execute(f"DELETE FROM {table} WHERE community_id = %s AND seq = %s", [community_id, seq])
+                if cursor.rowcount == 1:
+                    for statement, params in steps:
+                        cursor.execute(statement, params)
+                if _turn_over(start):
+                    break
 
 
 def deferred_parts_finish(community_id: int | None = None) -> int:

@@ -199,6 +199,12 @@ def writers_wait_free(timeout: float) -> bool:
     return _WRITERS.wait_free(timeout)
 
 
+def writers_waiting() -> bool:
+    """Whether a thread of this process waits for the SQLite writers' turn now (for a holder that
+    can let it go early: the deferred rollups between two parts)."""
+    return bool(_WRITERS._waiters)
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """A transaction that writes; on SQLite it first waits its turn among this process's writers.
