@@ -394,12 +394,16 @@ def main() -> int:
                         help="the checkpointer syncs the database and the log before taking the writers' turn for "
                         "its completing checkpoint (qunyun.bus.wal.SYNC_BEFORE_TURN): on (as served), off (before "
                         "session 7), or ab: each latency run done --ab-rounds times per side, off/on alternating")
+    parser.add_argument("--gather-max", choices=["on", "off", "ab"], default="on",
+                        help="the live writer's wait between transactions capped at 8 ms "
+                        "(qunyun.connections.ingest.GATHER_MAX_SECONDS): on (as served), off (20 ms, before "
+                        "session 7), or ab: each latency run done --ab-rounds times per side, off/on alternating")
     args = parser.parse_args()
     switches = [args.staged_rollups, args.heap_policy, args.writer_gap, args.rollups_yield, args.wal_restart,
-                args.rollup_parts, args.wal_presync]
+                args.rollup_parts, args.wal_presync, args.gather_max]
     if switches.count("ab") > 1:
         parser.error("--staged-rollups, --heap-policy, --writer-gap, --rollups-yield, --wal-restart, --rollup-parts, "
-                     "--wal-presync: "
+                     "--wal-presync, --gather-max: "
                      "one comparison (ab) at a time")
     breakdown.BREAKDOWN, breakdown.GC_LOG = args.breakdown, args.gc_log
     heap_side(args, args.heap_policy != "off", starting=True)
@@ -430,6 +434,8 @@ def main() -> int:
         (args.rollup_parts, "off", "rollups written in {}", ("one", "parts"),
          lambda on: setattr(deferred, "WRITE_IN_PARTS", on)),
         (args.wal_presync, "off", "WAL presync {}", ("off", "on"), lambda on: setattr(wal, "SYNC_BEFORE_TURN", on)),
+        (args.gather_max, "off", "gather at most {} ms", ("20", "8"),
+         lambda on: setattr(ingest, "GATHER_MAX_SECONDS", 0.008 if on else 0.02)),
     ]
     for choice, off, _name, _words, set_side in toggles:
         set_side(choice != off)

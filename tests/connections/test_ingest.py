@@ -117,3 +117,15 @@ def test_a_transaction_that_waited_for_the_turn_does_not_hold_the_next_one_back(
     start = time.monotonic()
     ingest_events(community.pk, [message("next", 3, utcnow())])
     assert time.monotonic() - start < 0.3  # by wall time it would wait up to 1 s more
+
+
+def test_a_slow_transaction_holds_the_next_one_back_8_ms_at_most(community):
+    """After a transaction that took 50 ms of the writer's CPU the writer gathers for at most
+    8 ms, not as long again: the events queued through the slow one have waited already."""
+    from qunyun.connections import ingest
+
+    ingest_events(community.pk, [message("first", 1, utcnow())])
+    writer = ingest._writer(community.pk)
+    with writer.cond:  # (the writer now waits for the next delivery)
+        writer.took, writer.ended = 0.05, time.monotonic()
+        assert 0 < writer._gap() <= 0.008
