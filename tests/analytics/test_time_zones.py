@@ -65,3 +65,33 @@ def test_fall_back_repeated_hour_counts_both(new_york):
     before = heatmap_get(scope)
     rollups_rebuild(new_york)
     assert heatmap_get(scope) == before
+
+
+@pytest.mark.parametrize("zone_name", ["Asia/Shanghai", "America/New_York", "Europe/Berlin", "Asia/Kolkata",
+                                       "Asia/Kathmandu", "America/St_Johns", "Pacific/Chatham"])
+def test_the_sql_local_hour_is_the_zones_hour_at_every_moment(db, zone_name):
+    """The local hour the rollups compute in SQL (whole-hour zones read only the UTC hour; others
+    the minutes too) equals the zone's own, every 15 minutes across a year and both DST switches."""
+    from datetime import datetime, timedelta, timezone
+
+    from django.db import connection
+
+    from qunyun.analytics import sql
+    from qunyun.analytics.periods import offset_spans
+
+    zone = ZoneInfo(zone_name)
+    first = datetime(2026, 1, 1, 0, 7, 12, tzinfo=timezone.utc)
+    moments = [first + timedelta(minutes=15 * k) for k in range(365 * 96)]
+    spans = offset_spans(zone_name, moments[0], moments[-1])
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE moments (at TEXT)" if connection.vendor == "sqlite"
+                       else "CREATE TEMP TABLE moments (at TIMESTAMPTZ)")
+        cursor.executemany("INSERT INTO moments (at) VALUES (%s)",
+                           [(m.strftime("%Y-%m-%d %H:%M:%S.%f") if connection.vendor == "sqlite" else m,)
+                            for m in moments])
+        cursor.execute(f"SELECT {sql.local_hour_of('at', spans)} FROM moments ORDER BY at", [])  # (%% escapes)
+        hours = [row[0] for row in cursor.fetchall()]
+        cursor.execute("DROP TABLE moments")
+    expected = [m.astimezone(zone).hour for m in moments]
+    wrong = [(m.isoformat(), got, want) for m, got, want in zip(moments, hours, expected) if got != want]
+    assert not wrong, wrong[:5]

@@ -106,15 +106,25 @@ def local_hour_of(column: str, spans: list[OffsetSpan]) -> str:
     """
     if is_postgres():
         return local_hour(epoch_seconds(column), spans)
-    seconds = any(s.offset % 60 for s in spans)  # only zones' early local mean times have them
-    of_day = (f"CAST(substr({column}, 12, 2) AS INTEGER) * 3600 + CAST(substr({column}, 15, 2) AS INTEGER) * 60"
-              + (f" + CAST(substr({column}, 18, 2) AS INTEGER)" if seconds else ""))
+    # Most zones are whole hours from UTC all year: then the UTC hour alone gives the local one
+    # (a rebuild's pass over the log reads it for every event; the minutes cost ~0.5-0.9 s of
+    # CPU per 5.6M events). Otherwise the time of day in seconds, to the second only for the
+    # early local mean times that need it.
+    unit = 3600 if all(s.offset % 3600 == 0 for s in spans) else 1
+    if unit == 3600:
+        of_day = f"CAST(substr({column}, 12, 2) AS INTEGER)"
+    else:
+        seconds = any(s.offset % 60 for s in spans)
+        of_day = (f"CAST(substr({column}, 12, 2) AS INTEGER) * 3600 + CAST(substr({column}, 15, 2) AS INTEGER) * 60"
+                  + (f" + CAST(substr({column}, 18, 2) AS INTEGER)" if seconds else ""))
     if len(spans) == 1:
-        offset = str(spans[0].offset)
+        offset = str(spans[0].offset // unit)
     else:
         branches = " ".join(
             f"WHEN {column} >= '{datetime.fromtimestamp(s.starts, timezone.utc).strftime('%Y-%m-%d %H:%M:%S')}' "
-            f"THEN {s.offset}" for s in reversed(spans[1:]))
-        offset = f"CASE {branches} ELSE {spans[0].offset} END"
+            f"THEN {s.offset // unit}" for s in reversed(spans[1:]))
+        offset = f"CASE {branches} ELSE {spans[0].offset // unit} END"
     # Offsets are within a day either way: adding a day keeps the remainder positive.
+    if unit == 3600:
+        return f"(({of_day} + {offset} + 24) %% 24)"
     return f"(({of_day} + {offset} + 86400) %% 86400) / 3600"
