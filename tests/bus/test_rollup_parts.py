@@ -183,3 +183,13 @@ def test_a_waiting_writer_has_the_turn_after_one_part(monkeypatch):
     assert deferred_rollups_apply(community.pk) == 10
     assert count[0] >= 5  # a transaction per part
     _equals_rebuilt(community)
+
+
+def test_a_large_application_is_written_in_one_transaction(monkeypatch):
+    """Its parts would be large, and storing them costs in proportion: a burst is written as before."""
+    community, _runtime, _history = _waiting("large", seed=17)
+    monkeypatch.setattr(deferred, "PARTS_MAX_EVENTS", 59)  # the sixty waiting events are "many"
+    count = _on_write(monkeypatch, 0, lambda: None)
+    assert deferred_rollups_apply(community.pk) == 10
+    assert count[0] == 1 and not RollupPart.objects.exists()
+    _equals_rebuilt(community)

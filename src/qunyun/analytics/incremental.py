@@ -13,15 +13,17 @@ the log's hour probes, the grouping, the lookups in the rollup tables. With ``ne
 every statement computes its rows in one read transaction (one moment of the log and the
 rollups) into a temporary table of this connection (the temporary database has its own lock),
 and what must change the main database is kept, in order, as steps to run later: an upsert of
-the staged rows from a JSON parameter (member stats that change no indexed day by a plain
-``UPDATE``, :class:`Light`), the group sizes counted in the read part, and the few statements
-that must see the rows written before them (a group-day's active members counted from the
-member-days, a member's "in a group now", the conversation days to forget).
+the staged rows (member stats that change no indexed day by a plain ``UPDATE``, :class:`Light`),
+the group sizes counted in the read part, and the few statements that must see the rows written
+before them (a group-day's active members counted from the member-days, a member's "in a group
+now", the conversation days to forget). Each step can also be made plain data, the staged rows
+in a JSON parameter, to be stored and written after a crash (:meth:`Staged.parts`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -100,9 +102,12 @@ class Staged:
             cursor.execute(f"DELETE FROM {name}")
         return name
 
-    def add(self, table: str, here: tuple[str, list[Any]], stored: tuple[str, list[Any]] | None = None) -> None:
-        """A step changing ``table``: its SQL on this connection, and as plain data (the same if omitted)."""
-        self.steps.append((table, here, stored or here))
+    def add(self, table: str, here: tuple[str, list[Any]],
+            stored: Callable[[Any], tuple[str, list[Any]]] | None = None) -> None:
+        """A step changing ``table``: its SQL on this connection, and a function of a cursor that
+        makes it plain data (none: ``here`` is plain data already). Made only for the parts that
+        are stored, while this connection's staging tables still hold the application's rows."""
+        self.steps.append((table, here, stored or (lambda _cursor: here)))
 
     @staticmethod
     def rows(cursor, source: str, columns: str, where: str = "TRUE") -> str:
@@ -115,17 +120,20 @@ class Staged:
         for _table, (statement, params), _stored in self.steps:
             cursor.execute(statement, params)
 
-    def parts(self, *, stored: bool = False) -> list[list[tuple[str, list[Any]]]]:
-        """The steps as ``[[sql, params], …]`` per table, in order (as plain data with ``stored``):
-        each part leaves every rollup table either with or without the whole application."""
-        parts: list[list[tuple[str, list[Any]]]] = []
+    def parts(self, cursor=None, *, stored_from: int | None = None) -> list[list[tuple[str, list[Any]]]]:
+        """The steps as ``[[sql, params], …]`` per table, in order: each part leaves every rollup
+        table either with or without the whole application. With ``stored_from``, the parts from
+        that one on as plain data (made with ``cursor``, before the staging tables are refilled)."""
+        parts: list[list] = []
         last = None
-        for table, here, kept in self.steps:
+        for table, here, stored in self.steps:
             if table != last:
                 parts.append([])
                 last = table
-            parts[-1].append(kept if stored else here)
-        return parts
+            parts[-1].append(stored if stored_from is not None else here)
+        if stored_from is None:
+            return parts
+        return [[make(cursor) for make in part] for part in parts[stored_from:]]
 
 
 def _json_rows(columns: str) -> str:
@@ -164,15 +172,13 @@ def _upsert(cursor, new: NewEvents, table: str, columns: str, select: str, on_co
     if light:
         cursor.execute(f"UPDATE {stage} AS s SET light = EXISTS (SELECT 1 FROM {table} k "
                        f"WHERE k.{light.key} = s.{light.key} AND {light.same})")
-        if (rows := new.staged.rows(cursor, stage, columns, "light")) != "[]":
-            update = f"UPDATE {table} AS k SET {light.sets} FROM (%s) s WHERE k.{light.key} = s.{light.key}"
-            new.staged.add(table, (update % f"SELECT * FROM {stage} WHERE light", []),
-                           (update % _json_rows(columns), [rows]))
+        update = f"UPDATE {table} AS k SET {light.sets} FROM (%s) s WHERE k.{light.key} = s.{light.key}"
+        new.staged.add(table, (update % f"SELECT * FROM {stage} WHERE light", []),
+                       lambda c: (update % _json_rows(columns), [Staged.rows(c, stage, columns, "light")]))
         rest = "NOT light"
-    if (rows := new.staged.rows(cursor, stage, columns, rest)) != "[]":
-        insert = f"INSERT INTO {table} ({columns}) %s WHERE %s ON CONFLICT {on_conflict}"
-        new.staged.add(table, (insert % (f"SELECT {columns} FROM {stage}", rest), []),
-                       (insert % (_json_rows(columns), "TRUE"), [rows]))
+    insert = f"INSERT INTO {table} ({columns}) %s WHERE %s ON CONFLICT {on_conflict}"
+    new.staged.add(table, (insert % (f"SELECT {columns} FROM {stage}", rest), []),
+                   lambda c: (insert % (_json_rows(columns), "TRUE"), [Staged.rows(c, stage, columns, rest)]))
 
 
 def _later(cursor, new: NewEvents, table: str, statement: str, params: list[Any]) -> None:
@@ -306,8 +312,8 @@ def store_rollups_apply(new: NewEvents) -> None:
             if new.staged is None:
                 cursor.execute(update % days)
             else:  # stored, the work table's days go as values (it is gone when the step runs)
-                new.staged.add("qunyun_group_day", (update % days, []), (update % _json_rows("group_id, day"),
-                               [new.staged.rows(cursor, f"({days})", "group_id, day")]))
+                new.staged.add("qunyun_group_day", (update % days, []), lambda c: (
+                    update % _json_rows("group_id, day"), [Staged.rows(c, f"({days})", "group_id, day")]))
 
 
 def _ids(values) -> tuple[str, list[Any]]:

@@ -88,6 +88,10 @@ WRITE_IN_PARTS = True
 #: has written for less than this (wall seconds): a waiting writer waits for one part at most,
 #: and with nobody waiting the parts share their commits (each costs ~0.25 ms of CPU here).
 PART_SECONDS = 0.002
+#: An application of more events than this is written in one transaction: its parts would be
+#: large, and storing them costs CPU in proportion (a burst of 2,000 events: ~30 % more for the
+#: application, ``docs/runtime.md``); at 500 events/s an application holds ~125.
+PARTS_MAX_EVENTS = 1000
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +200,8 @@ def _apply_staged(community_id: int) -> int:
         deferred_parts_finish(community_id)
         return _apply_staged(community_id)
     ids = json.dumps(sorted(row_id for row_id, _p in rows))
-    parts = staged.parts() if WRITE_IN_PARTS else []  # on this connection's staging tables
+    events = sum(last - first + 1 for batch in batches for first, last in batch["ids"])
+    parts = staged.parts() if WRITE_IN_PARTS and events <= PARTS_MAX_EVENTS else []  # on the staging tables
     if yielding is not None:
         yielding.wait()  # the turn taken when the live writer has just let it go: it gathers meanwhile
     with write_transaction(), connection.cursor() as cursor:
@@ -221,9 +226,8 @@ def _apply_staged(community_id: int) -> int:
             if _turn_over(start):
                 break
         if done < len(parts):
-            cursor.execute(f"INSERT INTO {parts_table} (community_id, seq, steps) SELECT %s, key, value "
-                           "FROM json_each(%s) WHERE key >= %s",
-                           [community_id, json.dumps(staged.parts(stored=True)), done])
+            cursor.execute(f"INSERT INTO {parts_table} (community_id, seq, steps) SELECT %s, key + %s, value "
+                           "FROM json_each(%s)", [community_id, done, json.dumps(staged.parts(cursor, stored_from=done))])
     _parts_write(community_id, list(enumerate(parts))[done:], yielding)
     return len(rows)
 
