@@ -157,3 +157,28 @@ def test_a_member_in_two_groups_in_one_hour_is_one_active_member_of_the_communit
     for scope, members, messages in ((both, 2, 3), (one, 2, 2), (everyone, 2, 3)):
         grid = heatmap_get(scope)
         assert grid["member_hours"][0][17] == members and grid["messages"][0][17] == messages
+
+
+@pytest.mark.django_db
+def test_the_largest_rollups_are_stored_by_their_key():
+    """The rows of the largest rollups live in their key's B-tree (SQLite WITHOUT ROWID; on
+    PostgreSQL the key is the primary key): a migration that rebuilt one of these tables the
+    ordinary way would quietly bring back a second copy of every row to write."""
+    from django.apps import apps
+    from django.db import connection
+
+    from qunyun.analytics.models import WITHOUT_ROWID_TABLES
+
+    models = {m._meta.db_table: m for m in apps.get_app_config("analytics").get_models()}
+    with connection.cursor() as cursor:
+        for table in WITHOUT_ROWID_TABLES:
+            key = [f.column for f in models[table]._meta.pk_fields]
+            if connection.vendor == "sqlite":  # (introspection lists a key's columns in the table's order)
+                cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = %s", [table])
+                create = cursor.fetchone()[0]
+                assert create.rstrip().endswith("WITHOUT ROWID"), table
+                assert "PRIMARY KEY (" + ", ".join(f'"{c}"' for c in key) + ")" in create, create
+                continue
+            constraints = connection.introspection.get_constraints(cursor, table)
+            primary = [c["columns"] for c in constraints.values() if c["primary_key"]]
+            assert primary == [key], (table, primary)
