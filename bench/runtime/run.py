@@ -337,6 +337,27 @@ def _wal_bytes(home: str) -> int:
     return sum(path.stat().st_size for path in Path(home).glob("*.sqlite3-wal"))
 
 
+#: The product's switches a latency run can set or compare: (option, value meaning off, value
+#: meaning on, what it switches, what "off" was).
+SWITCHES = (
+    ("--staged-rollups", "off", "on", "the deferred rollups computed in a read transaction and written in a short "
+     "one (qunyun.bus.deferred.STAGED)", "one write transaction, as in session 4"),
+    ("--writer-gap", "wall", "cpu", "the live writer's wait after a transaction, as long as that one took of the "
+     "writer's CPU or of wall time (qunyun.connections.ingest.GAP_BY_CPU)", "before session 6"),
+    ("--rollups-yield", "off", "on", "the staged rollups wait for this process's writers to let the turn go before "
+     "each statement of their read part and before writing (qunyun.bus.deferred.YIELD_TO_WRITERS)",
+     "before session 6"),
+    ("--wal-restart", "off", "on", "the checkpointer completes a checkpoint in the writers' turn once the WAL is "
+     "long, so that the log starts again (qunyun.bus.wal.RESTART_AFTER_FRAMES)", "before session 6: the log grows"),
+    ("--rollup-parts", "off", "on", "the staged rollups written in several short transactions, a table each "
+     "(qunyun.bus.deferred.WRITE_IN_PARTS)", "one write transaction, before session 7"),
+    ("--wal-presync", "off", "on", "the checkpointer syncs the database and the log before taking the writers' "
+     "turn for its completing checkpoint (qunyun.bus.wal.SYNC_BEFORE_TURN)", "before session 7"),
+    ("--gather-max", "off", "on", "the live writer's wait between transactions capped at 8 ms "
+     "(qunyun.connections.ingest.GATHER_MAX_SECONDS)", "20 ms, before session 7"),
+)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20000)
@@ -369,42 +390,15 @@ def main() -> int:
     parser.add_argument("--refreeze-every", type=float, help="heap policy on: seconds between re-freezes (0: none)")
     parser.add_argument("--switch-interval", type=float, help="heap policy on: the GIL switch interval in ms")
     parser.add_argument("--gc-log", action="store_true", help="latency: every collection's duration by generation")
-    parser.add_argument("--staged-rollups", choices=["on", "off", "ab"], default="on",
-                        help="the deferred rollups computed in a read transaction and written in a short one "
-                        "(qunyun.bus.deferred.STAGED): on (as served), off (one write transaction, as in session 4), "
-                        "or ab: each latency run done --ab-rounds times per side, off/on alternating")
-    parser.add_argument("--writer-gap", choices=["cpu", "wall", "ab"], default="cpu",
-                        help="the live writer's wait after a transaction, as long as that one took of the writer's "
-                        "CPU (qunyun.connections.ingest.GAP_BY_CPU; as served) or of wall time (before session 6), "
-                        "or ab: each latency run done --ab-rounds times per side, wall/cpu alternating")
-    parser.add_argument("--rollups-yield", choices=["on", "off", "ab"], default="on",
-                        help="the staged rollups wait for this process's writers to let the turn go before each "
-                        "statement of their read part and before writing (qunyun.bus.deferred.YIELD_TO_WRITERS): on "
-                        "(as served), off (before session 6), or ab: each latency run done --ab-rounds times per "
-                        "side, off/on alternating")
-    parser.add_argument("--wal-restart", choices=["on", "off", "ab"], default="on",
-                        help="the checkpointer completes a checkpoint in the writers' turn once the WAL is long, so "
-                        "that the log starts again (qunyun.bus.wal.RESTART_AFTER_FRAMES): on (as served), off (before "
-                        "session 6: the log grows), or ab: each latency run done --ab-rounds times per side")
-    parser.add_argument("--rollup-parts", choices=["on", "off", "ab"], default="on",
-                        help="the staged rollups written in several short transactions, a table each "
-                        "(qunyun.bus.deferred.WRITE_IN_PARTS): on (as served), off (one write transaction, before "
-                        "session 7), or ab: each latency run done --ab-rounds times per side, off/on alternating")
-    parser.add_argument("--wal-presync", choices=["on", "off", "ab"], default="on",
-                        help="the checkpointer syncs the database and the log before taking the writers' turn for "
-                        "its completing checkpoint (qunyun.bus.wal.SYNC_BEFORE_TURN): on (as served), off (before "
-                        "session 7), or ab: each latency run done --ab-rounds times per side, off/on alternating")
-    parser.add_argument("--gather-max", choices=["on", "off", "ab"], default="on",
-                        help="the live writer's wait between transactions capped at 8 ms "
-                        "(qunyun.connections.ingest.GATHER_MAX_SECONDS): on (as served), off (20 ms, before "
-                        "session 7), or ab: each latency run done --ab-rounds times per side, off/on alternating")
+    for option, off, on, what, was in SWITCHES:
+        parser.add_argument(option, choices=[on, off, "ab"], default=on,
+                            help=f"{what}: {on} (as served), {off} ({was}), or ab: each latency run done "
+                            f"--ab-rounds times per side, {off}/{on} alternating")
     args = parser.parse_args()
-    switches = [args.staged_rollups, args.heap_policy, args.writer_gap, args.rollups_yield, args.wal_restart,
-                args.rollup_parts, args.wal_presync, args.gather_max]
+    choices = {option: getattr(args, option[2:].replace("-", "_")) for option, *_ in SWITCHES}
+    switches = [args.heap_policy, *choices.values()]
     if switches.count("ab") > 1:
-        parser.error("--staged-rollups, --heap-policy, --writer-gap, --rollups-yield, --wal-restart, --rollup-parts, "
-                     "--wal-presync, --gather-max: "
-                     "one comparison (ab) at a time")
+        parser.error(", ".join(["--heap-policy", *choices]) + ": one comparison (ab) at a time")
     breakdown.BREAKDOWN, breakdown.GC_LOG = args.breakdown, args.gc_log
     heap_side(args, args.heap_policy != "off", starting=True)
     if hasattr(os, "sched_setaffinity"):
@@ -421,22 +415,21 @@ def main() -> int:
     from qunyun.connections import ingest
 
     restart_frames = wal.RESTART_AFTER_FRAMES
-    # The product's switches: (the option's value, the value meaning off, how the latency line
-    # names a side, the words for off and on, what sets the product to a side).
-    toggles = [
-        (args.staged_rollups, "off", "staged rollups {}", ("off", "on"), lambda on: setattr(deferred, "STAGED", on)),
-        (args.writer_gap, "wall", "writer's gap by {}", ("wall time", "CPU"),
-         lambda on: setattr(ingest, "GAP_BY_CPU", on)),
-        (args.rollups_yield, "off", "rollups yield {}", ("off", "on"),
-         lambda on: setattr(deferred, "YIELD_TO_WRITERS", on)),
-        (args.wal_restart, "off", "WAL restart {}", ("off", "on"),
-         lambda on: setattr(wal, "RESTART_AFTER_FRAMES", restart_frames if on else 0)),
-        (args.rollup_parts, "off", "rollups written in {}", ("one", "parts"),
-         lambda on: setattr(deferred, "WRITE_IN_PARTS", on)),
-        (args.wal_presync, "off", "WAL presync {}", ("off", "on"), lambda on: setattr(wal, "SYNC_BEFORE_TURN", on)),
-        (args.gather_max, "off", "gather at most {} ms", ("20", "8"),
-         lambda on: setattr(ingest, "GATHER_MAX_SECONDS", 0.008 if on else 0.02)),
-    ]
+    # What sets the product to each switch's side, how the latency line names a side, the words
+    # for off and on.
+    sides = {
+        "--staged-rollups": ("staged rollups {}", ("off", "on"), lambda on: setattr(deferred, "STAGED", on)),
+        "--writer-gap": ("writer's gap by {}", ("wall time", "CPU"), lambda on: setattr(ingest, "GAP_BY_CPU", on)),
+        "--rollups-yield": ("rollups yield {}", ("off", "on"), lambda on: setattr(deferred, "YIELD_TO_WRITERS", on)),
+        "--wal-restart": ("WAL restart {}", ("off", "on"),
+                          lambda on: setattr(wal, "RESTART_AFTER_FRAMES", restart_frames if on else 0)),
+        "--rollup-parts": ("rollups written in {}", ("one", "parts"),
+                           lambda on: setattr(deferred, "WRITE_IN_PARTS", on)),
+        "--wal-presync": ("WAL presync {}", ("off", "on"), lambda on: setattr(wal, "SYNC_BEFORE_TURN", on)),
+        "--gather-max": ("gather at most {} ms", ("20", "8"),
+                         lambda on: setattr(ingest, "GATHER_MAX_SECONDS", 0.008 if on else 0.02)),
+    }
+    toggles = [(choices[option], off, *sides[option]) for option, off, *_rest in SWITCHES]
     for choice, off, _name, _words, set_side in toggles:
         set_side(choice != off)
 
