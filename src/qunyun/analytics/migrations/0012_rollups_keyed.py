@@ -12,28 +12,22 @@ indexes then cover the counts (their rows no longer lie in period order).
 
 from django.db import migrations, models
 
-#: model name → (table, key columns in key order, unique constraint it replaces)
+#: model name → (table, key fields in key order, the unique constraint the key replaces)
 KEYED = {
-    "memberday": ("qunyun_member_day", ("group_id", "day", "member_id"), "member_day_unique"),
-    "grouphour": ("qunyun_group_hour", ("group_id", "day", "hour"), "group_hour_unique"),
-    "memberweek": ("qunyun_member_week", ("member_id", "week"), "member_week_unique"),
-    "membermonth": ("qunyun_member_month", ("member_id", "month"), "member_month_unique"),
-    "replyedgeday": ("qunyun_reply_edge_day", ("group_id", "day", "source_id", "target_id"), "reply_edge_day_unique"),
-}
-
-FIELDS = {
-    "memberday": ("group", "day", "member"),
-    "grouphour": ("group", "day", "hour"),
-    "memberweek": ("member", "week"),
-    "membermonth": ("member", "month"),
-    "replyedgeday": ("group", "day", "source", "target"),
+    "memberday": ("qunyun_member_day", ("group", "day", "member"), "member_day_unique"),
+    "grouphour": ("qunyun_group_hour", ("group", "day", "hour"), "group_hour_unique"),
+    "memberweek": ("qunyun_member_week", ("member", "week"), "member_week_unique"),
+    "membermonth": ("qunyun_member_month", ("member", "month"), "member_month_unique"),
+    "replyedgeday": ("qunyun_reply_edge_day", ("group", "day", "source", "target"), "reply_edge_day_unique"),
 }
 
 
 def tables_keyed(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
-        for model_name, (table, key, unique) in KEYED.items():
+        for model_name, (table, fields, unique) in KEYED.items():
+            model = apps.get_model("analytics", model_name)
+            key = [model._meta.get_field(name).column for name in fields]
             if connection.vendor == "postgresql":
                 cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{unique}"')
                 cursor.execute(f"ALTER TABLE {table} DROP COLUMN id")
@@ -41,7 +35,6 @@ def tables_keyed(apps, schema_editor):
                 continue
             if connection.vendor != "sqlite":
                 raise NotImplementedError(f"rollup tables keyed on {connection.vendor}")
-            model = apps.get_model("analytics", model_name)
             cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
                            [table])
             indexes = [row[0] for row in cursor.fetchall()]
@@ -70,7 +63,7 @@ class Migration(migrations.Migration):
             *(migrations.RemoveField(model_name=name, name="id") for name in KEYED),
             *(migrations.AddField(model_name=name, name="pk", field=models.CompositePrimaryKey(
                 *fields, blank=True, editable=False, primary_key=True, serialize=False))
-              for name, fields in FIELDS.items()),
+              for name, (_t, fields, _u) in KEYED.items()),
         ]),
         migrations.RunPython(tables_keyed, migrations.RunPython.noop, elidable=False),
         # The week and month rows are now stored in (member, period) order: the community's
