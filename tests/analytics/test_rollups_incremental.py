@@ -17,7 +17,8 @@ from tests.analytics.test_rollups import snapshot
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TEXTS = ["How do I brew oolong?", "ok", " 好 ", "see https://tea.example", "WWW.TEA.EXAMPLE is down", "haha",
-         "thanks", "", "a longer message about water temperature"]
+         "thanks", "", "a longer message about water temperature", "\t👍👍\n", "ｗｗｗ.tea (full-width)",
+         "İstanbul: HTTP://çay.example", "www"]
 
 
 def random_history(seed: int) -> list[ev.Event]:
@@ -120,6 +121,40 @@ def test_a_failed_worker_costs_time_not_rollups(monkeypatch, caplog):
     assert "workers" not in steps  # the second, single-process rebuild
     assert "no such table" in caplog.text
     assert snapshot(community) == incremental
+
+
+def test_events_stored_without_hour_and_marks_count_the_same():
+    """Rows stored before the hour and marks columns (or not through the store) count as the
+    store's rows do, and the migration's fill gives each exactly what the store wrote."""
+    from zoneinfo import ZoneInfo
+
+    from qunyun.analytics.rollups import events_hour_marks_fill
+    from qunyun.core.marks import LINK, MENTIONS_SHIFT, WATER
+
+    community = community_create(slug="unmarked", name="Unmarked", time_zone="Europe/Berlin")
+    Runtime(community, mode="import").ingest(random_history(10), batch_size=50)
+    berlin = ZoneInfo("Europe/Berlin")
+    stored = _hours_and_marks(community)
+    for _id, at, etype, hour, marks in stored:
+        assert hour == at.astimezone(berlin).hour
+        assert (marks is not None) == (etype == "message")
+    marks = [m for *_rest, m in stored if m is not None]
+    assert any(m & WATER for m in marks) and any(m & LINK for m in marks) and any(m >> MENTIONS_SHIFT >= 2 for m in marks)
+    rollups_rebuild(community)
+    with_marks = snapshot(community)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE qunyun_event SET hour = NULL, marks = NULL WHERE community_id = %s", [community.pk])
+    rollups_rebuild(community)
+    assert snapshot(community) == with_marks
+    with connection.cursor() as cursor:
+        events_hour_marks_fill(cursor, community.pk, community.time_zone, stored[0][0], stored[-1][0])
+    assert _hours_and_marks(community) == stored
+
+
+def _hours_and_marks(community) -> list[tuple]:
+    from qunyun.communities.models import Event
+
+    return list(Event.objects.filter(community=community).order_by("id").values_list("id", "at", "type", "hour", "marks"))
 
 
 def test_a_rebuild_of_a_log_emptied_since_clears_the_rollups():

@@ -24,15 +24,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from qunyun.core import events as ev
+from qunyun.core.marks import (  # noqa: F401  (message_is_water, message_has_link: importable from here)
+    LINK, LINK_MARKERS, MENTIONS_SHIFT, WATER, WATER_MAX_CHARS, WATER_TRIM, message_has_link, message_is_water,
+)
 
 from . import sql
-from .periods import OffsetSpan
-
-#: Characters trimmed before measuring a message's length ("water" = at most 3 left).
-WATER_TRIM = " \t\r\n"
-WATER_MAX_CHARS = 3
-LINK_MARKERS = ("http://", "https://", "www.")
+from .periods import OffsetSpan, offset_spans
 
 #: Every rollup table with a ``community_id`` column, in the order a rebuild fills them.
 ROLLUP_TABLES = (
@@ -40,21 +37,6 @@ ROLLUP_TABLES = (
     "qunyun_group_day_mix", "qunyun_member_week", "qunyun_member_month", "qunyun_member_stats",
     "qunyun_funnel_day", "qunyun_reply_edge_day", "qunyun_talk_day", "qunyun_community_day", "qunyun_group_size",
 )
-
-
-def message_is_water(kind: str, text: str) -> bool:
-    """A sticker, or a text message of at most three characters after trimming spaces."""
-    if kind == ev.MessageKind.STICKER.value:
-        return True
-    return kind == ev.MessageKind.TEXT.value and len(text.strip(WATER_TRIM)) <= WATER_MAX_CHARS
-
-
-def message_has_link(kind: str, text: str) -> bool:
-    """A link message, or a text that carries a URL."""
-    if kind == ev.MessageKind.LINK.value:
-        return True
-    lowered = text.lower()
-    return any(marker in lowered for marker in LINK_MARKERS)
 
 
 # ----------------------------------------------------------------- shared SQL (incremental and rebuild)
@@ -72,22 +54,41 @@ def activity_events_select(where: str, spans: list[OffsetSpan]) -> str:
     this one event (1 or 0; mentions counted). Parameters: :func:`activity_params`, then those
     of ``where``. ``where`` must leave bots out and may name only ``e`` (qunyun_event);
     ``spans`` are the zone's UTC offsets over the events' time range.
+
+    The local hour and the message's marks (:mod:`qunyun.core.marks`) are read from the row,
+    where the store wrote them; the tests on the text and the time stand behind them for rows
+    stored without (``COALESCE`` evaluates them only for those).
     """
     return (
-        f"SELECT e.group_id, e.member_id, e.day, {sql.local_hour_of('e.at', spans)} AS hour, "
+        f"SELECT e.group_id, e.member_id, e.day, COALESCE(e.hour, {sql.local_hour_of('e.at', spans)}) AS hour, "
         "CASE WHEN e.type = 'message' THEN 1 ELSE 0 END AS messages, "
         "CASE WHEN e.type = 'message' THEN 0 ELSE 1 END AS reactions, "
         "CASE WHEN e.type = 'message' AND e.reply_to_member_id IS NOT NULL "
         "AND e.reply_to_member_id <> e.member_id THEN 1 ELSE 0 END AS replies, "
-        "CASE WHEN e.type = 'message' THEN "
-        f"{sql.json_length('e.mentions')} + {sql.json_length('e.data', 'mentions_unresolved')} "
+        f"CASE WHEN e.type = 'message' THEN COALESCE(e.marks >> {MENTIONS_SHIFT}, {_mentions_count()}) "
         "ELSE 0 END AS mentions, "
-        "CASE WHEN e.type = 'message' AND (e.kind = 'sticker' OR (e.kind = 'text' AND "
-        f"{sql.char_length(sql.trim_chars('e.text'))} <= %s)) THEN 1 ELSE 0 END AS water, "
-        f"CASE WHEN e.type = 'message' AND (e.kind = 'link' OR {_link_test('e.text')}) THEN 1 ELSE 0 END AS links "
+        "CASE WHEN e.type <> 'message' THEN 0 WHEN e.marks IS NOT NULL THEN e.marks & 1 "
+        f"WHEN {_water_test()} THEN 1 ELSE 0 END AS water, "
+        "CASE WHEN e.type <> 'message' THEN 0 WHEN e.marks IS NOT NULL THEN (e.marks >> 1) & 1 "
+        f"WHEN {_links_test()} THEN 1 ELSE 0 END AS links "
         f"FROM qunyun_event e WHERE ({where}) "
         "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')"
     )
+
+
+def _mentions_count() -> str:
+    """SQL: how many members message ``e`` mentions, known to us or not (no parameters)."""
+    return f"{sql.json_length('e.mentions')} + {sql.json_length('e.data', 'mentions_unresolved')}"
+
+
+def _water_test() -> str:
+    """SQL: message ``e`` is water (:func:`qunyun.core.marks.message_is_water`); parameters: the trim, the length."""
+    return f"(e.kind = 'sticker' OR (e.kind = 'text' AND {sql.char_length(sql.trim_chars('e.text'))} <= %s))"
+
+
+def _links_test() -> str:
+    """SQL: message ``e`` carries a link (:func:`qunyun.core.marks.message_has_link`); parameters: the patterns."""
+    return f"(e.kind = 'link' OR {_link_test('e.text')})"
 
 
 def _link_test(column: str) -> str:
@@ -114,6 +115,28 @@ def activity_select(where: str, spans: list[OffsetSpan]) -> str:
 def activity_params() -> list[Any]:
     """The parameters :func:`activity_select` takes before those of its ``where``."""
     return [WATER_TRIM, WATER_MAX_CHARS, *(f"%{marker}%" for marker in LINK_MARKERS)]
+
+
+def events_hour_marks_fill(cursor, cid: int, time_zone: str, first_id: int, last_id: int) -> None:
+    """Work out the local hour and the marks of a community's events with ids in ``[first_id, last_id]``
+    that were stored without them (before the columns existed, or not through the store).
+
+    The same SQL that stands behind the stored values in :func:`activity_events_select`, so a
+    filled row counts as it did before. ``cursor`` is a Django cursor.
+    """
+    from .rebuild import events_time_range
+
+    first, last = events_time_range(cursor, cid)
+    if first is None:
+        return
+    spans = offset_spans(time_zone, first, last)
+    cursor.execute(
+        f"UPDATE qunyun_event AS e SET hour = {sql.local_hour_of('e.at', spans)}, "
+        f"marks = CASE WHEN e.type = 'message' THEN (({_mentions_count()}) << {MENTIONS_SHIFT}) "
+        f"+ CASE WHEN {_water_test()} THEN {WATER} ELSE 0 END "
+        f"+ CASE WHEN {_links_test()} THEN {LINK} ELSE 0 END END "
+        "WHERE e.community_id = %s AND e.id BETWEEN %s AND %s AND e.hour IS NULL",
+        [*activity_params(), cid, first_id, last_id])
 
 
 #: The columns :func:`sparse_select` gives, in order.

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from qunyun.core import events as ev
+from qunyun.core.marks import message_marks
 from qunyun.core.timeutil import UTC
 
 from .context import GroupInfo
@@ -19,7 +20,7 @@ from .context import GroupInfo
 EVENT_COLUMNS = (
     "community_id", "group_id", "type", "key", "at", "day", "member_id", "identity_id", "actor_id",
     "message_id", "kind", "text", "reply_to", "reply_to_member_id", "mentions", "channel_id", "detail",
-    "source_tz", "data",
+    "source_tz", "data", "hour", "marks",
 )
 _HOUR = timedelta(hours=1)
 _TICK = timedelta(microseconds=1)
@@ -50,7 +51,7 @@ def event_rows(store: Any, batch: list[ev.Event], keys: list[str], group_of: dic
     rows: list[tuple] = []
     meta: list[tuple] = []
     append_row, append_meta = rows.append, meta.append
-    start = end = prefix = None
+    start = end = prefix = hour = None
     day: Any = None
     minutes = _MINUTES_SECONDS
     answered: Any = _NONE
@@ -59,7 +60,7 @@ def event_rows(store: Any, batch: list[ev.Event], keys: list[str], group_of: dic
     for key, event in zip(keys, batch):
         at = event.at
         if start is None or not (start <= at < end):
-            start, end, day, prefix = _hour(store, at)
+            start, end, day, hour, prefix = _hour(store, at)
         if prefix is not None and not at.microsecond and at.tzinfo is prefix[1]:
             at_value = prefix[0] + minutes[at.minute * 60 + at.second]
         else:
@@ -90,16 +91,17 @@ def event_rows(store: Any, batch: list[ev.Event], keys: list[str], group_of: dic
             if keep_raw and event.raw is not None:
                 data = dict(data or {}, raw=event.raw)
             kind = event.kind
+            text = event.text
             append_row((
                 cid, group.id, "message", key, at_value, day, member_id, known.identity_id, None,
-                event.event_id, kind._value_, event.text, reply_to, reply_member,
+                event.event_id, kind._value_, text, reply_to, reply_member,
                 js(mentions) if mentions else None, None, "", event.source_tz or "",
-                js(data) if data is not None else None,
+                js(data) if data is not None else None, hour, message_marks(kind._value_, text, event.mentions),
             ))
             append_meta((event, group, member_id, None,
                          kind is not _SYSTEM and (reply_member is not None or mentions is not None)))
             continue
-        row, channel = _other_row(store, event, group, day)
+        row, channel = _other_row(store, event, group, day, hour)
         append_row(row)
         append_meta((event, group, row[6], channel, event.type in _SPARSE_TYPES))
     for index in unresolved:  # a reply to a message that comes later in the batch (the same second, say)
@@ -111,7 +113,8 @@ def event_rows(store: Any, batch: list[ev.Event], keys: list[str], group_of: dic
             meta[index] = (event, group, member_id, channel, event.kind is not _SYSTEM)
     return rows, meta
 
-def _other_row(store: Any, event: ev.Event, group: GroupInfo, day: Any) -> tuple[tuple, tuple[int, str] | None]:
+def _other_row(store: Any, event: ev.Event, group: GroupInfo, day: Any,
+               hour: int) -> tuple[tuple, tuple[int, str] | None]:
     """The event-table row of an event that is not a message (these are few), and its channel."""
     accounts = store._accounts
     subject = event.subject
@@ -151,12 +154,12 @@ def _other_row(store: Any, event: ev.Event, group: GroupInfo, day: Any) -> tuple
     return (
         store.community.pk, group.id, etype, event.key, store._dt(event.at), day, member_id, identity_id, actor_id,
         message_id, "", text, "", None, None, channel[0] if channel else None, detail,
-        event.source_tz or "", js(data) if data is not None else None,
+        event.source_tz or "", js(data) if data is not None else None, hour, None,
     ), channel
 
-def _hour(store: Any, at: datetime) -> tuple[datetime, datetime, Any, tuple[str, Any] | None]:
+def _hour(store: Any, at: datetime) -> tuple[datetime, datetime, Any, int, tuple[str, Any] | None]:
     """A span around ``at`` within one local hour and one UTC hour: its UTC bounds, the local
-    day (as the database takes it) and, on SQLite, the stored text of the time up to the hour.
+    day (as the database takes it) and hour and, on SQLite, the stored text of the time up to the hour.
 
     Within the span the day cannot change and the stored time is that text plus minutes and
     seconds, so the per-event work is a comparison and a concatenation. Where the zone's
@@ -171,7 +174,7 @@ def _hour(store: Any, at: datetime) -> tuple[datetime, datetime, Any, tuple[str,
     prefix = None
     if store._sqlite and at.utcoffset() == _ZERO:  # "YYYY-MM-DD HH:", for times in this tzinfo
         prefix = (at.replace(tzinfo=None).isoformat(" ")[:14], at.tzinfo)
-    return start, end, store._date(local.date()), prefix
+    return start, end, store._date(local.date()), local.hour, prefix
 
 
 def sqlite_datetime(moment: datetime) -> str:
