@@ -151,6 +151,36 @@ def test_events_stored_without_hour_and_marks_count_the_same():
     assert _hours_and_marks(community) == stored
 
 
+@pytest.mark.skipif("connection.vendor != 'sqlite'", reason="SQLite's INDEXED BY")
+def test_the_rebuild_reads_the_log_by_each_pass_index_and_without_them():
+    """Each pass names its index (the planner would take one for both); a log whose indexes a bulk
+    load has dropped is read all the same, with the same rows."""
+    from qunyun.analytics.periods import offset_spans
+    from qunyun.analytics.rebuild_parts import part_steps
+
+    community = community_create(slug="indexed", name="Indexed", time_zone="Europe/Berlin")
+    Runtime(community, mode="import").ingest(random_history(11), batch_size=50)
+    rollups_rebuild(community)
+    rebuilt = snapshot(community)
+    spans = offset_spans("Europe/Berlin", datetime(2026, 3, 1, tzinfo=timezone.utc), datetime(2026, 5, 1, tzinfo=timezone.utc))
+    statements = [sql for _name, step in part_steps(community.pk, spans, (None, None), final=True) for sql, _p in step]
+    assert any("INDEXED BY event_day_activity" in sql and "qunyun_tmp_activity" in sql for sql in statements)
+    assert any("INDEXED BY event_community_day" in sql and "qunyun_tmp_sparse" in sql for sql in statements)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX event_day_activity")
+        cursor.execute("DROP INDEX event_community_day")
+    try:
+        statements = [sql for _name, step in part_steps(community.pk, spans, (None, None), final=True)
+                      for sql, _p in step]
+        assert not any("INDEXED BY" in sql for sql in statements)
+        rollups_rebuild(community)
+        assert snapshot(community) == rebuilt
+    finally:
+        from qunyun.bus.bulk import indexes_restore
+
+        assert set(indexes_restore()) == {"event_day_activity", "event_community_day"}
+
+
 def _hours_and_marks(community) -> list[tuple]:
     from qunyun.communities.models import Event
 

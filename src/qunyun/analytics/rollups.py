@@ -47,13 +47,14 @@ ACTIVITY_KEY = ("group_id", "member_id", "day", "hour")
 ACTIVITY_COUNTS = ("messages", "reactions", "replies", "mentions", "water", "links")
 
 
-def activity_events_select(where: str, spans: list[OffsetSpan]) -> str:
+def activity_events_select(where: str, spans: list[OffsetSpan], log: str = "qunyun_event e") -> str:
     """Each message (not a system line) and reaction of the events ``e`` matching ``where``, as counts.
 
     Columns: :data:`ACTIVITY_KEY` (the local day and hour), then :data:`ACTIVITY_COUNTS` for
     this one event (1 or 0; mentions counted). Parameters: :func:`activity_params`, then those
     of ``where``. ``where`` must leave bots out and may name only ``e`` (qunyun_event);
-    ``spans`` are the zone's UTC offsets over the events' time range.
+    ``spans`` are the zone's UTC offsets over the events' time range; ``log`` is how the event
+    table is named in ``FROM`` (a rebuild names the index to read it by).
 
     The local hour and the message's marks (:mod:`qunyun.core.marks`) are read from the row,
     where the store wrote them; the tests on the text and the time stand behind them for rows
@@ -71,7 +72,7 @@ def activity_events_select(where: str, spans: list[OffsetSpan]) -> str:
         f"WHEN {_water_test()} THEN 1 ELSE 0 END AS water, "
         "CASE WHEN e.type <> 'message' THEN 0 WHEN e.marks IS NOT NULL THEN (e.marks >> 1) & 1 "
         f"WHEN {_links_test()} THEN 1 ELSE 0 END AS links "
-        f"FROM qunyun_event e WHERE ({where}) "
+        f"FROM {log} WHERE ({where}) "
         "AND ((e.type = 'message' AND e.kind <> 'system') OR e.type = 'reaction')"
     )
 
@@ -143,11 +144,12 @@ def events_hour_marks_fill(cursor, cid: int, time_zone: str, first_id: int, last
 SPARSE_COLUMNS = "id, type, group_id, member_id, actor_id, day, reply_to_member_id, mentions"
 
 
-def sparse_select(where: str) -> str:
-    """The few events the other rollups need: joins, leaves, payments, deletions, replies, mentions."""
+def sparse_select(where: str, log: str = "qunyun_event e") -> str:
+    """The few events the other rollups need: joins, leaves, payments, deletions, replies, mentions
+    (``log``: as in :func:`activity_events_select`)."""
     return (
         "SELECT e.id, e.type, e.group_id, e.member_id, e.actor_id, e.day, e.reply_to_member_id, e.mentions "
-        f"FROM qunyun_event e WHERE ({where}) AND (e.type IN ('join', 'leave', 'payment', 'delete') OR "
+        f"FROM {log} WHERE ({where}) AND (e.type IN ('join', 'leave', 'payment', 'delete') OR "
         "(e.type = 'message' AND e.kind <> 'system' "
         "AND (e.reply_to_member_id IS NOT NULL OR e.mentions IS NOT NULL)))"
     )

@@ -46,7 +46,7 @@ from .memberships import MembershipFold, memberships_from_log
 log = logging.getLogger(__name__)
 
 #: The event-table indexes a bulk load drops and creates again at its end (names as in the model).
-BULK_DROPPED = ("event_group_at", "event_community_day", "event_member_at", "event_actor",
+BULK_DROPPED = ("event_group_at", "event_community_day", "event_day_activity", "event_member_at", "event_actor",
                 "event_reply_to_member", "event_channel")
 
 #: An import is loaded in bulk when it is at least this many events (estimated from the input's
