@@ -89,10 +89,12 @@ PERIOD_TABLES = {
 #: The temporary tables a worker hands over in its file.
 PART_TABLES = (*(f"qunyun_part_{name}" for name, _table, _columns in DAY_ROLLUPS), *PERIOD_TABLES)
 
-#: The share of the log's events the rebuild's own process reads when it starts workers. At
-#: 10M with one worker and equal halves it finished ~4 s after the worker (it also empties the
-#: old rows, 2–5 s, and inserts into the rollups instead of work tables); at 0.45, 1–2 s before.
-FIRST_PART_SHARE = 0.46
+#: The share of the log's events the rebuild's own process reads when it starts workers: it also
+#: empties the old rows (2–6 s at 10M, by how much of them the page cache still holds) and
+#: inserts into the rollups instead of work tables. At 10M with one worker: equal halves, ~4 s
+#: after the worker when emptying took ~5 s; 0.45–0.46, 1–6 s before it; 0.48, 0.8–2.3 s before
+#: it with a 2 s emptying (docs/benchmarks.md, Analytics, session 8).
+FIRST_PART_SHARE = 0.48
 
 #: A log of fewer events than this is read by one process (starting a worker costs ~0.2 s).
 PARALLEL_MIN_EVENTS = 400_000
