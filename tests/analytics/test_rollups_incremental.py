@@ -128,6 +128,7 @@ def test_events_stored_without_hour_and_marks_count_the_same():
     store's rows do, and the migration's fill gives each exactly what the store wrote."""
     from zoneinfo import ZoneInfo
 
+    from qunyun.analytics.rebuild import log_spans
     from qunyun.analytics.rollups import events_hour_marks_fill
     from qunyun.core.marks import LINK, MENTIONS_SHIFT, WATER
 
@@ -147,7 +148,8 @@ def test_events_stored_without_hour_and_marks_count_the_same():
     rollups_rebuild(community)
     assert snapshot(community) == with_marks
     with connection.cursor() as cursor:
-        events_hour_marks_fill(cursor, community.pk, community.time_zone, stored[0][0], stored[-1][0])
+        spans = log_spans(cursor, community.pk, community.time_zone)
+        events_hour_marks_fill(cursor, community.pk, spans, stored[0][0], stored[-1][0])
     assert _hours_and_marks(community) == stored
 
 

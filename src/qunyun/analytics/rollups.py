@@ -29,7 +29,7 @@ from qunyun.core.marks import (  # noqa: F401  (message_is_water, message_has_li
 )
 
 from . import sql
-from .periods import OffsetSpan, offset_spans
+from .periods import OffsetSpan
 
 #: Every rollup table with a ``community_id`` column, in the order a rebuild fills them.
 ROLLUP_TABLES = (
@@ -118,19 +118,14 @@ def activity_params() -> list[Any]:
     return [WATER_TRIM, WATER_MAX_CHARS, *(f"%{marker}%" for marker in LINK_MARKERS)]
 
 
-def events_hour_marks_fill(cursor, cid: int, time_zone: str, first_id: int, last_id: int) -> None:
+def events_hour_marks_fill(cursor, cid: int, spans: list[OffsetSpan], first_id: int, last_id: int) -> None:
     """Work out the local hour and the marks of a community's events with ids in ``[first_id, last_id]``
     that were stored without them (before the columns existed, or not through the store).
 
     The same SQL that stands behind the stored values in :func:`activity_events_select`, so a
-    filled row counts as it did before. ``cursor`` is a Django cursor.
+    filled row counts as it did before. ``spans``: the zone's offsets over the community's
+    events (:func:`.rebuild.log_spans`); ``cursor`` is a Django cursor.
     """
-    from .rebuild import events_time_range
-
-    first, last = events_time_range(cursor, cid)
-    if first is None:
-        return
-    spans = offset_spans(time_zone, first, last)
     cursor.execute(
         f"UPDATE qunyun_event AS e SET hour = {sql.local_hour_of('e.at', spans)}, "
         f"marks = CASE WHEN e.type = 'message' THEN (({_mentions_count()}) << {MENTIONS_SHIFT}) "

@@ -12,7 +12,8 @@ IDS_PER_TRANSACTION = 250_000
 
 
 def fill(apps, schema_editor):
-    from qunyun.analytics.rollups import events_hour_marks_fill
+    from qunyun.analytics.rollups import events_hour_marks_fill  # (first: it loads .rebuild, which needs it)
+    from qunyun.analytics.rebuild import log_spans
 
     Community = apps.get_model("communities", "Community")
     connection = schema_editor.connection
@@ -22,10 +23,13 @@ def fill(apps, schema_editor):
     if low is None:
         return
     for community in Community.objects.using(connection.alias).only("pk", "time_zone"):
+        with connection.cursor() as cursor:
+            spans = log_spans(cursor, community.pk, community.time_zone)
+        if spans is None:
+            continue
         for start in range(low, high + 1, IDS_PER_TRANSACTION):
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-                events_hour_marks_fill(cursor, community.pk, community.time_zone,
-                                       start, start + IDS_PER_TRANSACTION - 1)
+                events_hour_marks_fill(cursor, community.pk, spans, start, start + IDS_PER_TRANSACTION - 1)
 
 
 class Migration(migrations.Migration):
