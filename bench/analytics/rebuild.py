@@ -59,6 +59,7 @@ def main() -> int:
 
     results = []
     for _ in range(args.runs):
+        settle(url)
         started = time.strftime("%H:%M:%S")
         result = rebuild_timed(Community.objects.get(slug="big"), rollups_rebuild)
         results.append(result)
@@ -73,6 +74,26 @@ def main() -> int:
         print(f"median of {args.runs}: CPU {statistics.median(r['rebuild_cpu_s'] for r in results):.1f} s, "
               f"wall {statistics.median(r['rebuild_s'] for r in results):.1f} s")
     return 0
+
+
+def settle(url: str) -> None:
+    """Before a run: the disk writes of the one before it finished (``sync``; a checkpoint's
+    gigabyte still being written back made a following rebuild's commit wait: 12 s instead of
+    2-3 s), and a SQLite file read through once, since this VM's memory manager takes cold pages
+    back from the page cache (a rebuild then reads part of the log from disk)."""
+    started = time.perf_counter()
+    os.sync()
+    synced = time.perf_counter() - started
+    read = 0
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal"):
+            path = Path(url.removeprefix("sqlite:///") + suffix)
+            if path.exists():
+                with path.open("rb", buffering=0) as file:
+                    while chunk := file.read(8 << 20):
+                        read += len(chunk)
+    print(f"settle: sync {synced:.1f} s, {read / 1e9:.1f} GB read in {time.perf_counter() - started:.1f} s",
+          flush=True)
 
 
 def compare(args) -> int:
@@ -96,6 +117,7 @@ def compare(args) -> int:
                 print(done.stdout + done.stderr[-3000:], file=sys.stderr)
                 return 1
             result = json.loads(lines[-1].removeprefix("RESULT "))
+            print(next((line for line in done.stdout.splitlines() if line.startswith("steps, wall")), ""))
             seen[name].append(result)
             print(f"{name}: CPU {result['rebuild_cpu_s']:.1f} s, wall {result['rebuild_s']:.1f} s, load average "
                   f"{' '.join(f'{x:.1f}' for x in result['rebuild_load_average'])}", flush=True)

@@ -207,9 +207,12 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
                 helper.close()
         for name, table, column in (("member_week", "qunyun_member_week", "week"),
                                     ("member_month", "qunyun_member_month", "month")):
-            values = ", ".join(rebuild_parts.PERIOD_TABLES[f"qunyun_tmp_{column}"][1])
+            values = ", ".join(value for value in rebuild_parts.PERIOD_TABLES[f"qunyun_tmp_{column}"][1]
+                               if value not in rebuild_parts.WEEK_DAYS)
+            # In the table's key order (member, period): the work table's is (period, member).
             step(name, f"INSERT INTO {table} (community_id, member_id, {column}, {values}) "
-                       f"SELECT %s, member_id, period, {values} FROM qunyun_tmp_{column}", [cid])
+                       f"SELECT %s, member_id, period, {values} FROM qunyun_tmp_{column} ORDER BY member_id, period",
+                 [cid])
         step("member_stats", (
             "INSERT INTO qunyun_member_stats (community_id, member_id, first_active_day, last_active_day, "
             "first_message_day, last_message_day, first_join_day, messages, in_group) "

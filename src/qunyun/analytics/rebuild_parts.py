@@ -78,23 +78,32 @@ DAY_ROLLUPS = (
 )
 
 #: What a part folds for rows that span days, added together across parts by the rebuild
-#: (:func:`periods_merge`): each member's weeks and months, and firsts and lasts.
+#: (:func:`periods_merge`): each member's weeks and months, and firsts and lasts. A week also
+#: keeps the member's first and last active and message days in it (:data:`WEEK_DAYS`): the
+#: member's firsts and lasts are folded from the weeks, a third of the rows of the days.
 PERIOD_TABLES = {
-    "qunyun_tmp_week": (("period", "member_id"), ("messages", "reactions", "replies", "active_days"), ("sum",) * 4),
+    "qunyun_tmp_week": (("period", "member_id"), ("messages", "reactions", "replies", "active_days",
+                                                  "first_active", "last_active", "first_message", "last_message"),
+                        ("sum",) * 4 + ("min", "max", "min", "max")),
     "qunyun_tmp_month": (("period", "member_id"), ("messages", "reactions"), ("sum",) * 2),
     "qunyun_tmp_member": (("member_id",), ("first_active", "last_active", "first_message", "last_message",
                                            "messages", "first_join"), ("min", "max", "min", "max", "sum", "min")),
 }
+
+#: The columns of ``qunyun_tmp_week`` that only feed the member firsts (not ``qunyun_member_week``).
+WEEK_DAYS = ("first_active", "last_active", "first_message", "last_message")
 
 #: The temporary tables a worker hands over in its file.
 PART_TABLES = (*(f"qunyun_part_{name}" for name, _table, _columns in DAY_ROLLUPS), *PERIOD_TABLES)
 
 #: The share of the log's events the rebuild's own process reads when it starts workers: it also
 #: empties the old rows (2–6 s at 10M, by how much of them the page cache still holds) and
-#: inserts into the rollups instead of work tables. At 10M with one worker: equal halves, ~4 s
-#: after the worker when emptying took ~5 s; 0.45–0.46, 1–6 s before it; 0.48, 0.8–2.3 s before
-#: it with a 2 s emptying (docs/benchmarks.md, Analytics, session 8).
-FIRST_PART_SHARE = 0.48
+#: inserts into the rollups instead of work tables. At 10M with one worker (docs/benchmarks.md,
+#: Analytics, sessions 8 and 9): session 8, equal halves, ~4 s after the worker when emptying took
+#: ~5 s; 0.45–0.46, 1–6 s before it; 0.48, 0.8–2.3 s before it with a 2 s emptying. Session 9,
+#: once the members' firsts came from the weeks, it waited 1.8–3.2 s for the worker with 0.48,
+#: 0–1.3 s with 0.50 (emptying 1.9–2.4 s).
+FIRST_PART_SHARE = 0.50
 
 #: A log of fewer events than this is read by one process (starting a worker costs ~0.2 s).
 PARALLEL_MIN_EVENTS = 400_000
@@ -154,15 +163,19 @@ def part_steps(cid: int, spans: list, days: tuple[str | None, str | None], *,
     periods = [("CREATE TEMP TABLE qunyun_tmp_calendar AS SELECT day, "
                 f"{sql.week_of('day')} AS week, {sql.month_of('day')} AS month "
                 "FROM (SELECT DISTINCT day FROM qunyun_tmp_day) d", [])]
-    for table, column in (("qunyun_tmp_week", "week"), ("qunyun_tmp_month", "month")):
-        keys, values, _combine = PERIOD_TABLES[table]
-        picked = ", ".join(("d.messages", "d.reactions", "d.replies", "1")[:len(values)])
+    posted = "CASE WHEN d.messages > 0 THEN d.day END"
+    for table, column, picked in (
+            ("qunyun_tmp_week", "week", f"d.messages, d.reactions, d.replies, 1, d.day, d.day, {posted}, {posted}"),
+            ("qunyun_tmp_month", "month", "d.messages, d.reactions")):
+        keys, values, combine = PERIOD_TABLES[table]
         periods += aggregate_sql(table, keys, values, f"SELECT c.{column}, d.member_id, {picked} "
-                                 "FROM qunyun_tmp_day d JOIN qunyun_tmp_calendar c ON c.day = d.day", [])
+                                 "FROM qunyun_tmp_day d JOIN qunyun_tmp_calendar c ON c.day = d.day", [],
+                                 combine=combine)
+    # A member's firsts and lasts from the part's weeks, which hold them per week (the days'
+    # rows folded again: 2.5 s of a 10M part's ~30 s, the weeks' a third of that).
     keys, values, combine = PERIOD_TABLES["qunyun_tmp_member"]
     periods += aggregate_sql("qunyun_tmp_member", keys, values, (
-        "SELECT member_id, day, day, CASE WHEN messages > 0 THEN day END, CASE WHEN messages > 0 THEN day END, "
-        "messages, NULL FROM qunyun_tmp_day "
+        f"SELECT member_id, {', '.join(WEEK_DAYS)}, messages, NULL FROM qunyun_tmp_week "
         "UNION ALL SELECT member_id, NULL, NULL, NULL, NULL, 0, MIN(day) FROM qunyun_tmp_sparse "
         f"WHERE type = 'join' AND member_id {NOT_BOT} GROUP BY member_id"), [], combine=combine)
     return steps + [("periods", periods)]
@@ -195,8 +208,10 @@ def _day_rows() -> dict[str, str]:
                        "FROM qunyun_tmp_member_day ORDER BY group_id, day, member_id"),
         # Hours: the activity table has one row per member, group and hour, so a group-hour's
         # rows are its active members; across groups a member is counted once.
+        # In the table's key order (grouped in the work table's): the rows then land one after
+        # another instead of jumping between the groups' parts of the table (0.4 s of 2.8 s, 10M).
         "group_hour": ("SELECT group_id, day, hour, SUM(messages), COUNT(*) FROM qunyun_tmp_activity "
-                       "GROUP BY day, hour, group_id"),
+                       "GROUP BY day, hour, group_id ORDER BY group_id, day, hour"),
         "community_hour": ("SELECT day, hour, SUM(messages), COUNT(DISTINCT member_id) FROM qunyun_tmp_activity "
                            "GROUP BY day, hour"),
         "group_day": (
