@@ -249,7 +249,8 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
 
 # (Names written out: this module is imported while rebuild_parts may still be loading.)
 TEMP_TABLES = ("qunyun_tmp_activity", "qunyun_tmp_member_day", "qunyun_tmp_day", "qunyun_tmp_calendar",
-               "qunyun_tmp_sparse", "qunyun_tmp_bots", "qunyun_tmp_week", "qunyun_tmp_month", "qunyun_tmp_member")
+               "qunyun_tmp_sparse", "qunyun_tmp_reply_edge", "qunyun_tmp_bots", "qunyun_tmp_week", "qunyun_tmp_month",
+               "qunyun_tmp_member")
 
 
 class _Clock:

@@ -18,7 +18,7 @@ from django.db import connection
 
 from . import sql
 from .rollups import (
-    ACTIVITY_COUNTS, ACTIVITY_KEY, activity_events_select, activity_params, reply_edges_select, sparse_select,
+    ACTIVITY_COUNTS, ACTIVITY_KEY, activity_events_select, activity_params, reply_edge_rows, sparse_select,
 )
 
 
@@ -146,6 +146,11 @@ def part_steps(cid: int, spans: list, days: tuple[str | None, str | None], *,
                           "SELECT day, member_id, messages, reactions, replies FROM qunyun_tmp_member_day", [])
     # Pass 2: the few events the other rollups need (joins, leaves, payments, deletions, replies, mentions).
     sparse = [(f"CREATE TEMP TABLE qunyun_tmp_sparse AS {sparse_select(where, sparse_log)}", params)]
+    # The reply and mention edges folded by day first, as the sparse rows come (in time order):
+    # a sort of every reply for GROUP BY took 2.8 s of a 10M part, this and the rows' sort 2.0 s.
+    sparse += aggregate_sql("qunyun_tmp_reply_edge", ("day", "group_id", "source", "target"), ("replies", "mentions"),
+                            reply_edge_rows("qunyun_tmp_sparse", NOT_BOT), [],
+                            columns=("group_id", "day", "source", "target", "replies", "mentions"))
     rows = _day_rows()
 
     def day_rollup(name: str) -> list[tuple[str, list[Any]]]:
@@ -237,7 +242,8 @@ def _day_rows() -> dict[str, str]:
             "UNION ALL SELECT actor_id, day, 0, 1 FROM qunyun_tmp_sparse WHERE type = 'join' "
             f"AND actor_id IS NOT NULL AND actor_id <> member_id AND member_id {NOT_BOT}"
             ") u GROUP BY member_id, day"),
-        "reply_edge_day": reply_edges_select("qunyun_tmp_sparse", NOT_BOT),
+        "reply_edge_day": ("SELECT group_id, day, source, target, replies, mentions FROM qunyun_tmp_reply_edge "
+                           "ORDER BY group_id, day, source, target"),
     }
 
 

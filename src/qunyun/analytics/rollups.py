@@ -153,10 +153,18 @@ def sparse_select(where: str, log: str = "qunyun_event e") -> str:
 def reply_edges_select(sparse: str, not_bot: str) -> str:
     """Reply and mention edges between members per group and day, from a table of :func:`sparse_select` rows.
 
-    A reply to oneself is no edge; a mention of the member replied to (or of oneself) is not
-    counted again; a member mentioned twice in one message counts once; bots are left out
-    (``not_bot`` is a ``NOT IN (…)`` test of member ids).
+    Columns: group_id, day, source, target, replies, mentions. A reply to oneself is no edge; a
+    mention of the member replied to (or of oneself) is not counted again; a member mentioned
+    twice in one message counts once; bots are left out (``not_bot`` is a ``NOT IN (…)`` test of
+    member ids).
     """
+    return (f"SELECT u.group_id, u.day, u.source, u.target, SUM(u.replies), SUM(u.mentions) "
+            f"FROM ({reply_edge_rows(sparse, not_bot)}) u GROUP BY u.group_id, u.day, u.source, u.target")
+
+
+def reply_edge_rows(sparse: str, not_bot: str) -> str:
+    """:func:`reply_edges_select`'s rows before they are summed: one per reply and per mention
+    (same columns; a replies 1 and mentions 0, or the other way round)."""
     mention_rows = (
         "SELECT DISTINCT e.id, e.group_id, e.day, e.member_id AS source, CAST(j.value AS BIGINT) AS target, "
         f"e.reply_to_member_id FROM {sparse} e, jsonb_array_elements_text(e.mentions) j "
@@ -165,7 +173,7 @@ def reply_edges_select(sparse: str, not_bot: str) -> str:
         f"e.reply_to_member_id FROM {sparse} e, json_each(e.mentions) j "
     )
     return (
-        "SELECT u.group_id, u.day, u.source, u.target, SUM(u.replies), SUM(u.mentions) FROM ("
+        "SELECT u.group_id, u.day, u.source, u.target, u.replies, u.mentions FROM ("
         "SELECT group_id, day, member_id AS source, reply_to_member_id AS target, 1 AS replies, "
         f"0 AS mentions FROM {sparse} WHERE type = 'message' "
         "AND reply_to_member_id IS NOT NULL AND reply_to_member_id <> member_id "
@@ -173,7 +181,7 @@ def reply_edges_select(sparse: str, not_bot: str) -> str:
         + mention_rows +
         "WHERE e.type = 'message' AND e.mentions IS NOT NULL"
         ") x WHERE x.target <> x.source AND (x.reply_to_member_id IS NULL OR x.target <> x.reply_to_member_id)"
-        f") u WHERE u.source {not_bot} AND u.target {not_bot} GROUP BY u.group_id, u.day, u.source, u.target"
+        f") u WHERE u.source {not_bot} AND u.target {not_bot}"
     )
 
 
