@@ -186,7 +186,7 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
         ranges = rebuild_parts.day_ranges(cursor, cid, workers) if workers != 1 else [(None, None)]
         helpers = [rebuild_worker.start(connection.settings_dict["NAME"],
                                         rebuild_parts.part_steps(cid, spans, days, final=False),
-                                        rebuild_parts.PART_TABLES, cache_kib=rebuild_parts.cache_kib(cursor),
+                                        rebuild_parts.PART_COPIED, cache_kib=rebuild_parts.cache_kib(cursor),
                                         temp_store=rebuild_parts.temp_store(cursor))
                    for days in ranges[1:]]
         try:

@@ -93,8 +93,9 @@ PERIOD_TABLES = {
 #: The columns of ``qunyun_tmp_week`` that only feed the member firsts (not ``qunyun_member_week``).
 WEEK_DAYS = ("first_active", "last_active", "first_message", "last_message")
 
-#: The temporary tables a worker hands over in its file.
-PART_TABLES = (*(f"qunyun_part_{name}" for name, _table, _columns in DAY_ROLLUPS), *PERIOD_TABLES)
+#: The temporary tables a worker copies into its file at its end: its :data:`PERIOD_TABLES` (its
+#: day rollups' rows, ``qunyun_part_<name>``, it writes there directly).
+PART_COPIED = tuple(PERIOD_TABLES)
 
 #: The share of the log's events the rebuild's own process reads when it starts workers: it also
 #: empties the old rows (2–6 s at 10M, by how much of them the page cache still holds) and
@@ -102,8 +103,11 @@ PART_TABLES = (*(f"qunyun_part_{name}" for name, _table, _columns in DAY_ROLLUPS
 #: Analytics, sessions 8 and 9): session 8, equal halves, ~4 s after the worker when emptying took
 #: ~5 s; 0.45–0.46, 1–6 s before it; 0.48, 0.8–2.3 s before it with a 2 s emptying. Session 9,
 #: once the members' firsts came from the weeks, it waited 1.8–3.2 s for the worker with 0.48,
-#: 0–1.3 s with 0.50 (emptying 1.9–2.4 s).
-FIRST_PART_SHARE = 0.50
+#: 0–1.3 s with 0.50 (emptying 1.9–2.4 s). Then the worker stopped copying its day rollups at
+#: its end (~1 s of its part), and with 0.50 this process waited 0.0–0.1 s in three runs: the
+#: worker finished first. 0.49 moves ~0.6 s of reading to the worker; a gain that small is
+#: below these runs' spread, so it is reasoned, not measured.
+FIRST_PART_SHARE = 0.49
 
 #: A log of fewer events than this is read by one process (starting a worker costs ~0.2 s).
 PARALLEL_MIN_EVENTS = 400_000
@@ -117,7 +121,8 @@ def part_steps(cid: int, spans: list, days: tuple[str | None, str | None], *,
     before; None: open), as named steps of statements.
 
     With ``final`` (the rebuild's own connection) the rows of :data:`DAY_ROLLUPS` go into their
-    tables; otherwise (a worker, which does not write to the database) into temporary tables.
+    tables; otherwise (a worker, which does not write to the database) into tables of its
+    output file, attached as ``part`` (:mod:`.rebuild_worker`).
     Either way the part's weeks, months and member firsts are left in :data:`PERIOD_TABLES`.
     """
     where, params = "e.community_id = %s", [cid]
@@ -157,7 +162,8 @@ def part_steps(cid: int, spans: list, days: tuple[str | None, str | None], *,
         table, columns = next((t, c) for n, t, c in DAY_ROLLUPS if n == name)
         if final:
             return [(f"INSERT INTO {table} (community_id, {columns}) SELECT %s, r.* FROM ({rows[name]}) r", [cid])]
-        return [(f"CREATE TEMP TABLE qunyun_part_{name} AS {rows[name]}", [])]
+        # Straight into the worker's file: copied there at its end, they cost ~1 s of a 10M part.
+        return [(f"CREATE TABLE part.qunyun_part_{name} AS {rows[name]}", [])]
 
     steps = [("scan", scan), ("fold_days", fold), ("scan_sparse", sparse)]
     steps += [(name, day_rollup(name)) for name, _table, _columns in DAY_ROLLUPS]

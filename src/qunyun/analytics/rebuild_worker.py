@@ -3,10 +3,11 @@
 :func:`qunyun.analytics.rebuild.rollups_rebuild` cuts a large log into ranges of days; it reads
 the first itself and starts one of these per other range (:func:`start`). A worker opens the
 same database file in a connection of its own, only to read it (WAL lets it read beside the rebuild's
-writing transaction, which leaves the log alone), runs the statements it is given — the same
-ones the rebuild runs for its own part — into temporary tables, and copies the tables the
-rebuild needs into a file of its own, which the rebuild then reads (``ATTACH``). Nothing here
-imports Django: the statements arrive written, in Django's ``%s`` style.
+writing transaction, which leaves the log alone), with a file of its own attached as ``part``.
+It runs the statements it is given — the same ones the rebuild runs for its own part — which
+leave the rows the rebuild needs in that file, and copies there the temporary tables it is told
+to; the rebuild then reads the file (``ATTACH``). Nothing here imports Django: the statements
+arrive written, in Django's ``%s`` style.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class Worker:
 
 
 def start(database: str, steps: Statements, tables: tuple[str, ...], *, cache_kib: int, temp_store: int) -> Worker:
-    """Start a worker on ``database`` (a file): run ``steps`` and keep ``tables`` in its output file."""
+    """Start a worker on ``database`` (a file): run ``steps`` (which may write tables of ``part``,
+    its output file) and copy the temporary ``tables`` into that file."""
     folder = tempfile.mkdtemp(prefix="qunyun-rebuild-")
     plan = {"database": str(database), "out": os.path.join(folder, "part.sqlite3"), "cache_kib": int(cache_kib),
             "temp_store": int(temp_store), "tables": list(tables),
@@ -83,15 +85,17 @@ def run(plan: dict[str, Any]) -> None:
     db = sqlite3.connect(plan["database"], isolation_level=None, timeout=30)
     try:
         db.execute(f"PRAGMA temp_store = {int(plan['temp_store'])}")
-        for schema in ("main", "temp"):  # (the work tables are in the temporary database)
+        # The output file: nothing to roll back or to keep through a crash (a failed worker's
+        # file is thrown away). Attached before the transaction, which may not attach.
+        db.execute("ATTACH DATABASE ? AS part", [plan["out"]])
+        db.execute("PRAGMA part.journal_mode = OFF")
+        db.execute("PRAGMA part.synchronous = OFF")
+        for schema in ("main", "temp", "part"):  # (the work tables are in the temporary database)
             db.execute(f"PRAGMA {schema}.cache_size = -{int(plan['cache_kib'])}")
         db.execute("BEGIN")  # one snapshot of the log for every statement
         for statement, params in plan["statements"]:
             db.execute(_qmark(statement, params), params)
         db.execute("COMMIT")
-        db.execute("ATTACH DATABASE ? AS part", [plan["out"]])
-        db.execute("PRAGMA part.journal_mode = OFF")
-        db.execute("PRAGMA part.synchronous = OFF")
         for table in plan["tables"]:
             db.execute(f"CREATE TABLE part.{table} AS SELECT * FROM temp.{table}")
     finally:
