@@ -90,7 +90,7 @@ def run(plan: dict[str, Any]) -> None:
         db.execute("ATTACH DATABASE ? AS part", [plan["out"]])
         db.execute("PRAGMA part.journal_mode = OFF")
         db.execute("PRAGMA part.synchronous = OFF")
-        for schema in ("main", "temp", "part"):  # (the work tables are in the temporary database)
+        for schema in ("main", "temp", "part"):  # (work tables in the temporary database, its rows in part)
             db.execute(f"PRAGMA {schema}.cache_size = -{int(plan['cache_kib'])}")
         db.execute("BEGIN")  # one snapshot of the log for every statement
         for statement, params in plan["statements"]:
