@@ -77,21 +77,22 @@ DAY_ROLLUPS = (
     ("reply_edge_day", "qunyun_reply_edge_day", "group_id, day, source_id, target_id, replies, mentions"),
 )
 
+#: A member's first and last active and message days, and how they fold (earliest, latest).
+#: ``qunyun_tmp_week`` carries them per week only to feed the member firsts (not
+#: ``qunyun_member_week``).
+WEEK_DAYS = ("first_active", "last_active", "first_message", "last_message")
+_WEEK_DAYS_COMBINE = ("min", "max", "min", "max")
+
 #: What a part folds for rows that span days, added together across parts by the rebuild
 #: (:func:`periods_merge`): each member's weeks and months, and firsts and lasts. A week also
 #: keeps the member's first and last active and message days in it (:data:`WEEK_DAYS`): the
 #: member's firsts and lasts are folded from the weeks, a third of the rows of the days.
 PERIOD_TABLES = {
-    "qunyun_tmp_week": (("period", "member_id"), ("messages", "reactions", "replies", "active_days",
-                                                  "first_active", "last_active", "first_message", "last_message"),
-                        ("sum",) * 4 + ("min", "max", "min", "max")),
+    "qunyun_tmp_week": (("period", "member_id"), ("messages", "reactions", "replies", "active_days", *WEEK_DAYS),
+                        ("sum",) * 4 + _WEEK_DAYS_COMBINE),
     "qunyun_tmp_month": (("period", "member_id"), ("messages", "reactions"), ("sum",) * 2),
-    "qunyun_tmp_member": (("member_id",), ("first_active", "last_active", "first_message", "last_message",
-                                           "messages", "first_join"), ("min", "max", "min", "max", "sum", "min")),
+    "qunyun_tmp_member": (("member_id",), (*WEEK_DAYS, "messages", "first_join"), (*_WEEK_DAYS_COMBINE, "sum", "min")),
 }
-
-#: The columns of ``qunyun_tmp_week`` that only feed the member firsts (not ``qunyun_member_week``).
-WEEK_DAYS = ("first_active", "last_active", "first_message", "last_message")
 
 #: The temporary tables a worker copies into its file at its end: its :data:`PERIOD_TABLES` (its
 #: day rollups' rows, ``qunyun_part_<name>``, it writes there directly).
