@@ -52,18 +52,20 @@ def _alert(kind: str, severity: str, title: str, explanation: str, advice: str, 
     return alert
 
 
-def _group_sums(scope: Scope, spans: list[tuple[date, date]]) -> dict[int, list[list[int]]]:
-    """``{group: [[messages, water, links, deleted] for each span]}`` summed in the database."""
+def _group_sums(scope: Scope, spans: list[tuple[date, date]], mix_spans: int) -> dict[int, list[list[int]]]:
+    """``{group: [[messages, water, links, deleted] for each span]}`` summed in the database; the
+    water, links and deleted counts only for the first ``mix_spans`` spans (0 in the others)."""
     where = f" AND g.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
-    first = min(a for a, _b in spans)
-    last = max(b for _a, b in spans)
     d = sources._d
     out: dict[int, list[list[int]]] = defaultdict(lambda: [[0, 0, 0, 0] for _ in spans])
-    for table, columns, offset in (("qunyun_group_day", ("messages",), 0),
-                                   ("qunyun_group_day_mix", ("water", "links", "deleted"), 1)):
+    for table, columns, offset, summed in (("qunyun_group_day", ("messages",), 0, spans),
+                                           ("qunyun_group_day_mix", ("water", "links", "deleted"), 1,
+                                            spans[:mix_spans])):
+        first = min(a for a, _b in summed)
+        last = max(b for _a, b in summed)
         select = ", ".join(f"SUM(CASE WHEN g.day BETWEEN %s AND %s THEN g.{c} ELSE 0 END)"
-                           for a, b in spans for c in columns)
-        params = [v for a, b in spans for _c in columns for v in (d(a), d(b))]
+                           for a, b in summed for c in columns)
+        params = [v for a, b in summed for _c in columns for v in (d(a), d(b))]
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT g.group_id, {select} FROM {table} g WHERE g.community_id = %s "
                            f"AND g.day BETWEEN %s AND %s{where} GROUP BY g.group_id",
@@ -166,7 +168,8 @@ def _drift_and_dying(scope: Scope, groups, t, end: date) -> list[dict]:
     now_span = (end - timedelta(days=13), end)
     before_span = (end - timedelta(days=27), end - timedelta(days=14))
     spans = [now_span, before_span, *((w, w + timedelta(days=6)) for w in weeks)]
-    sums = _group_sums(scope, spans)
+    # The shares compare the last 14 days with the 14 before; the weeks need messages only.
+    sums = _group_sums(scope, spans, mix_spans=2)
     empty = [[0, 0, 0, 0] for _ in spans]
     for group in groups:
         now_row, before_row, *week_rows = sums.get(group.pk, empty)

@@ -9,7 +9,7 @@ from typing import Any
 from ..periods import period_end, period_start
 from ..scope import Scope
 from .activity import member_periods
-from .base import _Days, _d, _memoized, _params, _query, complete_to_end, scope_filter
+from .base import _Days, _d, _id_set, _memoized, _params, _query, complete_to_end, scope_filter
 from .people import first_days
 
 
@@ -108,13 +108,12 @@ def period_member_ids(scope: Scope, period: str, start: date) -> frozenset[int]:
     if start > scope.end:
         return frozenset()
     sql_a, pa = _period_members(scope, period, start)
-    return frozenset(r[0] for r in _query(sql_a, pa))
+    return _id_set(sql_a, pa)
 
 
 @_memoized
 def first_active_between(scope: Scope, first: date, last: date) -> frozenset[int]:
     """Members whose first activity in the community falls between two days (no group filter)."""
     join, _where, jp = scope_filter(scope, "s")
-    return frozenset(r[0] for r in _query(
-        f"SELECT s.member_id FROM qunyun_member_stats s{join} WHERE s.community_id = %s "
-        "AND s.first_active_day BETWEEN %s AND %s", [*jp, scope.cid, _d(first), _d(last)]))
+    return _id_set(f"SELECT s.member_id FROM qunyun_member_stats s{join} WHERE s.community_id = %s "
+                   "AND s.first_active_day BETWEEN %s AND %s", [*jp, scope.cid, _d(first), _d(last)])
