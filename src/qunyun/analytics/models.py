@@ -169,10 +169,13 @@ class MemberStats(models.Model):
 
     class Meta:
         db_table = "qunyun_member_stats"
+        # Each ends with the member: the reads by a range of days want the members (cohorts, the
+        # funnel's joiners, the lifecycle's newcomers) and get them from the index alone (10M: a
+        # month's first-actives 8.4 -> 3.8 ms, the funnel's three reads 114 -> 104 ms).
         indexes = [
-            models.Index(fields=["community", "first_active_day"], name="member_stats_community_first"),
-            models.Index(fields=["community", "first_join_day"], name="member_stats_community_join"),
-            models.Index(fields=["community", "in_group", "last_message_day"], name="member_stats_community_in"),
+            models.Index(fields=["community", "first_active_day", "member"], name="member_stats_first_cover"),
+            models.Index(fields=["community", "first_join_day", "member"], name="member_stats_join_cover"),
+            models.Index(fields=["community", "in_group", "last_message_day", "member"], name="member_stats_in_cover"),
         ]
 
 
