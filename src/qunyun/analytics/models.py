@@ -25,7 +25,7 @@ WITHOUT_ROWID_TABLES = ("qunyun_member_day", "qunyun_group_hour", "qunyun_member
 class MemberDay(models.Model):
     """What one member did in one group on one (community-local) day."""
 
-    pk = models.CompositePrimaryKey("group", "day", "member")
+    pk = models.CompositePrimaryKey("day", "group", "member")
     community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
     group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
     member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -37,8 +37,10 @@ class MemberDay(models.Model):
 
     class Meta:
         db_table = "qunyun_member_day"
-        # Keyed by group and day first: the same key answers "who was active in this group on this
+        # Keyed by day and group first: the same key answers "who was active in this group on this
         # day" (a group-day's active members), so no separate (group, day) index is kept up to date.
+        # Day first (migration 0016): a rebuild writes its rows without a sort, its worker's later
+        # days come after its own, and the live path's new days land at the end of the table.
         indexes = [
             # Covering: the dashboard's range scans (who was active on which day, how much) read
             # only this index, never the table.

@@ -216,8 +216,10 @@ def _log_reads() -> tuple[str, str]:
 def _day_rows() -> dict[str, str]:
     """The SELECT giving each of :data:`DAY_ROLLUPS`' rows (its columns, in order) from a part's work tables."""
     return {
+        # In the table's key order, which is the work table's: no sort (1.2 s against 2.3-2.7 s
+        # for half of the 10M log, the sort included, when the table was keyed by group first).
         "member_day": ("SELECT group_id, member_id, day, messages, reactions, replies, mentions "
-                       "FROM qunyun_tmp_member_day ORDER BY group_id, day, member_id"),
+                       "FROM qunyun_tmp_member_day ORDER BY day, group_id, member_id"),
         # Hours: the activity table has one row per member, group and hour, so a group-hour's
         # rows are its active members; across groups a member is counted once.
         # In the table's key order (grouped in the work table's): the rows then land one after
