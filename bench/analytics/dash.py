@@ -1,14 +1,15 @@
 """The dashboard's figures from the rollups alone, on a cached benchmark database (SQLite or PostgreSQL).
 
     python bench/analytics/dash.py --messages 1000000 --members 20000 [--engine postgres] [--runs 3]
-                                   [--save F] [--compare F] [--statements]
+                                   [--save F] [--compare F] [--statements] [--busiest-group]
 
 Reuses the database `engine.py` built (never builds one). Prints the median CPU time of
 `rollup_figures` — this process, plus on PostgreSQL the backend serving its connection (same
 machine, read from /proc) — and the wall time, the CPU time of each part of the dashboard, and
 with ``--compare`` whether the figures equal a saved run's, key by key, and the ratio of its
 median CPU time against the saved run's. ``--statements`` lists, for the last run, the SQL
-statements by wall time with how many rows each fetched.
+statements by wall time with how many rows each fetched. ``--busiest-group`` measures the
+dashboard filtered to the group with the most messages (what an operator looking at one group sees).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def main() -> int:
     parser.add_argument("--save", type=Path, help="write the figures and timings here")
     parser.add_argument("--compare", type=Path, help="a file written by --save to compare with")
     parser.add_argument("--statements", action="store_true", help="list the last run's SQL statements by time")
+    parser.add_argument("--busiest-group", action="store_true", help="filter to the group with the most messages")
     parser.add_argument("--explain", type=int, default=0, metavar="N",
                         help="with --statements: the plans of the N slowest (PostgreSQL: EXPLAIN ANALYZE)")
     args = parser.parse_args()
@@ -116,7 +118,13 @@ def main() -> int:
     if found is None or not has_rollups:
         print(f"{url}: no benchmark community with rollups; run bench/analytics/engine.py first", file=sys.stderr)
         return 2
-    scope = scope_build(community=found)
+    groups = None
+    if args.busiest_group:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT group_id FROM qunyun_group_day WHERE community_id = %s GROUP BY group_id "
+                           "ORDER BY SUM(messages) DESC, group_id LIMIT 1", [found.pk])
+            groups = [cursor.fetchone()[0]]
+    scope = scope_build(community=found, groups=groups)
     server_cpu = cpu_clock(connection)
     parts: dict[str, list[float]] = {}  # per part: CPU seconds of each run (summed over its calls)
     run = 0  # the run being timed, read by the wrappers
@@ -149,7 +157,7 @@ def main() -> int:
               "first_wall_s": wall[0], "load_average": os.getloadavg(),
               "parts_cpu_median_s": {k: statistics.median(v[1:]) for k, v in parts.items()},
               "figures": figures}
-    print(f"dashboard from rollups, {args.engine} {tag(args)}: CPU median {result['cpu_median_s'] * 1000:.0f} ms, "
+    print(f"dashboard from rollups, {args.engine} {tag(args)}{f', group {groups[0]}' if groups else ''}: CPU median {result['cpu_median_s'] * 1000:.0f} ms, "
           f"wall median {result['wall_median_s'] * 1000:.0f} ms (first {wall[0] * 1000:.0f} ms), "
           f"load average {' '.join(f'{x:.2f}' for x in result['load_average'])}")
     for name, seconds in sorted(result["parts_cpu_median_s"].items(), key=lambda kv: -kv[1]):

@@ -170,9 +170,36 @@ def test_kept_conversation_figures_match_the_log_and_follow_new_messages(busy):
 def test_funnel_from_rollups_matches_the_log(busy):
     from qunyun.analytics.funnel import funnel_get
 
-    for scope in scopes(busy):
-        if not scope.group_ids:
-            assert funnel_get(scope) == funnel_get(scope, from_events=True), scope
+    for scope in scopes(busy):  # (with a group filter: the joiners from the members' firsts per group)
+        assert funnel_get(scope) == funnel_get(scope, from_events=True), scope
+
+
+def test_first_days_in_groups_match_the_log(busy):
+    """A member's first active, message and join days in a set of groups, from the per-group firsts,
+    equal the earliest events in those groups' log (bots, system lines and later days left out)."""
+    from qunyun.communities.models import Event
+
+    groups = list(Group.objects.filter(community=busy).values_list("pk", flat=True))
+    poster = scope_build(community=busy, start="2026-02-01", end="2026-03-10", channel="poster").channel_id
+    assert len(groups) == 2
+    for chosen in ([groups[0]], [groups[1]], groups):
+        for end in ("2026-02-11", "2026-03-10"):
+            for channel in (None, "poster"):
+                scope = scope_build(community=busy, start="2026-02-01", end=end, groups=chosen, channel=channel)
+                expected: dict[int, list] = {}
+                log = Event.objects.filter(community=busy, group_id__in=chosen, member__is_bot=False, day__lte=end)
+                if channel:
+                    log = log.filter(member__channel_id=poster)
+                for member, kind, day, system in log.values_list("member_id", "type", "day", "kind").order_by("at"):
+                    row = expected.setdefault(member, [None, None, None])
+                    active = kind == "reaction" or (kind == "message" and system != "system")
+                    for position, counts in ((0, active), (1, active and kind == "message"), (2, kind == "join")):
+                        if counts and row[position] is None:
+                            row[position] = day
+                expected = {m: tuple(v) for m, v in expected.items() if v != [None, None, None]}
+                got = sources.first_days(scope, scope.end)
+                assert got == expected, (chosen, end, channel)
+                assert any(v[2] for v in got.values()) and any(v[1] for v in got.values())
 
 
 def test_member_window_from_whole_weeks_equals_the_member_days(busy):

@@ -95,3 +95,32 @@ def test_the_sql_local_hour_is_the_zones_hour_at_every_moment(db, zone_name):
     expected = [m.astimezone(zone).hour for m in moments]
     wrong = [(m.isoformat(), got, want) for m, got, want in zip(moments, hours, expected) if got != want]
     assert not wrong, wrong[:5]
+
+
+@pytest.mark.parametrize("zone_name", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])  # UTC+14, UTC-11
+def test_a_group_filter_reads_the_log_by_local_day_at_the_days_edges(db, zone_name):
+    """With a group filter the joins, invitations and payments are found in the log by time (the
+    UTC days around the local ones): events minutes inside the range's first and last local day
+    count, those minutes outside do not, in zones far from UTC either way."""
+    from qunyun.analytics.funnel import funnel_get
+    from qunyun.core import events as ev
+    from tests.factories import CHAT, account, join
+
+    tz = ZoneInfo(zone_name)
+    community = community_create(slug="far", name="Far", time_zone=zone_name)
+    Runtime(community, mode="import").ingest([
+        join("j0", 1, local(3, 1, 23, 55, tz=tz), name="Early"),  # the evening before the range
+        join("j1", 2, local(3, 2, 0, 5, tz=tz), name="First", inviter=1),
+        ev.PaymentMade(chat=CHAT, event_id="p1", at=local(3, 2, 0, 10, tz=tz), member=account(2), amount="5"),
+        join("j2", 3, local(3, 4, 23, 55, tz=tz), name="Last"),
+        ev.PaymentMade(chat=CHAT, event_id="p2", at=local(3, 4, 23, 58, tz=tz), member=account(3), amount="5"),
+        join("j3", 4, local(3, 5, 0, 5, tz=tz), name="After"),  # the morning after it
+    ])
+    everyone = scope_build(community=community, start="2026-03-02", end="2026-03-04")
+    group = scope_build(community=community, start="2026-03-02", end="2026-03-04", groups=[CHAT])
+    for scope in (everyone, group):
+        assert [(r["date"], r["joins"]) for r in daily_series(scope)] == [
+            ("2026-03-02", 1), ("2026-03-03", 0), ("2026-03-04", 1)], scope
+        total = funnel_get(scope)["total"]
+        assert (total["acquired"], total["converted"]) == (2, 2), scope
+    assert funnel_get(group, from_events=True) == funnel_get(group)

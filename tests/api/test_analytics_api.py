@@ -127,6 +127,9 @@ def test_member_and_report(boss, tea):
     profile = client.get(f"/api/communities/tea/members/{bob.pk}?{RANGE}").json()
     assert (profile["messages"], profile["replies_given"], profile["replies_received"]) == (3, 1, 1)
     assert profile["lifecycle"] == "returning" and [g["in_group"] for g in profile["groups"]] == [True]
+    # His first day in the group: the join and the message at 23:59 local, not the UTC day after.
+    assert (profile["groups"][0]["first_active_day"], profile["groups"][0]["first_message_day"]) == \
+        ("2026-03-02", "2026-03-02")
     report = client.get("/api/communities/tea/report?from=2026-02-10&to=2026-03-10").json()
     assert (report["messages"], report["authors"], report["joins"], report["leaves"]) == (9, 4, 4, 2)
 

@@ -54,13 +54,20 @@ def _rates(row: dict) -> dict:
     }
 
 
-def _inputs_from_events(scope: Scope) -> tuple[dict, list, list, list]:
-    """The funnel's inputs read from the log (used with a group filter: the rollups are per community)."""
-    first_join: dict[int, date] = {}
-    for member, day, _channel, _inviter, _group in sources.join_rows(scope, scope.start, scope.end):
-        first_join.setdefault(member, day)
-    earlier = sources.members_joined_before(scope, list(first_join), scope.start)
-    members = [m for m in first_join if m not in earlier]
+def _inputs_from_events(scope: Scope, *, from_log: bool) -> tuple[dict, list, list, list]:
+    """The funnel's inputs with a group filter (member stats and funnel days are per community):
+    the joiners from the members' firsts per group (``from_log``: from the join events), their
+    activity from the member-days, payments and invitations from the log."""
+    if from_log:
+        first_join: dict[int, date] = {}
+        for member, day, _channel, _inviter, _group in sources.join_rows(scope, scope.start, scope.end):
+            first_join.setdefault(member, day)
+        earlier = sources.members_joined_before(scope, list(first_join), scope.start)
+        members = [m for m in first_join if m not in earlier]
+    else:  # (the same read as the cohorts')
+        first_join = {m: joined for m, (_a, _m, joined) in sources.first_days(scope, scope.end).items()
+                      if joined is not None and joined >= scope.start}
+        members = sorted(first_join)
     channels = sources.channels_for(scope, members)
     joiners = {m: (first_join[m], channels.get(m)) for m in members}
     payments = [(m, day, 1) for m, day, _amount in sources.payment_rows(scope, scope.start, scope.end)]
@@ -70,9 +77,10 @@ def _inputs_from_events(scope: Scope) -> tuple[dict, list, list, list]:
 
 def funnel_get(scope: Scope, *, from_events: bool = False) -> dict:
     """Funnel rows per acquisition channel (most acquired first) and the total, for members who first
-    joined in the range. Read from the rollups; with a group filter (or ``from_events``) from the log."""
+    joined in the range. Read from the rollups; with a group filter partly from the log, all of it
+    with ``from_events`` (the check of the rollups)."""
     if scope.group_ids or from_events:
-        joiners, activity, payments, invites = _inputs_from_events(scope)
+        joiners, activity, payments, invites = _inputs_from_events(scope, from_log=from_events)
     else:
         joiners, activity, payments, invites = sources.funnel_inputs(scope)
     table = funnel_compute(

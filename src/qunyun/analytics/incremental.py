@@ -217,6 +217,8 @@ def rollups_apply(*, store: Any, fresh: NewEvents) -> None:
             _activity_rollups(cursor, new)
         if new.activity_rows or new.touched or new.sparse:
             _member_stats(cursor, new)
+        if new.activity_rows or new.sparse:
+            _member_group_firsts(cursor, new)
         if new.roster_groups:
             # Staged, counted in the snapshot: a join stored meanwhile counted its group at once
             # (qunyun.bus.deferred.group_sizes_now) and has its own waiting rollups, which count it
@@ -372,6 +374,36 @@ def _member_stats(cursor, new: NewEvents) -> None:
                f"WHERE ms.member_id = {t}.member_id AND ms.is_member = %s) "
                f"WHERE member_id IN ({touched}) AND (in_group = %s OR member_id IN ({movers}))",
                [True, *touched_ids, False, *mover_ids])
+
+
+def _member_group_firsts(cursor, new: NewEvents) -> None:
+    """A member's first days per group: only the batch's rows that move one earlier (or are new) are
+    written. In time order, as the live path stores, that is a member's first day in a group, so
+    most batches write nothing here. Decided when the rows are read, staged or not: only an
+    application changes these rows, and their days only move earlier (see :class:`.staging.Light`)."""
+    t = "qunyun_member_group_firsts"
+    firsts = ("first_active_day", "first_message_day", "first_join_day")
+    parts = []
+    if new.activity_rows:
+        parts.append("SELECT group_id, member_id, MIN(day) AS first_active_day, "
+                     "MIN(CASE WHEN messages > 0 THEN day END) AS first_message_day, "
+                     f"CAST(NULL AS DATE) AS first_join_day FROM {_ACTIVITY} GROUP BY group_id, member_id")
+    if new.sparse:
+        parts.append("SELECT group_id, member_id, CAST(NULL AS DATE) AS first_active_day, "
+                     f"CAST(NULL AS DATE) AS first_message_day, MIN(day) AS first_join_day FROM {_SPARSE} "
+                     f"WHERE type = 'join' AND member_id {new.not_bot()} GROUP BY group_id, member_id")
+    unmoved = " AND ".join(_unmoved(col, True) for col in firsts)
+    _upsert(
+        cursor, new, t, f"community_id, group_id, member_id, {', '.join(firsts)}",
+        "SELECT %s, s.group_id, s.member_id, s.first_active_day, s.first_message_day, s.first_join_day FROM ("
+        "SELECT group_id, member_id, MIN(first_active_day) AS first_active_day, "
+        "MIN(first_message_day) AS first_message_day, MIN(first_join_day) AS first_join_day FROM ("
+        + " UNION ALL ".join(parts) + ") u GROUP BY group_id, member_id) s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {t} k WHERE k.group_id = s.group_id AND k.member_id = s.member_id "
+        f"AND {unmoved})",
+        "(group_id, member_id) DO UPDATE SET " + ", ".join(
+            f"{col} = COALESCE(CASE WHEN excluded.{col} < {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, "
+            f"excluded.{col})" for col in firsts), [new.community_id])
 
 
 def group_sizes_count(cursor, new: NewEvents) -> None:

@@ -52,11 +52,15 @@ def member_profile_get(scope: Scope, member: Member) -> dict:
     received, repliers = _replies_received(scope, mid)
     given_to = _replies_given_to(scope, mid)
     names = sources.names([m for m, _n in repliers.most_common(5)] + [m for m, _n in given_to.most_common(5)])
+    rows = list(Membership.objects.filter(member=member).select_related("group", "channel").order_by("group__name"))
+    firsts = sources.group_firsts_of(mid, [m.group_id for m in rows])
     memberships = [
         {"group": m.group.name, "group_id": m.group_id, "in_group": m.is_member,
          "joined_at": m.joined_at.isoformat() if m.joined_at else None,
-         "left_at": m.left_at.isoformat() if m.left_at else None, "channel": m.channel.code if m.channel else None}
-        for m in Membership.objects.filter(member=member).select_related("group", "channel").order_by("group__name")
+         "left_at": m.left_at.isoformat() if m.left_at else None, "channel": m.channel.code if m.channel else None,
+         "first_active_day": _iso(firsts.get(m.group_id, (None, None))[0]),
+         "first_message_day": _iso(firsts.get(m.group_id, (None, None))[1])}
+        for m in rows
     ]
     identities = [
         {"account": i.account_id, "platform": i.platform, "name": i.display_name,
@@ -107,3 +111,7 @@ def _replies_received(scope: Scope, member_id: int) -> tuple[int, Counter]:
 def _replies_given_to(scope: Scope, member_id: int) -> Counter:
     """Whom this member replied to in the range (bots left out)."""
     return _edges(scope, member_id, "source_id")
+
+
+def _iso(day) -> str | None:
+    return day.isoformat() if day else None

@@ -181,6 +181,28 @@ class MemberStats(models.Model):
         ]
 
 
+class MemberGroupFirsts(models.Model):
+    """A member's first days in one group: what :class:`MemberStats` holds for the community, per group.
+
+    The dashboard filtered by group reads its cohorts, new members and funnel joiners from these
+    (a member's first day in a set of groups is the earliest of their rows). Same meanings as in
+    :class:`MemberStats`; bots have no rows. A row exists once the member was active in the group
+    or joined it. Firsts only: a new event can only move them earlier, so the live path rarely
+    writes here (lasts would change on every new day).
+    """
+
+    pk = models.CompositePrimaryKey("group", "member")
+    community = models.ForeignKey("communities.Community", on_delete=models.CASCADE, related_name="+", db_index=False)
+    group = models.ForeignKey("communities.Group", on_delete=models.CASCADE, related_name="+", db_index=False)
+    member = models.ForeignKey("communities.Member", on_delete=models.CASCADE, related_name="+", db_index=False)
+    first_active_day = models.DateField(null=True)
+    first_message_day = models.DateField(null=True)
+    first_join_day = models.DateField(null=True)
+
+    class Meta:
+        db_table = "qunyun_member_group_firsts"
+
+
 class GroupDayMix(models.Model):
     """What kind of messages a group had on a day: water (灌水), links, deletions (health alerts).
 

@@ -225,6 +225,11 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
             f"JOIN qunyun_group g ON g.id = ms.group_id WHERE g.community_id = %s AND ms.member_id {not_bot} "
             "GROUP BY ms.member_id"
             ") u GROUP BY member_id"), [cid, cid])
+        # In the table's key order (group, member), the work table's.
+        step("member_group_firsts", (
+            "INSERT INTO qunyun_member_group_firsts (community_id, group_id, member_id, first_active_day, "
+            "first_message_day, first_join_day) SELECT %s, group_id, member_id, first_active, first_message, "
+            "first_join FROM qunyun_tmp_member_group ORDER BY group_id, member_id"), [cid])
         step("group_size", (
             "INSERT INTO qunyun_group_size (community_id, group_id, members_now) "
             "SELECT %s, ms.group_id, SUM(CASE WHEN ms.is_member THEN 1 ELSE 0 END) FROM qunyun_membership ms "
@@ -250,7 +255,7 @@ def _rebuild_in(community, cid: int, clock: _Clock, workers: int, attached: list
 # (Names written out: this module is imported while rebuild_parts may still be loading.)
 TEMP_TABLES = ("qunyun_tmp_activity", "qunyun_tmp_member_day", "qunyun_tmp_day", "qunyun_tmp_calendar",
                "qunyun_tmp_sparse", "qunyun_tmp_reply_edge", "qunyun_tmp_bots", "qunyun_tmp_week", "qunyun_tmp_month",
-               "qunyun_tmp_member")
+               "qunyun_tmp_member", "qunyun_tmp_member_group")
 
 
 class _Clock:

@@ -92,6 +92,9 @@ PERIOD_TABLES = {
                         ("sum",) * 4 + _WEEK_DAYS_COMBINE),
     "qunyun_tmp_month": (("period", "member_id"), ("messages", "reactions"), ("sum",) * 2),
     "qunyun_tmp_member": (("member_id",), (*WEEK_DAYS, "messages", "first_join"), (*_WEEK_DAYS_COMBINE, "sum", "min")),
+    # A member's firsts per group (qunyun_member_group_firsts), in that table's key order.
+    "qunyun_tmp_member_group": (("group_id", "member_id"), ("first_active", "first_message", "first_join"),
+                                ("min", "min", "min")),
 }
 
 #: The temporary tables a worker copies into its file at its end: its :data:`PERIOD_TABLES` (its
@@ -190,7 +193,30 @@ def part_steps(cid: int, spans: list, days: tuple[str | None, str | None], *,
         f"SELECT member_id, {', '.join(WEEK_DAYS)}, messages, NULL FROM qunyun_tmp_week "
         "UNION ALL SELECT member_id, NULL, NULL, NULL, NULL, 0, MIN(day) FROM qunyun_tmp_sparse "
         f"WHERE type = 'join' AND member_id {NOT_BOT} GROUP BY member_id"), [], combine=combine)
-    return steps + [("periods", periods)]
+    return steps + [("periods", periods), ("member_groups", _member_groups())]
+
+
+def _member_groups() -> list[tuple[str, list[Any]]]:
+    """A part's firsts per group and member, from its member-days and joins (``qunyun_tmp_member_group``)."""
+    keys, values, combine = PERIOD_TABLES["qunyun_tmp_member_group"]
+    days = "SELECT group_id, member_id, day, CASE WHEN messages > 0 THEN day END, NULL FROM qunyun_tmp_member_day"
+    joins = (f"SELECT group_id, member_id, NULL, NULL, MIN(day) FROM qunyun_tmp_sparse WHERE type = 'join' "
+             f"AND member_id {NOT_BOT} GROUP BY group_id, member_id")
+    if sql.is_postgres():
+        return aggregate_sql("qunyun_tmp_member_group", keys, values, f"{days} UNION ALL {joins}", [], combine=combine)
+    # The member-days in day order (their work table's key): the first row of a group and member
+    # holds its first active day, so a later row changes the kept one only for a first message
+    # not seen yet, and most upserts write nothing (10M, a part's 2.9 million member-days: 0.95 s
+    # against 1.8 s for the general fold, which rewrites the kept row every time).
+    table, columns = "qunyun_tmp_member_group", ", ".join(keys + values)
+    return [
+        (f"CREATE TEMP TABLE {table} ({columns}, PRIMARY KEY ({', '.join(keys)})) WITHOUT ROWID", []),
+        (f"INSERT INTO {table} ({columns}) {days} WHERE true ORDER BY day ON CONFLICT ({', '.join(keys)}) "
+         "DO UPDATE SET first_message = excluded.first_message WHERE first_message IS NULL "
+         "AND excluded.first_message IS NOT NULL", []),
+        (f"INSERT INTO {table} ({columns}) SELECT * FROM ({joins}) WHERE true ON CONFLICT ({', '.join(keys)}) "
+         f"DO UPDATE SET {MERGE['min'].format(c='first_join')}", []),
+    ]
 
 
 def _log_reads() -> tuple[str, str]:

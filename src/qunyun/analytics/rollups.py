@@ -35,7 +35,8 @@ from .periods import OffsetSpan
 ROLLUP_TABLES = (
     "qunyun_member_day", "qunyun_group_hour", "qunyun_community_hour", "qunyun_group_day",
     "qunyun_group_day_mix", "qunyun_member_week", "qunyun_member_month", "qunyun_member_stats",
-    "qunyun_funnel_day", "qunyun_reply_edge_day", "qunyun_talk_day", "qunyun_community_day", "qunyun_group_size",
+    "qunyun_member_group_firsts", "qunyun_funnel_day", "qunyun_reply_edge_day", "qunyun_talk_day",
+    "qunyun_community_day", "qunyun_group_size",
 )
 
 

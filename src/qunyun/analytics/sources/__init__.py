@@ -21,6 +21,6 @@ from .events import (  # noqa: F401
     payment_rows, reply_edges,
 )
 from .people import (  # noqa: F401
-    bot_ids, channel_members, channel_names, channels_for, channels_of, current_posters, first_days,
+    bot_ids, channel_members, channel_names, channels_for, channels_of, current_posters, first_days, group_firsts_of,
     group_names, members_ever, members_now, members_now_by_group, membership_counts, memberships, names,
 )

@@ -9,7 +9,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from .. import sql
 from ..periods import period_end, period_start
 from ..scope import Scope
-from .base import _Days, _d, _id_sets, _memoized, _params, _query, _single_group, complete_to_end, scope_filter
+from .base import (
+    _Days, _d, _id_sets, _memoized, _params, _query, _single_group, complete_to_end, log_days, md_days,
+    scope_filter,
+)
 from .people import first_days, names
 
 
@@ -27,20 +30,20 @@ def day_totals(scope: Scope, first: date, last: date) -> dict[date, list[int]]:
         for day, messages, reactions, joins, leaves in rows:
             out[days(day)] = [int(messages), int(reactions), int(joins), int(leaves)]
         return dict(out)
-    join, where, jp = scope_filter(scope, "md")
+    join, _where, jp = scope_filter(scope, "md")
+    span, sp = md_days(scope, first, last)
     for day, messages, reactions in _query(
         f"SELECT md.day, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_day md{join} "
-        f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.day",
-        _params(scope, jp, scope.cid, _d(first), _d(last)),
+        f"WHERE {span} GROUP BY md.day", [*jp, *sp],
     ):
         row = out[days(day)]
         row[0], row[1] = int(messages), int(reactions)
-    join, where, jp = scope_filter(scope, "e")
+    join, _where, jp = scope_filter(scope, "e")
+    logged, lp = log_days(scope, first, last)
     for day, etype, count in _query(
         f"SELECT e.day, e.type, COUNT(*) FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id{join} "
-        f"WHERE e.community_id = %s AND e.type IN ('join', 'leave') AND e.day BETWEEN %s AND %s "
-        f"AND bm.is_bot = %s{where} GROUP BY e.day, e.type",
-        _params(scope, jp, scope.cid, _d(first), _d(last), False),
+        f"WHERE {logged} AND e.type IN ('join', 'leave') AND bm.is_bot = %s GROUP BY e.day, e.type",
+        [*jp, *lp, False],
     ):
         out[days(day)][2 if etype == "join" else 3] += int(count)
     return dict(out)
@@ -50,7 +53,8 @@ def day_totals(scope: Scope, first: date, last: date) -> dict[date, list[int]]:
 def daily_active(scope: Scope, first: date, last: date) -> dict[date, tuple[int, int]]:
     """``{day: (active members, members who posted)}`` for days with activity."""
     days = _Days()
-    join, where, jp = scope_filter(scope, "md")
+    join, _where, jp = scope_filter(scope, "md")
+    span, sp = md_days(scope, first, last)
     if not scope.group_ids and scope.channel_id is None:
         rows = _query(
             "SELECT day, active_members, authors FROM qunyun_community_day WHERE community_id = %s "
@@ -59,21 +63,19 @@ def daily_active(scope: Scope, first: date, last: date) -> dict[date, tuple[int,
         rows = _query(
             "SELECT day, COUNT(*), SUM(CASE WHEN messages > 0 THEN 1 ELSE 0 END) FROM ("
             f"SELECT md.day, md.member_id, SUM(md.messages) AS messages FROM qunyun_member_day md{join} "
-            f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.day, md.member_id"
-            ") x GROUP BY day",
-            _params(scope, jp, scope.cid, _d(first), _d(last)))
+            f"WHERE {span} GROUP BY md.day, md.member_id) x GROUP BY day", [*jp, *sp])
     return {days(day): (int(active), int(posting or 0)) for day, active, posting in rows}
 
 
 @_memoized
 def distinct_members(scope: Scope, first: date, last: date, *, posting: bool = False) -> int:
     """Members active (or, with ``posting``, who posted) between two days."""
-    join, where, jp = scope_filter(scope, "md")
+    join, _where, jp = scope_filter(scope, "md")
+    span, sp = md_days(scope, first, last)
     condition = " AND md.messages > 0" if posting else ""
     rows = _query(
         f"SELECT COUNT(*) FROM (SELECT DISTINCT md.member_id FROM qunyun_member_day md{join} "
-        f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{condition}{where}) x",
-        _params(scope, jp, scope.cid, _d(first), _d(last)))
+        f"WHERE {span}{condition}) x", [*jp, *sp])
     return int(rows[0][0])
 
 
@@ -96,11 +98,11 @@ def window_day_counts(scope: Scope, first: date, last: date) -> dict[int, int]:
     if _days_only(scope, first, last):
         # Only the active days are wanted: the distinct (day, member) pairs, which the
         # (community, day, member, …) index gives in order, then counted per member.
-        join, where, jp = scope_filter(scope, "md")
+        join, _where, jp = scope_filter(scope, "md")
+        span, sp = md_days(scope, first, last)
         statement = (f"SELECT member_id AS m, COUNT(*) AS d FROM (SELECT DISTINCT md.day, md.member_id "
-                     f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where}) x "
-                     "GROUP BY member_id")
-        params = _params(scope, jp, scope.cid, _d(first), _d(last))
+                     f"FROM qunyun_member_day md{join} WHERE {span}) x GROUP BY member_id")
+        params = [*jp, *sp]
     else:
         statement, params = _window_sql(scope, first, last)
     return {int(d): int(n) for d, n in _query(f"SELECT d, COUNT(*) FROM ({statement}) w GROUP BY d", params)}
@@ -141,26 +143,25 @@ def _window_sql(scope: Scope, first: date, last: date) -> tuple[str, list]:
 
 def _day_window_sql(scope: Scope, first: date, last: date) -> tuple[str, list]:
     """SQL for :func:`member_window` from the member-day rows alone: ``(member, days, messages, replies, reactions)``."""
-    join, where, jp = scope_filter(scope, "md")
-    params = _params(scope, jp, scope.cid, _d(first), _d(last))
+    join, _where, jp = scope_filter(scope, "md")
+    span, sp = md_days(scope, first, last)
+    params = [*jp, *sp]
     if not sql.is_postgres():  # one sort by member; the distinct days are counted per member as it goes
         return (f"SELECT md.member_id AS m, COUNT(DISTINCT md.day) AS d, SUM(md.messages) AS n, SUM(md.replies) AS r, "
                 "SUM(md.reactions) AS x "
-                f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} "
-                "GROUP BY md.member_id"), params
+                f"FROM qunyun_member_day md{join} WHERE {span} GROUP BY md.member_id"), params
     s, count = sql.int_sum, sql.int_count()
     if not scope.group_ids and _single_group(scope):
         return (f"SELECT md.member_id AS m, {count} AS d, {s('md.messages')} AS n, {s('md.replies')} AS r, "
                 f"{s('md.reactions')} AS x "
-                f"FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} "
-                "GROUP BY md.member_id"), params
+                f"FROM qunyun_member_day md{join} WHERE {span} GROUP BY md.member_id"), params
     # One row per member and day first (several groups), then per member. Grouped by day, then
     # member: the order of the (community, day, member, …) index, so the rows of a member-day
     # are adjacent and the first step streams (no hash table of every member-day).
     return (f"SELECT member_id AS m, {count} AS d, {s('messages')} AS n, {s('replies')} AS r, {s('reactions')} AS x "
             f"FROM (SELECT md.member_id, md.day, {s('md.messages')} AS messages, {s('md.replies')} AS replies, "
-            f"{s('md.reactions')} AS reactions FROM qunyun_member_day md{join} WHERE md.community_id = %s "
-            f"AND md.day BETWEEN %s AND %s{where} GROUP BY md.day, md.member_id) x GROUP BY member_id"), params
+            f"{s('md.reactions')} AS reactions FROM qunyun_member_day md{join} WHERE {span} "
+            "GROUP BY md.day, md.member_id) x GROUP BY member_id"), params
 
 
 def member_periods(scope: Scope, period: str, first: date, last: date) -> list[tuple[int, date, int, int]]:
@@ -174,11 +175,11 @@ def member_periods(scope: Scope, period: str, first: date, last: date) -> list[t
     out: list[tuple[int, date, int, int]] = []
     if scope.group_ids:
         bucket = sql.week_of("md.day") if period == "week" else sql.month_of("md.day")
-        join, where, jp = scope_filter(scope, "md")
+        join, _where, jp = scope_filter(scope, "md")
+        span, sp = md_days(scope, first_start, last)
         rows = _query(
             f"SELECT md.member_id, {bucket}, SUM(md.messages), SUM(md.reactions) FROM qunyun_member_day md{join} "
-            f"WHERE md.community_id = %s AND md.day BETWEEN %s AND %s{where} GROUP BY md.member_id, 2",
-            _params(scope, jp, scope.cid, _d(first_start), _d(last)))
+            f"WHERE {span} GROUP BY md.member_id, 2", [*jp, *sp])
         return [(m, days(p), int(n), int(r)) for m, p, n, r in rows]
     table, column = ("qunyun_member_week", "week") if period == "week" else ("qunyun_member_month", "month")
     join, _where, jp = scope_filter(scope, "p")
@@ -262,12 +263,12 @@ def top_members(scope: Scope, first: date, last: date, limit: int | None = 20) -
         found = names(m for m, _n in counts)
         counts.sort(key=lambda kv: (-kv[1], found.get(kv[0], ""), kv[0]))
         return [(m, found.get(m, f"#{m}"), n) for m, n in counts[:limit]]
-    join, where, jp = scope_filter(scope, "md")
+    join, _where, jp = scope_filter(scope, "md")
+    span, sp = md_days(scope, first, last)
     rows = _query(
         f"SELECT md.member_id, m.display_name, SUM(md.messages) AS n FROM qunyun_member_day md "
-        f"JOIN qunyun_member m ON m.id = md.member_id{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s"
-        f"{where} GROUP BY md.member_id, m.display_name HAVING SUM(md.messages) > 0",
-        _params(scope, jp, scope.cid, _d(first), _d(last)))
+        f"JOIN qunyun_member m ON m.id = md.member_id{join} WHERE {span} "
+        "GROUP BY md.member_id, m.display_name HAVING SUM(md.messages) > 0", [*jp, *sp])
     rows.sort(key=lambda r: (-int(r[2]), r[1] or "", r[0]))
     return [(m, name, int(n)) for m, name, n in (rows if limit is None else rows[:limit])]
 
@@ -334,12 +335,11 @@ def first_active_of(scope: Scope, member_id: int, last: date) -> date | None:
 def messages_of(scope: Scope, member_ids: list[int], first: date, last: date) -> dict[int, int]:
     """Messages of the given members between two days (scope's groups)."""
     out: dict[int, int] = {}
-    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    span, sp = md_days(scope, first, last, alias="qunyun_member_day")
     for among, ids in _id_sets("member_id", member_ids):
         out.update((m, int(n)) for m, n in _query(
-            f"SELECT member_id, SUM(messages) FROM qunyun_member_day WHERE community_id = %s AND day BETWEEN %s AND %s "
-            f"AND {among}{where} GROUP BY member_id",
-            [scope.cid, _d(first), _d(last), *ids, *scope.group_ids]))
+            f"SELECT member_id, SUM(messages) FROM qunyun_member_day WHERE {span} AND {among} GROUP BY member_id",
+            [*sp, *ids]))
     return out
 
 
@@ -402,11 +402,11 @@ def core_members(scope: Scope, first: date, last: date, t, *, silent_since: date
                 f"AND md.day BETWEEN %s AND %s GROUP BY md.member_id " + having.format(days="COUNT(DISTINCT md.day)"),
                 [*ids, _d(first), _d(last), *limits]))
         return sorted(out)
-    join, where, jp = scope_filter(scope, "md")
+    join, _where, jp = scope_filter(scope, "md")
+    span, sp = md_days(scope, first, last)
     return [r[0] for r in _query(
-        f"SELECT md.member_id FROM qunyun_member_day md{join} WHERE md.community_id = %s AND md.day BETWEEN %s AND %s"
-        f"{where} GROUP BY md.member_id " + having.format(days=distinct_days) + " ORDER BY md.member_id",
-        _params(scope, jp, scope.cid, _d(first), _d(last)) + limits)]
+        f"SELECT md.member_id FROM qunyun_member_day md{join} WHERE {span} "
+        "GROUP BY md.member_id " + having.format(days=distinct_days) + " ORDER BY md.member_id", [*jp, *sp, *limits])]
 
 
 def posted_since(scope: Scope, member_ids: list[int], first: date) -> set[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 from functools import wraps
 from typing import Any, Iterable
 
@@ -121,6 +121,49 @@ def scope_filter(scope: Scope, alias: str, *, member_column: str = "member_id") 
     if scope.group_ids:
         where = f" AND {alias}.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})"
     return join, where, params
+
+
+#: Above this many days a group filter's member-day reads name the range, not each day.
+_DAYS_LISTED_MAX = 3000
+
+
+def md_days(scope: Scope, first: date, last: date, alias: str = "md") -> tuple[str, list[Any]]:
+    """``(condition, params)``: the member-day rows ``alias`` of the scope's community, or of its
+    groups (the group filter included), between two days.
+
+    Member-days are keyed (day, group, member): with a group filter each day is named, so every
+    day's rows of those groups are one short range of the key. A range of days cannot be
+    followed by the group in a key, and the (community, day) index read the whole community's
+    rows of the range (10M, the busiest group: a year's distinct members 362 ms against 8.6 ms,
+    a month's 44 against 1.1 ms).
+    """
+    count = (last - first).days + 1
+    if not scope.group_ids or not 0 < count <= _DAYS_LISTED_MAX:
+        groups = f" AND {alias}.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+        return (f"{alias}.community_id = %s AND {alias}.day BETWEEN %s AND %s{groups}",
+                [scope.cid, _d(first), _d(last), *scope.group_ids])
+    return (f"{alias}.day IN ({', '.join(['%s'] * count)}) "
+            f"AND {alias}.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})",
+            [*(_d(first + timedelta(days=k)) for k in range(count)), *scope.group_ids])
+
+
+def log_days(scope: Scope, first: date, last: date, alias: str = "e") -> tuple[str, list[Any]]:
+    """``(condition, params)``: the log rows ``alias`` of the scope's community (or groups) between
+    two local days.
+
+    With a group filter the rows are found in the (group, time) index: a local day lies within the
+    UTC days before and after it, whatever the zone, so those instants bound it and the day test
+    keeps it exact. By the (community, day) index, a month of one group's joins or payments read
+    the month of the whole community (10M: 0.2-0.3 s a read, against a few ms).
+    """
+    days = f"{alias}.day BETWEEN %s AND %s"
+    if not scope.group_ids:
+        return f"{alias}.community_id = %s AND {days}", [scope.cid, _d(first), _d(last)]
+    adapt = connection.ops.adapt_datetimefield_value
+    since = datetime.combine(first - timedelta(days=1), time(), tzinfo=timezone.utc)
+    until = datetime.combine(last + timedelta(days=2), time(), tzinfo=timezone.utc)
+    return (f"{alias}.group_id IN ({', '.join(['%s'] * len(scope.group_ids))}) AND {alias}.at >= %s "
+            f"AND {alias}.at < %s AND {days}", [*scope.group_ids, adapt(since), adapt(until), _d(first), _d(last)])
 
 
 def _params(scope: Scope, join_params: list[Any], *rest: Any) -> list[Any]:

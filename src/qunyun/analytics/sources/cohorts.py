@@ -9,7 +9,7 @@ from typing import Any
 from ..periods import period_end, period_start
 from ..scope import Scope
 from .activity import member_periods
-from .base import _Days, _d, _id_set, _memoized, _params, _query, complete_to_end, scope_filter
+from .base import _Days, _d, _id_set, _memoized, _query, complete_to_end, md_days, scope_filter
 from .people import first_days
 
 
@@ -68,10 +68,9 @@ def _period_members(scope: Scope, period: str, start: date) -> tuple[str, list[A
         join, _where, jp = scope_filter(scope, "p")
         return (f"SELECT p.member_id FROM {table} p{join} WHERE p.community_id = %s AND p.{pcol} = %s",
                 [*jp, scope.cid, _d(start)])
-    join, where, jp = scope_filter(scope, "md")
-    return (f"SELECT DISTINCT md.member_id FROM qunyun_member_day md{join} WHERE md.community_id = %s "
-            f"AND md.day BETWEEN %s AND %s{where}",
-            _params(scope, jp, scope.cid, _d(start), _d(min(end, scope.end))))
+    join, _where, jp = scope_filter(scope, "md")
+    span, sp = md_days(scope, start, min(end, scope.end))
+    return f"SELECT DISTINCT md.member_id FROM qunyun_member_day md{join} WHERE {span}", [*jp, *sp]
 
 
 @_memoized
@@ -93,9 +92,11 @@ def period_lifecycle(scope: Scope, period: str, start: date, before: date) -> tu
                            pa + pb)[0][0])
     if scope.group_ids:
         groups = ", ".join(["%s"] * len(scope.group_ids))
-        new = _query(f"SELECT COUNT(*) FROM ({sql_a}) a WHERE NOT EXISTS (SELECT 1 FROM qunyun_member_day x "
-                     f"WHERE x.member_id = a.member_id AND x.day < %s AND x.group_id IN ({groups}))",
-                     pa + [_d(start), *scope.group_ids])[0][0]
+        # (One key lookup per member and group: the member-days before ``start``, looked up by member,
+        # had to be fetched from the table for their group.)
+        new = _query(f"SELECT COUNT(*) FROM ({sql_a}) a WHERE NOT EXISTS (SELECT 1 FROM qunyun_member_group_firsts x "
+                     f"WHERE x.group_id IN ({groups}) AND x.member_id = a.member_id AND x.first_active_day < %s)",
+                     pa + [*scope.group_ids, _d(start)])[0][0]
     else:
         new = _query(f"SELECT COUNT(*) FROM ({sql_a}) a JOIN qunyun_member_stats s ON s.member_id = a.member_id "
                      "WHERE s.first_active_day >= %s", pa + [_d(start)])[0][0]

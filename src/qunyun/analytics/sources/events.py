@@ -9,7 +9,7 @@ from django.db import connection
 
 from .. import sql
 from ..scope import Scope
-from .base import _Days, _as_datetime, _d, _id_sets, _memoized, _params, _query, scope_filter
+from .base import _Days, _as_datetime, _d, _id_sets, _memoized, _params, _query, log_days, md_days, scope_filter
 
 
 @_memoized
@@ -46,12 +46,12 @@ def message_rows(scope: Scope, first: date, last: date, *, between: tuple[dateti
 def join_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date, int | None, int | None, int]]:
     """Non-bot join events between two days: ``(member, day, channel, inviter, group)`` in time order."""
     days = _Days()
-    join, where, jp = scope_filter(scope, "e")
+    join, _where, jp = scope_filter(scope, "e")
+    logged, lp = log_days(scope, first, last)
     rows = _query(
         "SELECT e.member_id, e.day, e.channel_id, e.actor_id, e.group_id FROM qunyun_event e "
-        f"JOIN qunyun_member bm ON bm.id = e.member_id{join} WHERE e.community_id = %s AND e.type = 'join' "
-        f"AND e.day BETWEEN %s AND %s AND bm.is_bot = %s{where} ORDER BY e.at, e.id",
-        _params(scope, jp, scope.cid, _d(first), _d(last), False))
+        f"JOIN qunyun_member bm ON bm.id = e.member_id{join} WHERE {logged} AND e.type = 'join' "
+        "AND bm.is_bot = %s ORDER BY e.at, e.id", [*jp, *lp, False])
     return [(m, days(day), ch, actor, g) for m, day, ch, actor, g in rows]
 
 
@@ -72,12 +72,11 @@ def activity_of(scope: Scope, member_ids: list[int], first: date, last: date) ->
     """``(member, day, messages)`` of the given members between two days (scope's groups)."""
     days = _Days()
     out = []
-    where = f" AND group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    span, sp = md_days(scope, first, last, alias="qunyun_member_day")
     for among, ids in _id_sets("member_id", member_ids):
         rows = _query(
-            f"SELECT member_id, day, SUM(messages) FROM qunyun_member_day WHERE community_id = %s "
-            f"AND day BETWEEN %s AND %s AND {among}{where} GROUP BY member_id, day",
-            [scope.cid, _d(first), _d(last), *ids, *scope.group_ids])
+            f"SELECT member_id, day, SUM(messages) FROM qunyun_member_day WHERE {span} AND {among} "
+            "GROUP BY member_id, day", [*sp, *ids])
         out.extend((m, days(day), int(n)) for m, day, n in rows)
     return out
 
@@ -85,11 +84,8 @@ def activity_of(scope: Scope, member_ids: list[int], first: date, last: date) ->
 def payment_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date, str]]:
     """``(member, day, amount)`` of payment events between two days."""
     days = _Days()
-    where = f" AND e.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
-    rows = _query(
-        "SELECT e.member_id, e.day, e.data FROM qunyun_event e WHERE e.community_id = %s AND e.type = 'payment' "
-        f"AND e.day BETWEEN %s AND %s{where}",
-        [scope.cid, _d(first), _d(last), *scope.group_ids])
+    logged, lp = log_days(scope, first, last)
+    rows = _query(f"SELECT e.member_id, e.day, e.data FROM qunyun_event e WHERE {logged} AND e.type = 'payment'", lp)
     out = []
     for m, day, data in rows:
         if isinstance(data, str):
@@ -101,12 +97,11 @@ def payment_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date,
 def inviter_rows(scope: Scope, first: date, last: date) -> list[tuple[int, date]]:
     """``(inviter, day)`` of every non-bot join between two days that names an inviter (scope's groups)."""
     days = _Days()
-    where = f" AND e.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    logged, lp = log_days(scope, first, last)
     rows = _query(
         "SELECT e.actor_id, e.day FROM qunyun_event e JOIN qunyun_member bm ON bm.id = e.member_id "
-        "WHERE e.community_id = %s AND e.type = 'join' AND e.actor_id IS NOT NULL AND e.actor_id <> e.member_id "
-        f"AND e.day BETWEEN %s AND %s AND bm.is_bot = %s{where}",
-        [scope.cid, _d(first), _d(last), False, *scope.group_ids])
+        f"WHERE {logged} AND e.type = 'join' AND e.actor_id IS NOT NULL AND e.actor_id <> e.member_id "
+        "AND bm.is_bot = %s", [*lp, False])
     return [(actor, days(day)) for actor, day in rows]
 
 
