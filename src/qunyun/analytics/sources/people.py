@@ -25,8 +25,9 @@ def first_days(scope: Scope, last: date) -> dict[int, tuple[date | None, date | 
         statement, params = (f"SELECT s.member_id, s.first_active_day, s.first_message_day, s.first_join_day "
                              f"FROM qunyun_member_stats s{join} WHERE s.community_id = %s", [*jp, scope.cid])
     else:
-        # A member's first day in a set of groups is the earliest of their firsts in each (a read
-        # of the groups' key ranges; 10M, the busiest group: 3.0 s from the member-days and the log).
+        # A member's first day in a set of groups is the earliest of their firsts in each: a read
+        # of the groups' key ranges (grouping the member-days and the log's joins instead took
+        # ~3 s at 10M for the busiest group; docs/analytics.md, "A group filter reads by group").
         join, where, jp = scope_filter(scope, "f")
         statement, params = (
             "SELECT f.member_id, MIN(f.first_active_day), MIN(f.first_message_day), MIN(f.first_join_day) "
