@@ -9,7 +9,7 @@ from django.db import connection
 
 from .. import sql
 from ..scope import Scope
-from .base import _Days, _as_datetime, _d, _id_sets, _memoized, _params, _query, log_days, md_days, scope_filter
+from .base import _Days, _as_datetime, _d, _id_sets, _memoized, _query, log_days, md_days, scope_filter
 
 
 @_memoized
