@@ -18,8 +18,8 @@ TABLES = (
     "qunyun_community", "qunyun_channel", "qunyun_group", "qunyun_goal", "qunyun_member", "qunyun_identity",
     "qunyun_identity_name", "qunyun_membership", "qunyun_event",
     "qunyun_member_day", "qunyun_group_day", "qunyun_group_hour", "qunyun_community_hour", "qunyun_member_week",
-    "qunyun_member_month", "qunyun_member_stats", "qunyun_group_day_mix", "qunyun_funnel_day",
-    "qunyun_reply_edge_day", "qunyun_community_day", "qunyun_group_size", "qunyun_talk_day",
+    "qunyun_member_month", "qunyun_member_stats", "qunyun_member_group_firsts", "qunyun_group_day_mix",
+    "qunyun_funnel_day", "qunyun_reply_edge_day", "qunyun_community_day", "qunyun_group_size", "qunyun_talk_day",
 )
 
 
