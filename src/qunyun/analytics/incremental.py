@@ -309,6 +309,12 @@ def _activity_rollups(cursor, new: NewEvents) -> None:
             + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in names), [cid])
 
 
+def _earliest(table: str, col: str) -> str:
+    """An upsert's assignment keeping the earlier of the kept and the new day (a NULL never wins)."""
+    return (f"{col} = COALESCE(CASE WHEN excluded.{col} < {table}.{col} THEN excluded.{col} "
+            f"ELSE {table}.{col} END, excluded.{col})")
+
+
 def _unmoved(col: str, earliest: bool) -> str:
     """SQL: the staged ``s.col`` leaves the kept ``k.col`` as the upsert's earliest/latest rule would."""
     return f"(s.{col} IS NULL OR (k.{col} IS NOT NULL AND k.{col} {'<=' if earliest else '>='} s.{col}))"
@@ -336,7 +342,7 @@ def _member_stats(cursor, new: NewEvents) -> None:
     t = "qunyun_member_stats"
 
     def earliest(col: str) -> str:
-        return f"{col} = COALESCE(CASE WHEN excluded.{col} < {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, excluded.{col})"
+        return _earliest(t, col)
 
     def latest(col: str) -> str:
         return f"{col} = COALESCE(CASE WHEN excluded.{col} > {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, excluded.{col})"
@@ -401,9 +407,8 @@ def _member_group_firsts(cursor, new: NewEvents) -> None:
         + " UNION ALL ".join(parts) + ") u GROUP BY group_id, member_id) s "
         f"WHERE NOT EXISTS (SELECT 1 FROM {t} k WHERE k.group_id = s.group_id AND k.member_id = s.member_id "
         f"AND {unmoved})",
-        "(group_id, member_id) DO UPDATE SET " + ", ".join(
-            f"{col} = COALESCE(CASE WHEN excluded.{col} < {t}.{col} THEN excluded.{col} ELSE {t}.{col} END, "
-            f"excluded.{col})" for col in firsts), [new.community_id])
+        "(group_id, member_id) DO UPDATE SET " + ", ".join(_earliest(t, col) for col in firsts),
+        [new.community_id])
 
 
 def group_sizes_count(cursor, new: NewEvents) -> None:

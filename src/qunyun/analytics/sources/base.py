@@ -138,12 +138,11 @@ def md_days(scope: Scope, first: date, last: date, alias: str = "md") -> tuple[s
     a month's 44 against 1.1 ms).
     """
     count = (last - first).days + 1
-    if not scope.group_ids or not 0 < count <= _DAYS_LISTED_MAX:
-        groups = f" AND {alias}.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    groups = f" AND {alias}.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})" if scope.group_ids else ""
+    if not groups or not 0 < count <= _DAYS_LISTED_MAX:
         return (f"{alias}.community_id = %s AND {alias}.day BETWEEN %s AND %s{groups}",
                 [scope.cid, _d(first), _d(last), *scope.group_ids])
-    return (f"{alias}.day IN ({', '.join(['%s'] * count)}) "
-            f"AND {alias}.group_id IN ({', '.join(['%s'] * len(scope.group_ids))})",
+    return (f"{alias}.day IN ({', '.join(['%s'] * count)}){groups}",
             [*(_d(first + timedelta(days=k)) for k in range(count)), *scope.group_ids])
 
 
